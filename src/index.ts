@@ -1,0 +1,44 @@
+/**
+ * convnet: convolutional neural networks from first principles.
+ * Every layer has an explicit forward and backward pass; naive versions define the maths.
+ */
+export { ConvnetError } from './errors.js';
+export { rng, permutation, type Rng } from './rng.js';
+export {
+  tensor,
+  fromData,
+  zeros,
+  ones,
+  full,
+  zerosLike,
+  clone,
+  cast,
+  linspace,
+  reshape,
+  randn,
+  randu,
+  sizeOf,
+  toNested,
+  type Tensor,
+  type DType,
+  type TypedArray,
+  type NestedNumbers,
+} from './tensor.js';
+export {
+  evalNumericalGradient,
+  evalNumericalGradientArray,
+  relError,
+  relErrorDetail,
+  gradCheck,
+  type GradCheckOptions,
+  type GradCheckReport,
+  type GradCheckEntry,
+} from './gradcheck.js';
+export * from './layers/affine.js';
+export * from './layers/activations.js';
+export * from './layers/conv.js';
+export * from './layers/pool.js';
+export * from './layers/loss.js';
+export * from './layers/dropout.js';
+export * from './layers/reshape.js';
+export * from './layers/gemm.js';

@@ -1,0 +1,243 @@
+/**
+ * Tensors are plain data: a row-major typed array, a shape (NCHW for images) and a dtype.
+ * There is no engine, no disposal and no hidden state; the garbage collector owns everything.
+ */
+import { ConvnetError, fail, show } from './errors.js';
+import type { Rng } from './rng.js';
+
+export type DType = 'float32' | 'float64';
+export type TypedArray = Float32Array | Float64Array;
+
+export interface Tensor {
+  readonly shape: number[];
+  readonly data: TypedArray;
+  readonly dtype: DType;
+}
+
+/** Nested arrays of numbers, as written in a test or a notebook. */
+export type NestedNumbers = number | NestedNumbers[];
+
+export const DTYPES: readonly DType[] = ['float32', 'float64'];
+
+/** The number of elements of a shape (1 for the scalar shape []). */
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** A new zero-filled typed array of a dtype. */
+export function allocate(dtype: DType, length: number): TypedArray {
+  return dtype === 'float32' ? new Float32Array(length) : new Float64Array(length);
+}
+
+export function dtypeOf(data: TypedArray): DType {
+  return data instanceof Float32Array ? 'float32' : 'float64';
+}
+
+function checkShape(fn: string, shape: unknown): number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    fail(fn, 'a shape of non-negative integers', show(shape));
+  }
+  return [...shape];
+}
+
+function checkDtype(fn: string, dtype: unknown): DType {
+  if (dtype !== 'float32' && dtype !== 'float64') fail(fn, "dtype 'float32' or 'float64'", show(dtype));
+  return dtype;
+}
+
+function flattenNested(values: NestedNumbers, out: number[], inferred: number[], depth: number): void {
+  if (typeof values === 'number') {
+    out.push(values);
+    return;
+  }
+  if (inferred.length <= depth) inferred.push(values.length);
+  for (const v of values) flattenNested(v, out, inferred, depth + 1);
+}
+
+/**
+ * Makes a tensor from flat values (any array-like) or nested arrays. `shape` defaults to the
+ * nesting of `values` (or [length] for flat values); the values are copied.
+ */
+export function tensor(
+  values: ArrayLike<number> | NestedNumbers,
+  shape?: readonly number[],
+  dtype: DType = 'float64',
+): Tensor {
+  const fn = 'tensor';
+  checkDtype(fn, dtype);
+  let flat: ArrayLike<number>;
+  let inferred: number[];
+  if (typeof values === 'number') {
+    flat = [values];
+    inferred = [];
+  } else if (Array.isArray(values)) {
+    const out: number[] = [];
+    inferred = [];
+    flattenNested(values as NestedNumbers, out, inferred, 0);
+    flat = out;
+  } else if (values !== null && typeof values === 'object' && typeof (values as ArrayLike<number>).length === 'number') {
+    flat = values as ArrayLike<number>;
+    inferred = [flat.length];
+  } else {
+    fail(fn, 'values as numbers, nested arrays or a typed array', show(values));
+  }
+  const finalShape = shape === undefined ? inferred : checkShape(fn, shape);
+  if (sizeOf(finalShape) !== flat.length) {
+    fail(fn, `${sizeOf(finalShape)} values for shape ${show(finalShape)}`, `${flat.length} values`);
+  }
+  const data = allocate(dtype, flat.length);
+  for (let i = 0; i < flat.length; i++) data[i] = flat[i]!;
+  return { shape: finalShape, data, dtype };
+}
+
+/** Wraps an existing typed array without copying. */
+export function fromData(data: TypedArray, shape: readonly number[]): Tensor {
+  const finalShape = checkShape('fromData', shape);
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) {
+    fail('fromData', 'a Float32Array or Float64Array', show(data));
+  }
+  if (sizeOf(finalShape) !== data.length) {
+    fail('fromData', `${sizeOf(finalShape)} values for shape ${show(finalShape)}`, `${data.length} values`);
+  }
+  return { shape: finalShape, data, dtype: dtypeOf(data) };
+}
+
+export function zeros(shape: readonly number[], dtype: DType = 'float64'): Tensor {
+  const finalShape = checkShape('zeros', shape);
+  checkDtype('zeros', dtype);
+  return { shape: finalShape, data: allocate(dtype, sizeOf(finalShape)), dtype };
+}
+
+export function ones(shape: readonly number[], dtype: DType = 'float64'): Tensor {
+  const t = zeros(shape, dtype);
+  t.data.fill(1);
+  return t;
+}
+
+export function full(shape: readonly number[], value: number, dtype: DType = 'float64'): Tensor {
+  const t = zeros(shape, dtype);
+  t.data.fill(value);
+  return t;
+}
+
+/** A zero tensor with the shape and dtype of `t`. */
+export function zerosLike(t: Tensor): Tensor {
+  return { shape: [...t.shape], data: allocate(t.dtype, t.data.length), dtype: t.dtype };
+}
+
+/** A deep copy (new data array, new shape array). */
+export function clone(t: Tensor): Tensor {
+  return { shape: [...t.shape], data: t.data.slice(), dtype: t.dtype };
+}
+
+/** Converts to another dtype (a copy, even when the dtype is the same). */
+export function cast(t: Tensor, dtype: DType): Tensor {
+  checkDtype('cast', dtype);
+  const data = allocate(dtype, t.data.length);
+  data.set(t.data);
+  return { shape: [...t.shape], data, dtype };
+}
+
+/**
+ * numpy's linspace: `num` evenly spaced values from start to stop, both ends included.
+ * Returns a 1-D float64 tensor; reshape it for CS231n-style fixtures.
+ */
+export function linspace(start: number, stop: number, num: number, dtype: DType = 'float64'): Tensor {
+  if (!Number.isFinite(start) || !Number.isFinite(stop)) {
+    fail('linspace', 'finite start and stop', `start ${show(start)}, stop ${show(stop)}`);
+  }
+  if (!Number.isInteger(num) || num < 0) fail('linspace', 'num to be a non-negative integer', show(num));
+  const data = allocate(checkDtype('linspace', dtype), num);
+  if (num === 1) data[0] = start;
+  const step = num > 1 ? (stop - start) / (num - 1) : 0;
+  for (let i = 0; i < num; i++) data[i] = start + i * step;
+  // numpy sets the last value to stop exactly.
+  if (num > 1) data[num - 1] = stop;
+  return { shape: [num], data, dtype };
+}
+
+/**
+ * A view with a new shape over the same data (no copy, like numpy's reshape of a contiguous
+ * array). One dimension may be -1 and is then inferred.
+ */
+export function reshape(t: Tensor, shape: readonly number[]): Tensor {
+  assertTensorLike('reshape', 't', t);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= -1)) {
+    fail('reshape', 'a shape of non-negative integers (one may be -1)', show(shape));
+  }
+  const inferAt = shape.indexOf(-1);
+  if (inferAt !== shape.lastIndexOf(-1)) fail('reshape', 'at most one -1 in the shape', show(shape));
+  const finalShape = [...shape];
+  if (inferAt >= 0) {
+    const known = sizeOf(shape.filter((d) => d !== -1));
+    if (known === 0 || t.data.length % known !== 0) {
+      fail('reshape', `a shape whose size divides ${t.data.length}`, show(shape));
+    }
+    finalShape[inferAt] = t.data.length / known;
+  }
+  if (sizeOf(finalShape) !== t.data.length) {
+    fail('reshape', `a shape of ${t.data.length} elements (from ${show(t.shape)})`, `${show(shape)} (${sizeOf(finalShape)} elements)`);
+  }
+  return { shape: finalShape, data: t.data, dtype: t.dtype };
+}
+
+/** A tensor of standard normal samples drawn from `generator`. */
+export function randn(shape: readonly number[], generator: Rng, dtype: DType = 'float64'): Tensor {
+  const t = zeros(shape, dtype);
+  for (let i = 0; i < t.data.length; i++) t.data[i] = generator.normal();
+  return t;
+}
+
+/** A tensor of uniform samples in [low, high). */
+export function randu(shape: readonly number[], generator: Rng, low = 0, high = 1, dtype: DType = 'float64'): Tensor {
+  const t = zeros(shape, dtype);
+  for (let i = 0; i < t.data.length; i++) t.data[i] = generator.uniformRange(low, high);
+  return t;
+}
+
+/** Row-major strides of a shape. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i]!;
+  }
+  return strides;
+}
+
+/** The multi-index of a flat row-major offset. */
+export function unravelIndex(offset: number, shape: readonly number[]): number[] {
+  const index = new Array<number>(shape.length);
+  for (let i = shape.length - 1; i >= 0; i--) {
+    index[i] = offset % shape[i]!;
+    offset = Math.floor(offset / shape[i]!);
+  }
+  return index;
+}
+
+/** Nested arrays of the values, for printing and comparisons in tests. */
+export function toNested(t: Tensor): NestedNumbers {
+  const build = (dim: number, offset: number, strides: number[]): NestedNumbers => {
+    if (dim === t.shape.length) return t.data[offset]!;
+    const out: NestedNumbers[] = [];
+    for (let i = 0; i < t.shape[dim]!; i++) out.push(build(dim + 1, offset + i * strides[dim]!, strides));
+    return out;
+  };
+  return build(0, 0, stridesOf(t.shape));
+}
+
+/** Checks that `value` looks like a Tensor (used by reshape, which sits below validate.ts). */
+function assertTensorLike(fn: string, name: string, value: unknown): asserts value is Tensor {
+  const t = value as Tensor;
+  if (
+    t === null ||
+    typeof t !== 'object' ||
+    !Array.isArray(t.shape) ||
+    !(t.data instanceof Float32Array || t.data instanceof Float64Array)
+  ) {
+    throw new ConvnetError(fn, `expected ${name} to be a tensor { shape, data: Float32Array | Float64Array, dtype }, got ${show(value)}`);
+  }
+}
