@@ -1,0 +1,40 @@
+/** Small helpers shared by the tests. */
+import assert from 'node:assert/strict';
+import { relError } from '../src/gradcheck.js';
+import type { GradCheckReport } from '../src/gradcheck.js';
+import { rng } from '../src/rng.js';
+import { randn, type DType, type Tensor } from '../src/tensor.js';
+
+/** A seeded standard-normal tensor. */
+export function randomTensor(shape: number[], seed: number, dtype: DType = 'float64', scale = 1): Tensor {
+  const t = randn(shape, rng(seed), dtype);
+  for (let i = 0; i < t.data.length; i++) t.data[i] *= scale;
+  return t;
+}
+
+/** Asserts that every input of a gradCheck report is below the tolerance, naming the worst. */
+export function assertGradients(report: GradCheckReport, tolerance: number, label = ''): void {
+  for (const e of report.entries) {
+    assert.ok(
+      e.relError < tolerance,
+      `${label} d${e.input}: relative error ${e.relError.toExponential(2)} >= ${tolerance} at [${e.worstIndex.join(', ')}] (analytic ${e.analytic}, numeric ${e.numeric})`,
+    );
+  }
+}
+
+/** Asserts a tensor's shape and values (relative error below tol). */
+export function assertTensorClose(actual: Tensor, expected: { shape: number[]; data: ArrayLike<number> }, tol = 1e-12): void {
+  assert.deepEqual(actual.shape, expected.shape);
+  const err = relError(actual.data, Array.from(expected.data));
+  assert.ok(err <= tol, `relative error ${err} > ${tol}: got ${Array.from(actual.data).slice(0, 8)}… want ${Array.from(expected.data).slice(0, 8)}…`);
+}
+
+/** Asserts that fn throws a ConvnetError whose message matches every pattern. */
+export function assertThrowsConvnet(fn: () => unknown, ...patterns: RegExp[]): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof Error, 'expected an Error');
+    assert.equal(error.name, 'ConvnetError', `expected a ConvnetError, got ${error.name}: ${error.message}`);
+    for (const p of patterns) assert.match(error.message, p);
+    return true;
+  });
+}
