@@ -42,3 +42,6 @@ export * from './layers/loss.js';
 export * from './layers/dropout.js';
 export * from './layers/reshape.js';
 export * from './layers/gemm.js';
+export * from './layers/batchnorm.js';
+export * from './layers/layernorm.js';
+export * from './layers/groupnorm.js';
