@@ -45,3 +45,4 @@ export * from './layers/gemm.js';
 export * from './layers/batchnorm.js';
 export * from './layers/layernorm.js';
 export * from './layers/groupnorm.js';
+export * from './models/index.js';

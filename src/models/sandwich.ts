@@ -1,0 +1,99 @@
+/**
+ * Sandwich layers: common sequences fused into one forward/backward pair, as in CS231n's
+ * layer_utils. Each backward runs the pieces' backwards in reverse order.
+ */
+import { reluBackward, reluForward, type ReluCache } from '../layers/activations.js';
+import { affineBackward, affineForward, convBackward, convForward, maxPoolBackward, maxPoolForward } from '../layers/auto.js';
+import type { AffineCache } from '../layers/affine.js';
+import { spatialBatchnormBackward, spatialBatchnormForward, type BatchnormCache, type BatchnormParam } from '../layers/batchnorm.js';
+import type { ConvCache, ConvParam } from '../layers/conv.js';
+import type { MaxPoolCache, PoolParam } from '../layers/pool.js';
+import type { Tensor } from '../tensor.js';
+
+export interface AffineReluCache {
+  affine: AffineCache;
+  relu: ReluCache;
+}
+
+/** affine → relu. x: (N, d1, …) w: (D, M) b: (M) → (N, M) */
+export function affineReluForward(x: Tensor, w: Tensor, b: Tensor): { out: Tensor; cache: AffineReluCache } {
+  const a = affineForward(x, w, b);
+  const r = reluForward(a.out);
+  return { out: r.out, cache: { affine: a.cache, relu: r.cache } };
+}
+
+export function affineReluBackward(dout: Tensor, cache: AffineReluCache): { dx: Tensor; dw: Tensor; db: Tensor } {
+  return affineBackward(reluBackward(dout, cache.relu), cache.affine);
+}
+
+export interface ConvReluCache {
+  conv: ConvCache;
+  relu: ReluCache;
+}
+
+/** conv → relu. */
+export function convReluForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam): { out: Tensor; cache: ConvReluCache } {
+  const c = convForward(x, w, b, convParam);
+  const r = reluForward(c.out);
+  return { out: r.out, cache: { conv: c.cache, relu: r.cache } };
+}
+
+export function convReluBackward(dout: Tensor, cache: ConvReluCache): { dx: Tensor; dw: Tensor; db: Tensor } {
+  return convBackward(reluBackward(dout, cache.relu), cache.conv);
+}
+
+export interface ConvReluPoolCache {
+  conv: ConvCache;
+  relu: ReluCache;
+  pool: MaxPoolCache;
+}
+
+/** conv → relu → max pool. */
+export function convReluPoolForward(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+  convParam: ConvParam,
+  poolParam: PoolParam,
+): { out: Tensor; cache: ConvReluPoolCache } {
+  const c = convForward(x, w, b, convParam);
+  const r = reluForward(c.out);
+  const p = maxPoolForward(r.out, poolParam);
+  return { out: p.out, cache: { conv: c.cache, relu: r.cache, pool: p.cache } };
+}
+
+export function convReluPoolBackward(dout: Tensor, cache: ConvReluPoolCache): { dx: Tensor; dw: Tensor; db: Tensor } {
+  const dr = maxPoolBackward(dout, cache.pool);
+  return convBackward(reluBackward(dr, cache.relu), cache.conv);
+}
+
+export interface ConvBnReluCache {
+  conv: ConvCache;
+  bn: BatchnormCache;
+  relu: ReluCache;
+}
+
+/** conv → spatial batchnorm → relu. */
+export function convBnReluForward(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  convParam: ConvParam,
+  bnParam: BatchnormParam,
+): { out: Tensor; cache: ConvBnReluCache } {
+  const c = convForward(x, w, b, convParam);
+  const n = spatialBatchnormForward(c.out, gamma, beta, bnParam);
+  const r = reluForward(n.out);
+  return { out: r.out, cache: { conv: c.cache, bn: n.cache, relu: r.cache } };
+}
+
+export function convBnReluBackward(
+  dout: Tensor,
+  cache: ConvBnReluCache,
+): { dx: Tensor; dw: Tensor; db: Tensor; dgamma: Tensor; dbeta: Tensor } {
+  const dn = spatialBatchnormBackward(reluBackward(dout, cache.relu), cache.bn);
+  const dc = convBackward(dn.dx, cache.conv);
+  return { ...dc, dgamma: dn.dgamma, dbeta: dn.dbeta };
+}

@@ -1,0 +1,226 @@
+/**
+ * Conv nets built from a short spec, e.g.
+ *   [conv(32,3)-bn-relu]x2-pool-[conv(64,3)-bn-relu]x2-pool-fc(256)-relu-fc(10)
+ *
+ * Grammar (whitespace is ignored):
+ *   spec    = element { "-" element }
+ *   element = layer | "[" spec "]" "x" count
+ *   layer   = "conv(" filters "," size [ "," stride ] ")"   convolution, "same" padding (size odd)
+ *           | "fc(" units ")"                               affine (flattens image activations)
+ *           | "relu" | "lrelu"                              ReLU, leaky ReLU (alpha 0.01)
+ *           | "bn"                                          batchnorm (spatial after a conv)
+ *           | "ln"                                          layernorm (after an fc)
+ *           | "gn(" groups ")"                              spatial groupnorm (after a conv)
+ *           | "pool" | "maxpool(" size [ "," stride ] ")"   max pool ("pool" is 2×2 stride 2)
+ *           | "avgpool(" size [ "," stride ] ")"            average pool
+ *           | "gap"                                         global average pool
+ *           | "dropout(" keep ")"                           inverted dropout, keep probability in (0, 1]
+ * The last layer must be fc(numClasses); a softmax loss follows it.
+ */
+import { ConvnetError, show } from '../errors.js';
+import { rng } from '../rng.js';
+import type { DType } from '../tensor.js';
+import { assertObject, integer, numberInRange } from '../validate.js';
+import { modelDtype } from './common.js';
+import { Sequential, StageBuilder } from './sequential.js';
+
+export type SpecLayer =
+  | { kind: 'conv'; filters: number; size: number; stride: number }
+  | { kind: 'fc'; units: number }
+  | { kind: 'relu' | 'lrelu' | 'bn' | 'ln' | 'gap' }
+  | { kind: 'gn'; groups: number }
+  | { kind: 'maxpool' | 'avgpool'; size: number; stride: number }
+  | { kind: 'dropout'; keep: number };
+
+/** Layer name → [minimum, maximum] argument count. */
+const ARITY: Record<string, [number, number]> = {
+  conv: [2, 3],
+  fc: [1, 1],
+  relu: [0, 0],
+  lrelu: [0, 0],
+  bn: [0, 0],
+  ln: [0, 0],
+  gap: [0, 0],
+  pool: [0, 0],
+  gn: [1, 1],
+  maxpool: [1, 2],
+  avgpool: [1, 2],
+  dropout: [1, 1],
+};
+
+/** Parses a spec into a flat list of layers (repeats expanded). */
+export function parseSpec(spec: string): SpecLayer[] {
+  const fn = 'parseSpec';
+  if (typeof spec !== 'string') throw new ConvnetError(fn, `expected a spec string, got ${show(spec)}`);
+  const text = spec.replace(/\s+/g, '');
+  let at = 0;
+  const error = (expected: string): never => {
+    const got = at < text.length ? `'${text.slice(at, at + 12)}'` : 'the end of the spec';
+    throw new ConvnetError(fn, `expected ${expected} at position ${at} of "${text}", got ${got}`);
+  };
+  const number = (): number => {
+    const match = /^\d+(\.\d+)?/.exec(text.slice(at));
+    if (!match) return error('a number');
+    at += match[0].length;
+    return Number(match[0]);
+  };
+
+  const parseSequence = (): SpecLayer[] => {
+    const layers = parseElement();
+    while (text[at] === '-') {
+      at++;
+      layers.push(...parseElement());
+    }
+    return layers;
+  };
+
+  const parseElement = (): SpecLayer[] => {
+    if (text[at] === '[') {
+      at++;
+      const inner = parseSequence();
+      if (text[at] !== ']') error("']'");
+      at++;
+      if (text[at] !== 'x') error("'x' and a repeat count after ']'");
+      at++;
+      const count = number();
+      if (!Number.isInteger(count) || count < 1) error('a whole repeat count >= 1');
+      return Array.from({ length: count }, () => inner.map((l) => ({ ...l }))).flat();
+    }
+    const match = /^[a-z]+/.exec(text.slice(at));
+    if (!match || !(match[0] in ARITY)) return error(`a layer (${Object.keys(ARITY).join(', ')}) or '['`);
+    const name = match[0];
+    const start = at;
+    at += name.length;
+    const args: number[] = [];
+    if (text[at] === '(') {
+      at++;
+      args.push(number());
+      while (text[at] === ',') {
+        at++;
+        args.push(number());
+      }
+      if (text[at] !== ')') error("')'");
+      at++;
+    }
+    const [min, max] = ARITY[name]!;
+    if (args.length < min || args.length > max) {
+      at = start;
+      error(`${name} with ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'} (see the spec grammar)`);
+    }
+    const whole = (value: number, what: string): number => {
+      if (!Number.isInteger(value) || value < 1) {
+        at = start;
+        error(`${name}'s ${what} to be a whole number >= 1, not ${value}`);
+      }
+      return value;
+    };
+    switch (name) {
+      case 'conv':
+        return [{ kind: 'conv', filters: whole(args[0]!, 'filter count'), size: whole(args[1]!, 'size'), stride: whole(args[2] ?? 1, 'stride') }];
+      case 'fc':
+        return [{ kind: 'fc', units: whole(args[0]!, 'unit count') }];
+      case 'gn':
+        return [{ kind: 'gn', groups: whole(args[0]!, 'group count') }];
+      case 'pool':
+        return [{ kind: 'maxpool', size: 2, stride: 2 }];
+      case 'maxpool':
+      case 'avgpool': {
+        const size = whole(args[0]!, 'size');
+        return [{ kind: name, size, stride: whole(args[1] ?? size, 'stride') }];
+      }
+      case 'dropout': {
+        const keep = args[0]!;
+        if (!(keep > 0 && keep <= 1)) {
+          at = start;
+          error(`dropout's keep probability in (0, 1], not ${keep}`);
+        }
+        return [{ kind: 'dropout', keep }];
+      }
+      default:
+        return [{ kind: name as 'relu' | 'lrelu' | 'bn' | 'ln' | 'gap' }];
+    }
+  };
+
+  if (text.length === 0) error('a layer');
+  const layers = parseSequence();
+  if (at !== text.length) error("'-' between layers");
+  return layers;
+}
+
+export interface ConvNetOptions {
+  spec: string;
+  /** (C, H, W) of one input; default [3, 32, 32]. */
+  inputDim?: [number, number, number];
+  numClasses?: number;
+  reg?: number;
+  /** weightScale · N(0, 1), or 'he' (default): √(2 / fan-in) per layer. */
+  weightScale?: number | 'he';
+  dtype?: DType;
+  seed?: number;
+}
+
+/** A conv net built from a spec (see the grammar above). */
+export class ConvNet extends Sequential {
+  readonly spec: string;
+
+  constructor(options: ConvNetOptions) {
+    const fn = 'ConvNet';
+    assertObject(fn, 'options', options);
+    const layers = parseSpec(options.spec);
+    const inputDim = options.inputDim ?? [3, 32, 32];
+    if (!Array.isArray(inputDim) || inputDim.length !== 3 || !inputDim.every((d) => Number.isInteger(d) && d >= 1)) {
+      throw new ConvnetError(fn, `expected inputDim to be [C, H, W] of positive integers, got ${show(inputDim)}`);
+    }
+    const numClasses = integer(fn, 'numClasses', options.numClasses, 2, 10);
+    const last = layers[layers.length - 1]!;
+    if (last.kind !== 'fc' || last.units !== numClasses) {
+      throw new ConvnetError(fn, `expected the spec to end with fc(${numClasses}) (numClasses), got "${options.spec}"`);
+    }
+    const reg = numberInRange(fn, 'reg', options.reg, 0, Infinity, 0, { high: true });
+    const weightScale =
+      options.weightScale === undefined || options.weightScale === 'he'
+        ? 'he'
+        : numberInRange(fn, 'weightScale', options.weightScale, 0, Infinity, undefined, { low: true, high: true });
+    const dtype = modelDtype(fn, options.dtype);
+    const generator = rng(integer(fn, 'seed', options.seed, Number.MIN_SAFE_INTEGER, 0));
+
+    const builder = new StageBuilder([...inputDim], dtype, weightScale, generator, fn);
+    for (const layer of layers) {
+      switch (layer.kind) {
+        case 'conv':
+          builder.conv(layer.filters, layer.size, layer.stride);
+          break;
+        case 'fc':
+          builder.fc(layer.units);
+          break;
+        case 'relu':
+          builder.relu();
+          break;
+        case 'lrelu':
+          builder.leakyRelu();
+          break;
+        case 'bn':
+          builder.batchnorm();
+          break;
+        case 'ln':
+          builder.layernorm();
+          break;
+        case 'gn':
+          builder.groupnorm(layer.groups);
+          break;
+        case 'maxpool':
+        case 'avgpool':
+          builder.pool(layer.kind === 'maxpool' ? 'max' : 'avg', layer.size, layer.stride);
+          break;
+        case 'gap':
+          builder.globalAvgPool();
+          break;
+        case 'dropout':
+          builder.dropout(layer.keep);
+          break;
+      }
+    }
+    super(builder.stages, builder.params, inputDim, dtype, reg, fn);
+    this.spec = options.spec;
+  }
+}
