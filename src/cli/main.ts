@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * The `convnet` command: `convnet train`, `convnet gradcheck`. Bad flags and bad data paths
+ * end with a one-line error and exit code 1, never a stack trace.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConvnetError } from '../errors.js';
+import { printGradCheckTable, runGradChecks } from './gradcheck.js';
+import { runTrain, UsageError, type TrainCommandOptions } from './train.js';
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number >= 1, got '${value}'`);
+    return n;
+  };
+}
+
+function positiveNumber(name: string, allowZero = false) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
+      throw new InvalidArgumentError(`${name} must be a number ${allowZero ? '>= 0' : '> 0'}, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+function integerValue(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be an integer, got '${value}'`);
+    return n;
+  };
+}
+
+const program = new Command();
+program
+  .name('convnet')
+  .description('Convolutional neural networks from first principles: train, check and inspect them.')
+  .showHelpAfterError('(run with --help for usage)')
+  .configureOutput({ outputError: (text, write) => write(text.split('\n')[0] + '\n') });
+
+program
+  .command('train')
+  .description('Train a convnet and write params, metrics.json, training.png and filters.png to --out.')
+  .addOption(new Option('--dataset <name>', 'dataset').choices(['mnist', 'fashion-mnist', 'cifar10']).default('mnist'))
+  .option('--data <path>', 'dataset location: a folder of IDX files (MNIST, Fashion-MNIST; default for fashion-mnist: /usr/share/datasets/fashion-mnist), or cifar-10-binary.tar.gz / its .bin folder (CIFAR-10). Without it, mnist uses the 10,000 digits that ship with convnet')
+  .option('--model <model>', "'three-layer', 'fc' or a spec such as '[conv(32,3)-bn-relu]x2-pool-fc(128)-relu-fc(10)'", 'three-layer')
+  .option('--epochs <n>', 'epochs', positiveInt('--epochs'), 5)
+  .option('--batch-size <n>', 'minibatch size', positiveInt('--batch-size'), 50)
+  .addOption(new Option('--update <rule>', 'update rule').choices(['sgd', 'momentum', 'rmsprop', 'adam']).default('adam'))
+  .option('--lr <rate>', 'learning rate', positiveNumber('--lr'), 1e-3)
+  .option('--lr-decay <factor>', 'learning-rate factor applied at each epoch end', positiveNumber('--lr-decay'), 0.9)
+  .option('--reg <strength>', 'L2 regularisation strength', positiveNumber('--reg', true), 0)
+  .option('--num-train <n>', 'use only the first N training images', positiveInt('--num-train'))
+  .option('--seed <n>', 'seed for initialisation, minibatches and dropout', integerValue('--seed'), 0)
+  .addOption(new Option('--dtype <dtype>', 'element type').choices(['float32', 'float64']).default('float32'))
+  .option('--out <dir>', 'output folder', 'convnet-out')
+  .option('--no-progress', 'no progress bar')
+  .action(async (opts: Omit<TrainCommandOptions, 'progress'> & { progress: boolean }) => {
+    await runTrain({ ...opts, progress: opts.progress && process.stderr.isTTY === true });
+  });
+
+program
+  .command('gradcheck')
+  .description("Check every layer's backward pass against numerical gradients (float64) and print a table.")
+  .option('--seed <n>', 'seed for the random inputs', integerValue('--seed'), 0)
+  .option('--tolerance <t>', 'largest relative error that passes', positiveNumber('--tolerance'), 1e-7)
+  .action((opts: { seed: number; tolerance: number }) => {
+    const ok = printGradCheckTable(runGradChecks(opts.seed), opts.tolerance, console.log);
+    if (!ok) process.exitCode = 1;
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof ConvnetError || error instanceof UsageError) {
+    console.error(`convnet: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}

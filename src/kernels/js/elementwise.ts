@@ -1,0 +1,33 @@
+/**
+ * Row and column broadcasts and reductions over (rows, cols) matrices with contiguous rows:
+ * biases in (fillRows for conv's per-channel bias, fillCols for affine's per-output bias) and
+ * bias gradients out (sumRows, sumCols).
+ */
+import type { FloatArray } from '../types.js';
+
+export function fillRows(dst: FloatArray, dstOffset: number, rows: number, cols: number, values: FloatArray, valuesOffset: number): void {
+  for (let r = 0; r < rows; r++) dst.fill(values[valuesOffset + r]!, dstOffset + r * cols, dstOffset + (r + 1) * cols);
+}
+
+export function fillCols(dst: FloatArray, dstOffset: number, rows: number, cols: number, values: FloatArray, valuesOffset: number): void {
+  for (let r = 0; r < rows; r++) dst.set(values.subarray(valuesOffset, valuesOffset + cols), dstOffset + r * cols);
+}
+
+export function sumRows(src: FloatArray, srcOffset: number, rows: number, cols: number, sums: FloatArray, sumsOffset: number): void {
+  for (let r = 0; r < rows; r++) {
+    const at = srcOffset + r * cols;
+    let sum = 0;
+    for (let c = 0; c < cols; c++) sum += src[at + c]!;
+    sums[sumsOffset + r] += sum;
+  }
+}
+
+export function sumCols(src: FloatArray, srcOffset: number, rows: number, cols: number, sums: FloatArray, sumsOffset: number): void {
+  // Sum each column in float64 before the single store (sums may be a Float32Array).
+  const acc = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    const at = srcOffset + r * cols;
+    for (let c = 0; c < cols; c++) acc[c] += src[at + c]!;
+  }
+  for (let c = 0; c < cols; c++) sums[sumsOffset + c] += acc[c]!;
+}

@@ -1,0 +1,167 @@
+/**
+ * The kernel interface: the few primitives the fast layers are built from.
+ *
+ * Every kernel is data-in/data-out over typed arrays with explicit offsets and sizes, holds no
+ * state a caller can see, and allocates nothing the caller must free, so that another backend
+ * (WebAssembly, threads) can stand behind the same contract and pass the same test suite
+ * (test/kernels/suite.ts). Within one call every floating-point array has the same type
+ * (all Float32Array or all Float64Array); index arrays are Int32Array.
+ *
+ * Matrices are row-major: element (i, j) of a matrix at `offset` with leading dimension `ld`
+ * is `data[offset + i·ld + j]`.
+ */
+export type FloatArray = Float32Array | Float64Array;
+
+/** c = op(a)·op(b), or c += op(a)·op(b) with `accumulate`. op(a): (m, k), op(b): (k, n), c: (m, n). */
+export interface GemmArgs {
+  /** op(a) = aᵀ: a is stored (k, m). */
+  transA: boolean;
+  /** op(b) = bᵀ: b is stored (n, k). */
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  a: FloatArray;
+  aOffset: number;
+  /** Leading dimension of a as stored: ≥ k without transA, ≥ m with it. */
+  lda: number;
+  b: FloatArray;
+  bOffset: number;
+  /** Leading dimension of b as stored: ≥ n without transB, ≥ k with it. */
+  ldb: number;
+  c: FloatArray;
+  cOffset: number;
+  ldc: number;
+  /** Add into c instead of overwriting it (with k = 0, c is then left unchanged). */
+  accumulate: boolean;
+}
+
+/**
+ * The window geometry of one convolution group over one image, for im2col and col2im.
+ * The input block is (channels, height, width), contiguous; the column matrix has one row per
+ * (channel, kh, kw) in that order — the layout of a weight tensor (F, channels, kH, kW) read as
+ * (F, channels·kH·kW) — and one column per output position (i, j), row-major.
+ * Padding after the input (bottom, right) is implied by outHeight and outWidth.
+ */
+export interface ColumnGeometry {
+  channels: number;
+  height: number;
+  width: number;
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  dilationH: number;
+  dilationW: number;
+  outHeight: number;
+  outWidth: number;
+}
+
+/**
+ * The window geometry of pooling over planes of (height, width); output planes are
+ * (outHeight, outWidth). Every window must cover at least one input cell (the layers check).
+ */
+export interface PoolWindow {
+  height: number;
+  width: number;
+  outHeight: number;
+  outWidth: number;
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  padBottom: number;
+  padRight: number;
+  dilationH: number;
+  dilationW: number;
+}
+
+export interface Kernels {
+  /** A short name for reports and test titles ('js', 'wasm', …). */
+  readonly name: string;
+
+  gemm(args: GemmArgs): void;
+
+  /**
+   * Writes the columns for output positions p in [first, first + count) (p = i·outWidth + j)
+   * into cols: a (channels·kernelH·kernelW, count) matrix at colsOffset with leading dimension
+   * count. Positions in the padding read as zero. A convolution group is the block of its
+   * channels: pass xOffset at the group's first channel and channels = C / groups.
+   */
+  im2col(x: FloatArray, xOffset: number, g: ColumnGeometry, first: number, count: number, cols: FloatArray, colsOffset: number): void;
+
+  /**
+   * The adjoint of im2col: adds each column entry into the input cell it was read from
+   * (entries that came from the padding are dropped). dx is accumulated into, never cleared.
+   */
+  col2im(cols: FloatArray, colsOffset: number, g: ColumnGeometry, first: number, count: number, dx: FloatArray, dxOffset: number): void;
+
+  /**
+   * Max pooling of `planes` consecutive planes. Writes each window's maximum to out and its
+   * position within the input plane (row·width + col) to argmax. Ties: the first maximum in
+   * row-major scan order of the window wins; a NaN wins over every number (the first NaN).
+   */
+  maxPoolForward(
+    x: FloatArray,
+    xOffset: number,
+    planes: number,
+    g: PoolWindow,
+    out: FloatArray,
+    outOffset: number,
+    argmax: Int32Array,
+    argmaxOffset: number,
+  ): void;
+
+  /** dx[plane, argmax] += dout for every window (dx is accumulated into, never cleared). */
+  maxPoolBackward(
+    dout: FloatArray,
+    doutOffset: number,
+    argmax: Int32Array,
+    argmaxOffset: number,
+    planes: number,
+    g: PoolWindow,
+    dx: FloatArray,
+    dxOffset: number,
+  ): void;
+
+  /**
+   * Average pooling: the sum over a window's input cells divided by the window's size clipped
+   * to the padded input (countIncludePad) or by its number of input cells.
+   */
+  avgPoolForward(
+    x: FloatArray,
+    xOffset: number,
+    planes: number,
+    g: PoolWindow,
+    countIncludePad: boolean,
+    out: FloatArray,
+    outOffset: number,
+  ): void;
+
+  /** Spreads dout / divisor over each window's input cells, adding into dx. */
+  avgPoolBackward(
+    dout: FloatArray,
+    doutOffset: number,
+    planes: number,
+    g: PoolWindow,
+    countIncludePad: boolean,
+    dx: FloatArray,
+    dxOffset: number,
+  ): void;
+
+  /** dst[r, c] = values[r] for a (rows, cols) matrix (contiguous rows): a bias per row. */
+  fillRows(dst: FloatArray, dstOffset: number, rows: number, cols: number, values: FloatArray, valuesOffset: number): void;
+
+  /** dst[r, c] = values[c] for a (rows, cols) matrix (contiguous rows): a bias per column. */
+  fillCols(dst: FloatArray, dstOffset: number, rows: number, cols: number, values: FloatArray, valuesOffset: number): void;
+
+  /** sums[r] += Σ_c src[r, c] over a (rows, cols) matrix (contiguous rows). */
+  sumRows(src: FloatArray, srcOffset: number, rows: number, cols: number, sums: FloatArray, sumsOffset: number): void;
+
+  /** sums[c] += Σ_r src[r, c] over a (rows, cols) matrix (contiguous rows). */
+  sumCols(src: FloatArray, srcOffset: number, rows: number, cols: number, sums: FloatArray, sumsOffset: number): void;
+}

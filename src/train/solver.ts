@@ -1,0 +1,520 @@
+/**
+ * The Solver: CS231n's `solver.py` in TypeScript, plus progress records, a stop signal and
+ * seeded, reproducible runs.
+ *
+ *   const solver = new Solver(model, { XTrain, yTrain, XVal, yVal }, { updateRule: 'adam',
+ *     optimConfig: { learningRate: 1e-3 }, numEpochs: 10, batchSize: 100 });
+ *   await solver.train();            // or: for await (const record of solver.iterations()) …
+ *
+ * Each iteration samples a minibatch of batchSize training images *with replacement* (as
+ * CS231n's np.random.choice), calls model.loss(X, y) and updates every parameter with the
+ * update rule and that parameter's own config (a deep copy of optimConfig holding its state).
+ * An epoch is max(floor(numTrain / batchSize), 1) iterations; at each epoch end every config's
+ * learningRate is multiplied by lrDecay. Training and validation accuracy are checked after the
+ * first iteration, at each epoch end and after the last iteration; the parameters with the best
+ * validation accuracy are kept and put into model.params when training ends (also when it is
+ * stopped early or fails).
+ *
+ * All randomness (minibatches, accuracy subsampling) comes from `seed`: the same seed, model
+ * and data give the same loss history.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { setImmediate as nextTick } from 'node:timers/promises';
+import { ConvnetError, fail, show } from '../errors.js';
+import { rng, type Rng } from '../rng.js';
+import { allocate, clone, sizeOf, zerosLike, type Tensor } from '../tensor.js';
+import { assertObject, assertTensor, integer } from '../validate.js';
+import { assertModel, type LossAndGrads, type Model } from './model.js';
+import { getUpdateRule, type OptimConfig, type UpdateRule, type UpdateRuleName } from './optim.js';
+
+/** X tensors are (N, …) — NCHW images or (N, D) rows; y holds N class labels. */
+export interface TrainingData {
+  XTrain: Tensor;
+  yTrain: Int32Array;
+  XVal: Tensor;
+  yVal: Int32Array;
+}
+
+export interface SolverOptions {
+  /** A rule name ('sgd', 'sgd_momentum' / 'momentum', 'rmsprop', 'adam') or a function. Default 'sgd'. */
+  updateRule?: UpdateRuleName | UpdateRule;
+  /** Hyperparameters for the rule (learningRate, …); each parameter gets a deep copy. Default {}. */
+  optimConfig?: OptimConfig;
+  /** Multiplies every learningRate at each epoch end. Default 1. */
+  lrDecay?: number;
+  /** Default 100. */
+  batchSize?: number;
+  /** Default 10. */
+  numEpochs?: number;
+  /** Training images subsampled (with replacement) for each training-accuracy check; null = all. Default 1000. */
+  numTrainSamples?: number | null;
+  /** Validation images subsampled for each validation-accuracy check; null = all. Default null. */
+  numValSamples?: number | null;
+  /** Log the loss every printEvery iterations (the 1st, the printEvery+1-th, …). Default 10. */
+  printEvery?: number;
+  /** Log progress through `log`. Default true. */
+  verbose?: boolean;
+  /** Where log lines go when verbose. Default console.log. */
+  log?: (line: string) => void;
+  /**
+   * A path prefix: at every accuracy check the Solver writes `${checkpointName}_epoch_${epoch}.json`
+   * (parameters, epoch, histories, options), creating the folder. Default null (no checkpoints).
+   */
+  checkpointName?: string | null;
+  /** Seed of every random draw the Solver makes. Default 0. */
+  seed?: number;
+  /** Aborting it stops training after the current iteration (no error is thrown). */
+  signal?: AbortSignal;
+  /** Called after every iteration; awaited when it returns a promise. */
+  onIteration?: (record: IterationRecord) => void | Promise<void>;
+  /** Called after every accuracy check; awaited when it returns a promise. */
+  onEpoch?: (record: EpochRecord) => void | Promise<void>;
+}
+
+/** One training step. */
+export interface IterationRecord {
+  kind: 'iteration';
+  /** The epoch this iteration belongs to, 1-based. */
+  epoch: number;
+  numEpochs: number;
+  /** Iterations done so far, this one included (1-based). */
+  iteration: number;
+  numIterations: number;
+  iterationsPerEpoch: number;
+  loss: number;
+  /** Forward, backward and update of this minibatch, in milliseconds. */
+  msPerBatch: number;
+  imagesPerSecond: number;
+  /** The learning rate this step used (of the first parameter's config; NaN if a custom rule keeps none). */
+  lr: number;
+  /** Since train() started, checks and checkpoints included. */
+  elapsedMs: number;
+}
+
+/** One accuracy check: after the first iteration, at each epoch end, after the last iteration. */
+export interface EpochRecord {
+  kind: 'epoch';
+  /** Epochs completed (0 for the check after the first iteration, as CS231n prints). */
+  epoch: number;
+  numEpochs: number;
+  /** Iterations done so far. */
+  iteration: number;
+  numIterations: number;
+  trainAcc: number;
+  valAcc: number;
+  bestValAcc: number;
+  /** Whether this check set a new best validation accuracy (and saved the parameters). */
+  improved: boolean;
+  elapsedMs: number;
+}
+
+export type SolverRecord = IterationRecord | EpochRecord;
+
+export interface TrainResult {
+  /** True when the stop signal, stop() or leaving the iterator ended training early. */
+  stopped: boolean;
+  iterations: number;
+  epochs: number;
+  bestValAcc: number;
+  elapsedMs: number;
+}
+
+const OPTION_KEYS = [
+  'updateRule', 'optimConfig', 'lrDecay', 'batchSize', 'numEpochs', 'numTrainSamples', 'numValSamples',
+  'printEvery', 'verbose', 'log', 'checkpointName', 'seed', 'signal', 'onIteration', 'onEpoch',
+] as const;
+
+export class Solver {
+  readonly model: Model;
+  readonly data: TrainingData;
+  readonly updateRule: UpdateRule;
+  readonly optimConfig: OptimConfig;
+  readonly lrDecay: number;
+  readonly batchSize: number;
+  readonly numEpochs: number;
+  readonly numTrainSamples: number | null;
+  readonly numValSamples: number | null;
+  readonly printEvery: number;
+  readonly verbose: boolean;
+  readonly checkpointName: string | null;
+  readonly seed: number;
+  readonly iterationsPerEpoch: number;
+  readonly numIterations: number;
+
+  /** Epochs completed. */
+  epoch = 0;
+  bestValAcc = 0;
+  /** Copies of the parameters at the best validation accuracy ({} before the first check). */
+  bestParams: Record<string, Tensor> = {};
+  lossHistory: number[] = [];
+  trainAccHistory: number[] = [];
+  valAccHistory: number[] = [];
+  /** The iteration count (1-based) at which each accuracy check was made. */
+  checkIterations: number[] = [];
+  /** Each parameter's current config (hyperparameters and state). */
+  optimConfigs: Record<string, OptimConfig> = {};
+
+  private readonly log: (line: string) => void;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onIteration: SolverOptions['onIteration'];
+  private readonly onEpoch: SolverOptions['onEpoch'];
+  private readonly batchRng: Rng;
+  private readonly sampleRng: Rng;
+  private stopRequested = false;
+  private started = false;
+  private hasBest = false;
+  private completed = false;
+
+  constructor(model: Model, data: TrainingData, options: SolverOptions = {}) {
+    const fn = 'Solver';
+    assertModel(fn, model);
+    this.model = model;
+    this.data = checkData(fn, data);
+    const given: unknown = options;
+    assertObject(fn, 'options', given);
+    for (const key of Object.keys(given)) {
+      if (!(OPTION_KEYS as readonly string[]).includes(key)) {
+        const camel = key.replace(/_([a-z0-9])/g, (_, ch: string) => ch.toUpperCase());
+        const hint = camel !== key && (OPTION_KEYS as readonly string[]).includes(camel) ? ` (did you mean ${camel}?)` : '';
+        throw new ConvnetError(fn, `expected options among ${OPTION_KEYS.join(', ')}, got ${show(key)}${hint}`);
+      }
+    }
+    this.updateRule = getUpdateRule(options.updateRule ?? 'sgd', fn);
+    const optimConfig: OptimConfig = options.optimConfig ?? {};
+    const givenConfig: unknown = optimConfig;
+    assertObject(fn, 'optimConfig', givenConfig);
+    this.optimConfig = structuredClone(optimConfig);
+    this.lrDecay = options.lrDecay ?? 1;
+    if (typeof this.lrDecay !== 'number' || !Number.isFinite(this.lrDecay) || this.lrDecay <= 0) {
+      fail(fn, 'lrDecay to be a finite number > 0', show(options.lrDecay));
+    }
+    this.batchSize = integer(fn, 'batchSize', options.batchSize, 1, 100);
+    this.numEpochs = integer(fn, 'numEpochs', options.numEpochs, 1, 10);
+    this.numTrainSamples = options.numTrainSamples === null ? null : integer(fn, 'numTrainSamples', options.numTrainSamples, 1, 1000);
+    this.numValSamples = options.numValSamples == null ? null : integer(fn, 'numValSamples', options.numValSamples, 1);
+    this.printEvery = integer(fn, 'printEvery', options.printEvery, 1, 10);
+    this.verbose = options.verbose ?? true;
+    if (typeof this.verbose !== 'boolean') fail(fn, 'verbose to be a boolean', show(options.verbose));
+    if (options.log !== undefined && typeof options.log !== 'function') fail(fn, 'log to be a function', show(options.log));
+    this.log = this.verbose ? (options.log ?? ((line) => console.log(line))) : () => {};
+    const checkpoint = options.checkpointName ?? null;
+    if (checkpoint !== null && (typeof checkpoint !== 'string' || checkpoint === '')) {
+      fail(fn, 'checkpointName to be a non-empty path prefix or null', show(checkpoint));
+    }
+    this.checkpointName = checkpoint;
+    this.seed = options.seed ?? 0;
+    if (!Number.isInteger(this.seed)) fail(fn, 'seed to be an integer', show(options.seed));
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) fail(fn, 'signal to be an AbortSignal', show(options.signal));
+    this.signal = options.signal;
+    for (const key of ['onIteration', 'onEpoch'] as const) {
+      if (options[key] !== undefined && typeof options[key] !== 'function') fail(fn, `${key} to be a function`, show(options[key]));
+    }
+    this.onIteration = options.onIteration;
+    this.onEpoch = options.onEpoch;
+
+    // Two independent streams, so that calling checkAccuracy by hand never changes the minibatches.
+    const root = rng(this.seed);
+    this.batchRng = root.fork();
+    this.sampleRng = root.fork();
+
+    const numTrain = this.data.XTrain.shape[0]!;
+    this.iterationsPerEpoch = Math.max(Math.floor(numTrain / this.batchSize), 1);
+    this.numIterations = this.numEpochs * this.iterationsPerEpoch;
+
+    for (const name of Object.keys(model.params)) this.optimConfigs[name] = structuredClone(this.optimConfig);
+    // Let a built-in rule reject a bad optimConfig now rather than at the first step.
+    if (typeof options.updateRule !== 'function') {
+      const [name, w] = Object.entries(model.params)[0]!;
+      this.updateRule(w, zerosLike(w), structuredClone(this.optimConfig), name);
+    }
+  }
+
+  /** Asks training to stop after the current iteration (or accuracy batch). */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  private get stopping(): boolean {
+    return this.stopRequested || this.signal?.aborted === true;
+  }
+
+  /**
+   * Trains to the end (or until stopped) and returns a summary. Progress goes to the
+   * callbacks and the log. A Solver trains once; make a new one to train again.
+   */
+  async train(): Promise<TrainResult> {
+    const startedAt = performance.now();
+    for await (const record of this.iterations()) void record;
+    return { stopped: !this.completed, iterations: this.lossHistory.length, epochs: this.epoch, bestValAcc: this.bestValAcc, elapsedMs: performance.now() - startedAt };
+  }
+
+  /**
+   * Trains, yielding a record after every iteration and every accuracy check. Leaving the loop
+   * (break, return, throw) stops training and puts the best parameters into the model. The
+   * callbacks run too, before each record is yielded.
+   */
+  async *iterations(): AsyncGenerator<SolverRecord, void, undefined> {
+    const fn = 'Solver.train';
+    if (this.started) throw new ConvnetError(fn, 'expected a Solver that has not trained yet (a Solver trains once; make a new one)');
+    this.started = true;
+    const startedAt = performance.now();
+    try {
+      for (let t = 0; t < this.numIterations; t++) {
+        if (this.stopping) break;
+        const epochOfStep = this.epoch + 1;
+        const before = performance.now();
+        const loss = this.step(t);
+        const msPerBatch = performance.now() - before;
+        const lr = this.optimConfigs[Object.keys(this.optimConfigs)[0]!]!.learningRate;
+        if (t % this.printEvery === 0) this.log(`(Iteration ${t + 1} / ${this.numIterations}) loss: ${loss.toFixed(6)}`);
+        const record: IterationRecord = {
+          kind: 'iteration',
+          epoch: epochOfStep,
+          numEpochs: this.numEpochs,
+          iteration: t + 1,
+          numIterations: this.numIterations,
+          iterationsPerEpoch: this.iterationsPerEpoch,
+          loss,
+          msPerBatch,
+          imagesPerSecond: msPerBatch > 0 ? (this.batchSize * 1000) / msPerBatch : Infinity,
+          lr: typeof lr === 'number' ? lr : NaN,
+          elapsedMs: performance.now() - startedAt,
+        };
+        await this.onIteration?.(record);
+        yield record;
+
+        const epochEnd = (t + 1) % this.iterationsPerEpoch === 0;
+        if (epochEnd) {
+          this.epoch += 1;
+          for (const config of Object.values(this.optimConfigs)) {
+            if (typeof config.learningRate === 'number') config.learningRate *= this.lrDecay;
+          }
+        }
+        if (t === 0 || t === this.numIterations - 1 || epochEnd) {
+          const trainAcc = await this.accuracyAsync(this.data.XTrain, this.data.yTrain, this.numTrainSamples);
+          const valAcc = trainAcc === null ? null : await this.accuracyAsync(this.data.XVal, this.data.yVal, this.numValSamples);
+          if (trainAcc === null || valAcc === null) break; // stopped during the check
+          this.trainAccHistory.push(trainAcc);
+          this.valAccHistory.push(valAcc);
+          this.checkIterations.push(t + 1);
+          const improved = !this.hasBest || valAcc > this.bestValAcc;
+          if (improved) {
+            this.hasBest = true;
+            this.bestValAcc = valAcc;
+            this.bestParams = copyParams(this.model.params);
+          }
+          await this.saveCheckpoint(t + 1);
+          this.log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
+          const check: EpochRecord = {
+            kind: 'epoch',
+            epoch: this.epoch,
+            numEpochs: this.numEpochs,
+            iteration: t + 1,
+            numIterations: this.numIterations,
+            trainAcc,
+            valAcc,
+            bestValAcc: this.bestValAcc,
+            improved,
+            elapsedMs: performance.now() - startedAt,
+          };
+          await this.onEpoch?.(check);
+          yield check;
+        }
+        // Let timers, I/O and signal handlers (a progress bar, Ctrl-C) run.
+        await nextTick();
+      }
+      this.completed = this.lossHistory.length === this.numIterations && this.checkIterations.at(-1) === this.numIterations;
+    } finally {
+      if (this.hasBest) {
+        for (const [name, p] of Object.entries(this.bestParams)) this.model.params[name] = clone(p);
+      }
+    }
+  }
+
+  /** One update from a sampled minibatch; returns its loss. */
+  private step(t: number): number {
+    const fn = 'Solver.train';
+    const { XTrain, yTrain } = this.data;
+    const indices = new Int32Array(this.batchSize);
+    for (let i = 0; i < indices.length; i++) indices[i] = this.batchRng.int(XTrain.shape[0]!);
+    const out: LossAndGrads = this.model.loss(gather(XTrain, indices), gatherLabels(yTrain, indices));
+    if (out === null || typeof out !== 'object' || out.grads === null || typeof out.grads !== 'object') {
+      throw new ConvnetError(fn, `expected model.loss(X, y) to return { loss, grads }, got ${show(out === null || typeof out !== 'object' ? out : Object.keys(out))}`);
+    }
+    if (typeof out.loss !== 'number' || !Number.isFinite(out.loss)) {
+      throw new ConvnetError(
+        fn,
+        `expected a finite loss, got ${show(out.loss)} at iteration ${t + 1} (epoch ${this.epoch + 1}); training diverged — try a smaller learningRate or weightScale`,
+      );
+    }
+    const params = this.model.params;
+    for (const name of Object.keys(out.grads)) {
+      if (!(name in params)) throw new ConvnetError(fn, `expected grads only for model.params (${Object.keys(params).join(', ')}), got ${show(name)}`);
+    }
+    for (const name of Object.keys(params)) {
+      const dw = out.grads[name];
+      if (dw === undefined) throw new ConvnetError(fn, `expected grads to have a gradient for every parameter, missing ${show(name)}`);
+      const { next, config } = this.updateRule(params[name]!, dw, this.optimConfigs[name], name);
+      assertTensor(fn, `the update of ${name}`, next);
+      if (next.data.length !== params[name]!.data.length) {
+        throw new ConvnetError(fn, `expected the update rule to return ${name} of shape ${show(params[name]!.shape)}, got ${show(next.shape)}`);
+      }
+      params[name] = next;
+      this.optimConfigs[name] = config;
+    }
+    this.lossHistory.push(out.loss);
+    return out.loss;
+  }
+
+  /**
+   * The fraction of X the model classifies as y: scores from model.loss(X) in batches of
+   * batchSize, argmax per row (the first maximum on ties). When numSamples is given and smaller
+   * than N, that many samples are drawn with replacement from the Solver's seeded generator.
+   */
+  checkAccuracy(X: Tensor, y: Int32Array, numSamples: number | null = null, batchSize = 100): number {
+    let accuracy = 0;
+    for (const step of this.accuracySteps('Solver.checkAccuracy', X, y, numSamples, batchSize)) accuracy = step;
+    return accuracy;
+  }
+
+  /** checkAccuracy that yields to the event loop between batches; null when stopped meanwhile. */
+  private async accuracyAsync(X: Tensor, y: Int32Array, numSamples: number | null): Promise<number | null> {
+    let accuracy = 0;
+    for (const step of this.accuracySteps('Solver.train', X, y, numSamples, this.batchSize)) {
+      if (step >= 0) {
+        accuracy = step;
+      } else {
+        await nextTick();
+        if (this.stopping) return null;
+      }
+    }
+    return accuracy;
+  }
+
+  /** Yields -1 after each batch, then the accuracy. */
+  private *accuracySteps(fn: string, X: Tensor, y: Int32Array, numSamples: number | null, batchSize: number): Generator<number> {
+    assertTensor(fn, 'X', X);
+    if (X.shape.length < 2) throw new ConvnetError(fn, `expected X of shape (N, …) with rank >= 2, got ${show(X.shape)}`);
+    const N0 = X.shape[0]!;
+    const labels = checkLabels(fn, 'y', y, N0);
+    integer(fn, 'batchSize', batchSize, 1);
+    let indices: Int32Array | null = null;
+    if (numSamples !== null && numSamples !== undefined) {
+      integer(fn, 'numSamples', numSamples, 1);
+      if (N0 > numSamples) {
+        indices = new Int32Array(numSamples);
+        for (let i = 0; i < numSamples; i++) indices[i] = this.sampleRng.int(N0);
+      }
+    }
+    const N = indices ? indices.length : N0;
+    if (N === 0) throw new ConvnetError(fn, `expected at least one sample, got X.shape ${show(X.shape)}`);
+    let correct = 0;
+    for (let start = 0; start < N; start += batchSize) {
+      const end = Math.min(start + batchSize, N);
+      const batch = new Int32Array(end - start);
+      for (let i = 0; i < batch.length; i++) batch[i] = indices ? indices[start + i]! : start + i;
+      const scores: unknown = this.model.loss(gather(X, batch));
+      assertTensor(fn, 'the scores of model.loss(X)', scores, 2);
+      if (scores.shape[0] !== batch.length || scores.shape[1]! < 1) {
+        throw new ConvnetError(fn, `expected model.loss(X) to return scores of shape [${batch.length}, C], got ${show(scores.shape)}`);
+      }
+      const C = scores.shape[1]!;
+      for (let i = 0; i < batch.length; i++) {
+        let best = 0;
+        for (let c = 1; c < C; c++) if (scores.data[i * C + c]! > scores.data[i * C + best]!) best = c;
+        if (best === labels[batch[i]!]) correct++;
+      }
+      if (end < N) yield -1;
+    }
+    yield correct / N;
+  }
+
+  /** Writes `${checkpointName}_epoch_${epoch}.json`. */
+  private async saveCheckpoint(iteration: number): Promise<void> {
+    if (this.checkpointName === null) return;
+    const path = `${this.checkpointName}_epoch_${this.epoch}.json`;
+    const params: Record<string, { shape: number[]; dtype: string; data: number[] }> = {};
+    for (const [name, p] of Object.entries(this.model.params)) params[name] = { shape: [...p.shape], dtype: p.dtype, data: Array.from(p.data) };
+    const optimConfig: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(this.optimConfig)) if (typeof value === 'number') optimConfig[key] = value;
+    const checkpoint = {
+      epoch: this.epoch,
+      iteration,
+      updateRule: this.updateRule.name || 'custom',
+      optimConfig,
+      lrDecay: this.lrDecay,
+      batchSize: this.batchSize,
+      numTrainSamples: this.numTrainSamples,
+      numValSamples: this.numValSamples,
+      seed: this.seed,
+      lossHistory: this.lossHistory,
+      trainAccHistory: this.trainAccHistory,
+      valAccHistory: this.valAccHistory,
+      checkIterations: this.checkIterations,
+      params,
+    };
+    this.log(`Saving checkpoint to "${path}"`);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, JSON.stringify(checkpoint));
+  }
+}
+
+function checkData(fn: string, data: unknown): TrainingData {
+  assertObject(fn, 'data', data);
+  const { XTrain, yTrain, XVal, yVal } = data as Partial<TrainingData>;
+  for (const [name, X] of [['XTrain', XTrain], ['XVal', XVal]] as const) {
+    assertTensor(fn, `data.${name}`, X);
+    if (X.shape.length < 2 || X.shape[0]! < 1) {
+      throw new ConvnetError(fn, `expected data.${name} of shape (N, …) with N >= 1 and rank >= 2, got ${show(X.shape)}`);
+    }
+  }
+  const xt = XTrain as Tensor;
+  const xv = XVal as Tensor;
+  if (xv.dtype !== xt.dtype) throw new ConvnetError(fn, `expected data.XVal to have the dtype of data.XTrain (${xt.dtype}), got ${xv.dtype}`);
+  const sampleShape = xt.shape.slice(1);
+  if (xv.shape.length !== xt.shape.length || xv.shape.slice(1).some((d, i) => d !== sampleShape[i])) {
+    throw new ConvnetError(fn, `expected data.XVal samples of shape ${show(sampleShape)} (XTrain's), got data.XVal.shape ${show(xv.shape)}`);
+  }
+  return {
+    XTrain: xt,
+    yTrain: checkLabels(fn, 'data.yTrain', yTrain, xt.shape[0]!),
+    XVal: xv,
+    yVal: checkLabels(fn, 'data.yVal', yVal, xv.shape[0]!),
+  };
+}
+
+/** Labels as an Int32Array of N non-negative integers (number[] is accepted and converted). */
+function checkLabels(fn: string, name: string, y: unknown, n: number): Int32Array {
+  if (!(y instanceof Int32Array) && !Array.isArray(y)) fail(fn, `${name} to be an Int32Array of class labels`, show(y));
+  const values = y as ArrayLike<number>;
+  if (values.length !== n) fail(fn, `${name} to have one label per sample (${n})`, `${values.length} labels`);
+  for (let i = 0; i < n; i++) {
+    const label = values[i]!;
+    if (!Number.isInteger(label) || label < 0) fail(fn, `${name} to hold non-negative integer labels`, `${name}[${i}] = ${show(label)}`);
+  }
+  return y instanceof Int32Array ? y : Int32Array.from(values);
+}
+
+/** The samples of X at `indices`, in that order: (indices.length, …X.shape[1:]). */
+function gather(X: Tensor, indices: Int32Array): Tensor {
+  const per = sizeOf(X.shape.slice(1));
+  const out = allocate(X.dtype, indices.length * per);
+  for (let i = 0; i < indices.length; i++) {
+    const from = indices[i]! * per;
+    out.set(X.data.subarray(from, from + per), i * per);
+  }
+  return { shape: [indices.length, ...X.shape.slice(1)], data: out, dtype: X.dtype };
+}
+
+function gatherLabels(y: Int32Array, indices: Int32Array): Int32Array {
+  const out = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) out[i] = y[indices[i]!]!;
+  return out;
+}
+
+function copyParams(params: Record<string, Tensor>): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [name, p] of Object.entries(params)) out[name] = clone(p);
+  return out;
+}
