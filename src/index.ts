@@ -46,3 +46,4 @@ export * from './layers/batchnorm.js';
 export * from './layers/layernorm.js';
 export * from './layers/groupnorm.js';
 export * from './models/index.js';
+export * from './train/index.js';

@@ -195,6 +195,9 @@ export function assemble(args: {
 }): Dataset {
   const { inputDim, dtype, scale, subtractMean, classNames } = args;
   const D = inputDim[0] * inputDim[1] * inputDim[2];
+  // Each image is first copied into a Float64Array row (TypedArray.set converts), so the hot
+  // loops below always see the same array types and stay fast whatever the source type.
+  const row = new Float64Array(D);
   let mean: Float64Array | undefined;
   if (subtractMean) {
     mean = new Float64Array(D);
@@ -202,7 +205,8 @@ export function assemble(args: {
     const idx = args.train.indices;
     for (let k = 0; k < idx.length; k++) {
       const base = idx[k]! * D;
-      for (let j = 0; j < D; j++) mean[j] += pixels[base + j]!;
+      row.set(pixels.subarray(base, base + D));
+      accumulate(mean, row, D);
     }
     const factor = idx.length > 0 ? scale / idx.length : 0;
     for (let j = 0; j < D; j++) mean[j] *= factor;
@@ -218,13 +222,9 @@ export function assemble(args: {
       y[k] = labels[i]!;
       const src = i * D;
       const dst = k * D;
-      if (mean !== undefined) {
-        for (let j = 0; j < D; j++) data[dst + j] = pixels[src + j]! * scale - mean[j]!;
-      } else if (scale === 1) {
-        data.set(pixels.subarray(src, src + D), dst);
-      } else {
-        for (let j = 0; j < D; j++) data[dst + j] = pixels[src + j]! * scale;
-      }
+      row.set(pixels.subarray(src, src + D));
+      if (data instanceof Float32Array) fill32(data, dst, row, mean, scale, D);
+      else fill64(data, dst, row, mean, scale, D);
     }
     return { X: { shape: [n, ...inputDim], data, dtype }, y };
   };
@@ -248,4 +248,19 @@ export function assemble(args: {
     dataset.meanImage = { shape: [...inputDim], data: meanData, dtype };
   }
   return dataset;
+}
+
+function accumulate(sum: Float64Array, row: Float64Array, D: number): void {
+  for (let j = 0; j < D; j++) sum[j] += row[j]!;
+}
+
+// Two copies of the same loop, one per output type, so that each stays monomorphic.
+function fill32(out: Float32Array, dst: number, row: Float64Array, mean: Float64Array | undefined, scale: number, D: number): void {
+  if (mean === undefined) for (let j = 0; j < D; j++) out[dst + j] = row[j]! * scale;
+  else for (let j = 0; j < D; j++) out[dst + j] = row[j]! * scale - mean[j]!;
+}
+
+function fill64(out: Float64Array, dst: number, row: Float64Array, mean: Float64Array | undefined, scale: number, D: number): void {
+  if (mean === undefined) for (let j = 0; j < D; j++) out[dst + j] = row[j]! * scale;
+  else for (let j = 0; j < D; j++) out[dst + j] = row[j]! * scale - mean[j]!;
 }

@@ -97,8 +97,9 @@ function locate(fn: string, dir: string, hint: string): Record<keyof typeof FILE
   if (missing.length > 0) {
     let present = '';
     try {
-      const names = readdirSync(dir).slice(0, 10);
-      present = names.length > 0 ? ` (the folder holds ${names.join(', ')})` : ' (the folder is empty)';
+      // Name the IDX-looking files that are there, to show a misspelling.
+      const names = readdirSync(dir).filter((name) => /idx|ubyte/i.test(name)).slice(0, 8);
+      if (names.length > 0) present = ` (the folder holds ${names.join(', ')})`;
     } catch {
       // an unreadable folder: say nothing more
     }

@@ -1,8 +1,8 @@
 /**
- * The implementation of each layer that models use: the fastest one available. Models import
- * from here so that switching an implementation is a one-line change.
+ * The implementation of each layer that models use: the fastest one available (im2col + GEMM
+ * convolution, argmax-recording pools, GEMM affine), each falling back to the naive layer for
+ * parameters it does not cover. Models import from here so that switching is a one-line change.
  */
-export { convForwardNaive as convForward, convBackwardNaive as convBackward } from './conv.js';
-export { maxPoolForwardNaive as maxPoolForward, maxPoolBackwardNaive as maxPoolBackward } from './pool.js';
-export { avgPoolForward, avgPoolBackward } from './pool.js';
-export { affineForward, affineBackward } from './affine.js';
+export { convForward, convBackward } from './convFast.js';
+export { maxPoolForward, maxPoolBackward, avgPoolForwardFast as avgPoolForward, avgPoolBackwardFast as avgPoolBackward } from './poolFast.js';
+export { affineForwardFast as affineForward, affineBackwardFast as affineBackward } from './affineFast.js';

@@ -129,6 +129,8 @@ export class Solver {
   readonly model: Model;
   readonly data: TrainingData;
   readonly updateRule: UpdateRule;
+  /** The rule's name as given ('adam', …), or the function's name ('custom' if anonymous). */
+  readonly updateRuleName: string;
   readonly optimConfig: OptimConfig;
   readonly lrDecay: number;
   readonly batchSize: number;
@@ -181,6 +183,7 @@ export class Solver {
       }
     }
     this.updateRule = getUpdateRule(options.updateRule ?? 'sgd', fn);
+    this.updateRuleName = typeof options.updateRule === 'string' ? options.updateRule : options.updateRule?.name || (options.updateRule ? 'custom' : 'sgd');
     const optimConfig: OptimConfig = options.optimConfig ?? {};
     const givenConfig: unknown = optimConfig;
     assertObject(fn, 'optimConfig', givenConfig);
@@ -441,7 +444,7 @@ export class Solver {
     const checkpoint = {
       epoch: this.epoch,
       iteration,
-      updateRule: this.updateRule.name || 'custom',
+      updateRule: this.updateRuleName,
       optimConfig,
       lrDecay: this.lrDecay,
       batchSize: this.batchSize,

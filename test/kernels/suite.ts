@@ -1,0 +1,477 @@
+/**
+ * The kernel contract as tests: every backend (js today, wasm or threads later) runs this one
+ * suite, `runKernelSuite(kernels, name)`, from its own *.test.ts file.
+ *
+ * References are written here from the definitions in src/kernels/types.ts (plain loops) or
+ * are the naive layers themselves (pooling). Copies (im2col) and integer-valued data must match
+ * exactly; floating-point sums in another order are held to `scaledError`.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ColumnGeometry, FloatArray, GemmArgs, Kernels, PoolWindow } from '../../src/kernels/types.js';
+import { avgPoolBackwardNaive, avgPoolForwardNaive, maxPoolBackwardNaive, maxPoolForwardNaive, type PoolParam } from '../../src/layers/pool.js';
+import { rng, type Rng } from '../../src/rng.js';
+import type { DType, Tensor } from '../../src/tensor.js';
+
+/**
+ * max_i |a_i − b_i| / max(1e-30, max_i |a_i| + max_i |b_i|): the error relative to the size of
+ * the arrays, not of each element, so a value that cancels to near zero is not held to a
+ * relative precision no summation order could give it. NaN anywhere but at the same places
+ * in both is an error of NaN.
+ */
+export function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, 'arrays of equal length');
+  let diff = 0;
+  let maxA = 0;
+  let maxB = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (Number.isNaN(x) || Number.isNaN(y)) {
+      if (Number.isNaN(x) && Number.isNaN(y)) continue;
+      return Number.NaN;
+    }
+    if (x === y) {
+      maxA = Math.max(maxA, Math.abs(x));
+      maxB = Math.max(maxB, Math.abs(y));
+      continue; // equal infinities
+    }
+    diff = Math.max(diff, Math.abs(x - y));
+    maxA = Math.max(maxA, Math.abs(x));
+    maxB = Math.max(maxB, Math.abs(y));
+  }
+  return diff / Math.max(1e-30, maxA + maxB);
+}
+
+function makeArray(dtype: DType, length: number): FloatArray {
+  return dtype === 'float32' ? new Float32Array(length) : new Float64Array(length);
+}
+
+function randomArray(gen: Rng, dtype: DType, length: number, integers = false): FloatArray {
+  const out = makeArray(dtype, length);
+  for (let i = 0; i < length; i++) out[i] = integers ? gen.int(7) - 3 : gen.normal();
+  return out;
+}
+
+/** The tolerance of a float sum in another order: loose enough for float32's 24 bits. */
+const tolerance = (dtype: DType): number => (dtype === 'float32' ? 1e-5 : 1e-13);
+
+// ---------------------------------------------------------------- GEMM
+
+function gemmReference(args: GemmArgs): void {
+  const { transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate } = args;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let p = 0; p < k; p++) {
+        const av = a[aOffset + (transA ? p * lda + i : i * lda + p)]!;
+        const bv = b[bOffset + (transB ? j * ldb + p : p * ldb + j)]!;
+        sum += av * bv;
+      }
+      const at = cOffset + i * ldc + j;
+      c[at] = accumulate ? c[at]! + sum : sum;
+    }
+  }
+}
+
+interface GemmCase {
+  m: number;
+  n: number;
+  k: number;
+}
+
+const GEMM_SIZES: GemmCase[] = [
+  { m: 1, n: 1, k: 1 },
+  { m: 4, n: 8, k: 16 },
+  { m: 3, n: 5, k: 7 },
+  { m: 7, n: 13, k: 1 },
+  { m: 17, n: 9, k: 33 },
+  { m: 1, n: 40, k: 300 },
+  { m: 40, n: 1, k: 260 },
+  { m: 131, n: 37, k: 257 },
+  { m: 9, n: 530, k: 70 },
+  { m: 130, n: 515, k: 260 },
+];
+
+function runGemm(kernels: Kernels, dtype: DType, size: GemmCase, transA: boolean, transB: boolean, accumulate: boolean, seed: number): void {
+  const gen = rng(seed);
+  const { m, n, k } = size;
+  // Leading dimensions larger than the matrices and nonzero offsets, to catch stride mistakes.
+  const lda = (transA ? m : k) + gen.int(3);
+  const ldb = (transB ? k : n) + gen.int(3);
+  const ldc = n + gen.int(3);
+  const aOffset = gen.int(5);
+  const bOffset = gen.int(5);
+  const cOffset = gen.int(5);
+  const a = randomArray(gen, dtype, aOffset + (transA ? k : m) * lda);
+  const b = randomArray(gen, dtype, bOffset + (transB ? n : k) * ldb);
+  const c = randomArray(gen, dtype, cOffset + m * ldc + 3);
+  const expected = c.slice();
+  const args: GemmArgs = { transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate };
+  gemmReference({ ...args, c: expected });
+  kernels.gemm(args);
+  const err = scaledError(c, expected);
+  assert.ok(err < tolerance(dtype), `gemm error ${err}`);
+  // Cells outside the (m, n) block, including the gaps of a wide ldc, are untouched.
+  for (let i = 0; i < c.length; i++) {
+    const inside = i >= cOffset && (i - cOffset) % ldc < n && Math.floor((i - cOffset) / ldc) < m;
+    if (!inside) assert.equal(c[i], expected[i], `gemm wrote outside c's block at ${i}`);
+  }
+}
+
+function gemmSuite(kernels: Kernels): void {
+  describe('gemm', () => {
+    let seed = 1;
+    for (const dtype of ['float64', 'float32'] as const) {
+      for (const size of GEMM_SIZES) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            const accumulate = (size.m + size.n + (transA ? 1 : 0) + (transB ? 2 : 0)) % 2 === 0;
+            const s = seed++;
+            it(`${dtype} m=${size.m} n=${size.n} k=${size.k} ${transA ? 'aᵀ' : 'a'}·${transB ? 'bᵀ' : 'b'}${accumulate ? ' +=' : ''}`, () => {
+              runGemm(kernels, dtype, size, transA, transB, accumulate, s);
+            });
+          }
+        }
+      }
+      it(`${dtype} accumulate and overwrite agree on the same product`, () => {
+        const gen = rng(99);
+        const a = randomArray(gen, dtype, 6 * 300);
+        const b = randomArray(gen, dtype, 300 * 10);
+        const c1 = randomArray(gen, dtype, 60);
+        const c0 = c1.slice();
+        const base = { transA: false, transB: false, m: 6, n: 10, k: 300, a, aOffset: 0, lda: 300, b, bOffset: 0, ldb: 10, cOffset: 0, ldc: 10 };
+        const product = makeArray(dtype, 60);
+        kernels.gemm({ ...base, c: product, accumulate: false });
+        kernels.gemm({ ...base, c: c1, accumulate: true });
+        const sum = c0.map((v, i) => v + product[i]!);
+        assert.ok(scaledError(c1, sum) < tolerance(dtype));
+      });
+      it(`${dtype} k = 0 zeroes c, or leaves it with accumulate`, () => {
+        const c = makeArray(dtype, 12).fill(5);
+        const empty = makeArray(dtype, 0);
+        const base = { transA: false, transB: false, m: 3, n: 4, k: 0, a: empty, aOffset: 0, lda: 0, b: empty, bOffset: 0, ldb: 4, c, cOffset: 0, ldc: 4 };
+        kernels.gemm({ ...base, accumulate: true });
+        assert.deepEqual(Array.from(c), new Array(12).fill(5));
+        kernels.gemm({ ...base, accumulate: false });
+        assert.deepEqual(Array.from(c), new Array(12).fill(0));
+      });
+      it(`${dtype} m = 0 or n = 0 does nothing`, () => {
+        const c = makeArray(dtype, 4).fill(2);
+        const a = makeArray(dtype, 4);
+        kernels.gemm({ transA: false, transB: false, m: 0, n: 2, k: 2, a, aOffset: 0, lda: 2, b: a, bOffset: 0, ldb: 2, c, cOffset: 0, ldc: 2, accumulate: false });
+        kernels.gemm({ transA: false, transB: false, m: 2, n: 0, k: 2, a, aOffset: 0, lda: 2, b: a, bOffset: 0, ldb: 2, c, cOffset: 0, ldc: 2, accumulate: false });
+        assert.deepEqual(Array.from(c), [2, 2, 2, 2]);
+      });
+    }
+    it('float32 results are the float64 products rounded once (within a block of k)', () => {
+      // Small integers: every product and partial sum is exact, so float32 must be exact too.
+      const gen = rng(7);
+      const a = randomArray(gen, 'float32', 9 * 200, true);
+      const b = randomArray(gen, 'float32', 200 * 11, true);
+      const c = new Float32Array(99);
+      const expected = new Float32Array(99);
+      const args = { transA: false, transB: false, m: 9, n: 11, k: 200, a, aOffset: 0, lda: 200, b, bOffset: 0, ldb: 11, cOffset: 0, ldc: 11, accumulate: false };
+      kernels.gemm({ ...args, c });
+      gemmReference({ ...args, c: expected });
+      assert.deepEqual(Array.from(c), Array.from(expected));
+    });
+  });
+}
+
+// ---------------------------------------------------------------- im2col / col2im
+
+function randomColumnGeometry(gen: Rng): ColumnGeometry {
+  for (;;) {
+    const kernelH = 1 + gen.int(4);
+    const kernelW = 1 + gen.int(4);
+    const dilationH = 1 + gen.int(2);
+    const dilationW = 1 + gen.int(2);
+    const strideH = 1 + gen.int(3);
+    const strideW = 1 + gen.int(3);
+    const padTop = gen.int(4);
+    const padLeft = gen.int(4);
+    const padBottom = gen.int(4);
+    const padRight = gen.int(4);
+    const height = 1 + gen.int(9);
+    const width = 1 + gen.int(9);
+    const spanH = dilationH * (kernelH - 1) + 1;
+    const spanW = dilationW * (kernelW - 1) + 1;
+    if (spanH > height + padTop + padBottom || spanW > width + padLeft + padRight) continue;
+    return {
+      channels: 1 + gen.int(3),
+      height,
+      width,
+      kernelH,
+      kernelW,
+      strideH,
+      strideW,
+      padTop,
+      padLeft,
+      dilationH,
+      dilationW,
+      outHeight: Math.floor((height + padTop + padBottom - spanH) / strideH) + 1,
+      outWidth: Math.floor((width + padLeft + padRight - spanW) / strideW) + 1,
+    };
+  }
+}
+
+/** The input offset (within the block) that column entry (row, p) reads, or -1 for padding. */
+function sourceOf(g: ColumnGeometry, row: number, p: number): number {
+  const kw = row % g.kernelW;
+  const kh = Math.floor(row / g.kernelW) % g.kernelH;
+  const ch = Math.floor(row / (g.kernelW * g.kernelH));
+  const i = Math.floor(p / g.outWidth);
+  const j = p % g.outWidth;
+  const r = i * g.strideH - g.padTop + kh * g.dilationH;
+  const c = j * g.strideW - g.padLeft + kw * g.dilationW;
+  if (r < 0 || r >= g.height || c < 0 || c >= g.width) return -1;
+  return (ch * g.height + r) * g.width + c;
+}
+
+function im2colSuite(kernels: Kernels): void {
+  describe('im2col and col2im', () => {
+    for (const dtype of ['float64', 'float32'] as const) {
+      it(`${dtype} im2col copies every window cell, zero in the padding (60 random geometries, chunks)`, () => {
+        const gen = rng(11);
+        for (let t = 0; t < 60; t++) {
+          const g = randomColumnGeometry(gen);
+          const rows = g.channels * g.kernelH * g.kernelW;
+          const P = g.outHeight * g.outWidth;
+          const first = t % 3 === 0 ? 0 : gen.int(P);
+          const count = t % 3 === 0 ? P : 1 + gen.int(P - first);
+          const xOffset = gen.int(4);
+          const x = randomArray(gen, dtype, xOffset + g.channels * g.height * g.width);
+          const colsOffset = gen.int(4);
+          const cols = makeArray(dtype, colsOffset + rows * count + 2).fill(Number.NaN);
+          kernels.im2col(x, xOffset, g, first, count, cols, colsOffset);
+          for (let row = 0; row < rows; row++) {
+            for (let q = 0; q < count; q++) {
+              const src = sourceOf(g, row, first + q);
+              const want = src < 0 ? 0 : x[xOffset + src]!;
+              assert.equal(cols[colsOffset + row * count + q], want, `geometry ${JSON.stringify(g)} first ${first} count ${count} at (${row}, ${q})`);
+            }
+          }
+          for (let i = 0; i < colsOffset; i++) assert.ok(Number.isNaN(cols[i]!), 'im2col wrote before colsOffset');
+          assert.ok(Number.isNaN(cols[colsOffset + rows * count]!), 'im2col wrote past its block');
+        }
+      });
+      it(`${dtype} col2im adds every entry back to its source cell and drops the padding (60 random geometries, chunks)`, () => {
+        const gen = rng(12);
+        for (let t = 0; t < 60; t++) {
+          const g = randomColumnGeometry(gen);
+          const rows = g.channels * g.kernelH * g.kernelW;
+          const P = g.outHeight * g.outWidth;
+          const first = t % 3 === 0 ? 0 : gen.int(P);
+          const count = t % 3 === 0 ? P : 1 + gen.int(P - first);
+          const cols = randomArray(gen, dtype, rows * count + 1, true);
+          const dxOffset = gen.int(4);
+          const size = g.channels * g.height * g.width;
+          const dx = randomArray(gen, dtype, dxOffset + size + 1, true);
+          const expected = dx.slice();
+          for (let row = 0; row < rows; row++) {
+            for (let q = 0; q < count; q++) {
+              const src = sourceOf(g, row, first + q);
+              if (src >= 0) expected[dxOffset + src] += cols[1 + row * count + q]!;
+            }
+          }
+          kernels.col2im(cols, 1, g, first, count, dx, dxOffset);
+          // Integer values: the sums are exact in any order.
+          assert.deepEqual(Array.from(dx), Array.from(expected), `geometry ${JSON.stringify(g)} first ${first} count ${count}`);
+        }
+      });
+      it(`${dtype} chunks of columns together make the whole matrix`, () => {
+        const gen = rng(13);
+        const g: ColumnGeometry = { channels: 2, height: 7, width: 6, kernelH: 3, kernelW: 2, strideH: 2, strideW: 1, padTop: 1, padLeft: 2, dilationH: 1, dilationW: 2, outHeight: 4, outWidth: 7 };
+        const rows = 12;
+        const P = 28;
+        const x = randomArray(gen, dtype, 2 * 7 * 6);
+        const whole = makeArray(dtype, rows * P);
+        kernels.im2col(x, 0, g, 0, P, whole, 0);
+        for (const chunk of [1, 5, 7, 9]) {
+          for (let p0 = 0; p0 < P; p0 += chunk) {
+            const count = Math.min(chunk, P - p0);
+            const part = makeArray(dtype, rows * count);
+            kernels.im2col(x, 0, g, p0, count, part, 0);
+            for (let row = 0; row < rows; row++) {
+              for (let q = 0; q < count; q++) assert.equal(part[row * count + q], whole[row * P + p0 + q]);
+            }
+          }
+        }
+      });
+    }
+  });
+}
+
+// ---------------------------------------------------------------- pooling
+
+interface PoolCase {
+  x: Tensor;
+  param: PoolParam & { countIncludePad?: boolean };
+  window: PoolWindow;
+}
+
+function poolOutLength(size: number, kernel: number, stride: number, before: number, after: number, dilation: number, ceil: boolean): number {
+  const span = dilation * (kernel - 1) + 1;
+  const padded = size + before + after;
+  let out = ceil ? Math.ceil((padded - span) / stride) + 1 : Math.floor((padded - span) / stride) + 1;
+  if (ceil && (out - 1) * stride >= size + before) out -= 1;
+  return out;
+}
+
+function windowsTouch(size: number, out: number, kernel: number, stride: number, before: number, dilation: number): boolean {
+  for (let o = 0; o < out; o++) {
+    let touches = false;
+    for (let k = 0; k < kernel; k++) {
+      const at = o * stride - before + k * dilation;
+      if (at >= 0 && at < size) touches = true;
+    }
+    if (!touches) return false;
+  }
+  return true;
+}
+
+function randomPoolCase(gen: Rng, dtype: DType, integers: boolean, special?: 'plain2x2'): PoolCase {
+  for (;;) {
+    const plain = special === 'plain2x2';
+    const kernelH = plain ? 2 : 1 + gen.int(4);
+    const kernelW = plain ? 2 : 1 + gen.int(4);
+    const strideH = plain ? 2 : 1 + gen.int(3);
+    const strideW = plain ? 2 : 1 + gen.int(3);
+    const dilationH = plain ? 1 : 1 + gen.int(2);
+    const dilationW = plain ? 1 : 1 + gen.int(2);
+    const padTop = plain ? 0 : gen.int(3);
+    const padLeft = plain ? 0 : gen.int(3);
+    const padBottom = plain ? 0 : gen.int(3);
+    const padRight = plain ? 0 : gen.int(3);
+    const ceilMode = plain ? false : gen.int(2) === 1;
+    const height = 1 + gen.int(9);
+    const width = 1 + gen.int(9);
+    const N = 1 + gen.int(2);
+    const C = 1 + gen.int(3);
+    const spanH = dilationH * (kernelH - 1) + 1;
+    const spanW = dilationW * (kernelW - 1) + 1;
+    if (spanH > height + padTop + padBottom || spanW > width + padLeft + padRight) continue;
+    const outHeight = poolOutLength(height, kernelH, strideH, padTop, padBottom, dilationH, ceilMode);
+    const outWidth = poolOutLength(width, kernelW, strideW, padLeft, padRight, dilationW, ceilMode);
+    if (outHeight < 1 || outWidth < 1) continue;
+    if (!windowsTouch(height, outHeight, kernelH, strideH, padTop, dilationH)) continue;
+    if (!windowsTouch(width, outWidth, kernelW, strideW, padLeft, dilationW)) continue;
+    const data = randomArray(gen, dtype, N * C * height * width, integers);
+    return {
+      x: { shape: [N, C, height, width], data, dtype },
+      param: {
+        poolHeight: kernelH,
+        poolWidth: kernelW,
+        stride: [strideH, strideW],
+        pad: [padTop, padLeft, padBottom, padRight],
+        dilation: [dilationH, dilationW],
+        ceilMode,
+        countIncludePad: gen.int(2) === 1,
+      },
+      window: { height, width, outHeight, outWidth, kernelH, kernelW, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW },
+    };
+  }
+}
+
+function poolSuite(kernels: Kernels): void {
+  describe('pooling', () => {
+    for (const dtype of ['float64', 'float32'] as const) {
+      for (const special of [undefined, 'plain2x2'] as const) {
+        const label = special === 'plain2x2' ? '2×2 stride 2' : 'any window';
+        it(`${dtype} max pool (${label}) equals the naive layer, ties to the first maximum (80 cases)`, () => {
+          const gen = rng(special ? 21 : 22);
+          for (let t = 0; t < 80; t++) {
+            // Small integers make ties common; every few cases add NaN and ±Infinity.
+            const c = randomPoolCase(gen, dtype, t % 2 === 0, special);
+            if (t % 5 === 4) {
+              for (let s = 0; s < 3; s++) c.x.data[gen.int(c.x.data.length)] = [Number.NaN, Infinity, -Infinity][s]!;
+            }
+            const { N, C } = { N: c.x.shape[0]!, C: c.x.shape[1]! };
+            const outSize = N * C * c.window.outHeight * c.window.outWidth;
+            // Run the kernel on a block at an offset inside larger arrays.
+            const xs = makeArray(dtype, 3 + c.x.data.length);
+            xs.set(c.x.data, 3);
+            const out = makeArray(dtype, 2 + outSize);
+            const argmax = new Int32Array(1 + outSize);
+            kernels.maxPoolForward(xs, 3, N * C, c.window, out, 2, argmax, 1);
+            const naive = maxPoolForwardNaive(c.x, c.param);
+            assert.deepEqual(Array.from(out.subarray(2)), Array.from(naive.out.data), `forward ${JSON.stringify(c.param)} x ${c.x.shape}`);
+            const dout = randomArray(gen, dtype, outSize, true);
+            const dx = makeArray(dtype, 5 + c.x.data.length);
+            const douts = makeArray(dtype, 4 + outSize);
+            douts.set(dout, 4);
+            kernels.maxPoolBackward(douts, 4, argmax, 1, N * C, c.window, dx, 5);
+            const naiveDx = maxPoolBackwardNaive({ shape: naive.out.shape, data: dout, dtype }, naive.cache);
+            assert.deepEqual(Array.from(dx.subarray(5)), Array.from(naiveDx.data), `backward ${JSON.stringify(c.param)} x ${c.x.shape}`);
+          }
+        });
+      }
+      it(`${dtype} max pool backward adds into dx`, () => {
+        const g: PoolWindow = { height: 2, width: 2, outHeight: 1, outWidth: 1, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0, dilationH: 1, dilationW: 1 };
+        const dx = makeArray(dtype, 4).fill(1);
+        kernels.maxPoolBackward(makeArray(dtype, 1).fill(2), 0, Int32Array.of(3), 0, 1, g, dx, 0);
+        assert.deepEqual(Array.from(dx), [1, 1, 1, 3]);
+      });
+      it(`${dtype} average pool equals the naive layer, both divisors (80 cases)`, () => {
+        const gen = rng(23);
+        for (let t = 0; t < 80; t++) {
+          const c = randomPoolCase(gen, dtype, false, t % 4 === 0 ? 'plain2x2' : undefined);
+          const countIncludePad = c.param.countIncludePad ?? true;
+          const N = c.x.shape[0]!;
+          const C = c.x.shape[1]!;
+          const outSize = N * C * c.window.outHeight * c.window.outWidth;
+          const out = makeArray(dtype, outSize);
+          kernels.avgPoolForward(c.x.data, 0, N * C, c.window, countIncludePad, out, 0);
+          const naive = avgPoolForwardNaive(c.x, c.param);
+          assert.ok(scaledError(out, naive.out.data) < tolerance(dtype), `forward ${JSON.stringify(c.param)} x ${c.x.shape}`);
+          const dout = randomArray(gen, dtype, outSize);
+          const dx = makeArray(dtype, c.x.data.length).fill(0.5);
+          kernels.avgPoolBackward(dout, 0, N * C, c.window, countIncludePad, dx, 0);
+          const naiveDx = avgPoolBackwardNaive({ shape: naive.out.shape, data: dout, dtype }, naive.cache);
+          const expected = naiveDx.data.map((v) => v + 0.5); // the kernel adds into dx
+          assert.ok(scaledError(dx, expected) < tolerance(dtype), `backward ${JSON.stringify(c.param)} x ${c.x.shape}`);
+        }
+      });
+    }
+  });
+}
+
+// ---------------------------------------------------------------- elementwise
+
+function elementwiseSuite(kernels: Kernels): void {
+  describe('elementwise', () => {
+    for (const dtype of ['float64', 'float32'] as const) {
+      it(`${dtype} fillRows and fillCols broadcast a bias`, () => {
+        const values = makeArray(dtype, 5);
+        values.set([9, 1, 2, 3, 4]);
+        const rows = makeArray(dtype, 1 + 3 * 2 + 1).fill(7);
+        kernels.fillRows(rows, 1, 3, 2, values, 1);
+        assert.deepEqual(Array.from(rows), [7, 1, 1, 2, 2, 3, 3, 7]);
+        const cols = makeArray(dtype, 1 + 2 * 3 + 1).fill(7);
+        kernels.fillCols(cols, 1, 2, 3, values, 2);
+        assert.deepEqual(Array.from(cols), [7, 2, 3, 4, 2, 3, 4, 7]);
+      });
+      it(`${dtype} sumRows and sumCols add row and column sums`, () => {
+        const src = makeArray(dtype, 1 + 6);
+        src.set([100, 1, 2, 3, 4, 5, 6], 0); // (2, 3) at offset 1: [[1, 2, 3], [4, 5, 6]]
+        const rowSums = makeArray(dtype, 3).fill(1);
+        kernels.sumRows(src, 1, 2, 3, rowSums, 1);
+        assert.deepEqual(Array.from(rowSums), [1, 7, 16]);
+        const colSums = makeArray(dtype, 4).fill(1);
+        kernels.sumCols(src, 1, 2, 3, colSums, 1);
+        assert.deepEqual(Array.from(colSums), [1, 6, 8, 10]);
+      });
+    }
+  });
+}
+
+/** Registers the whole kernel contract for one backend under `kernels <name>`. */
+export function runKernelSuite(kernels: Kernels, name: string = kernels.name): void {
+  describe(`kernels ${name}`, () => {
+    gemmSuite(kernels);
+    im2colSuite(kernels);
+    poolSuite(kernels);
+    elementwiseSuite(kernels);
+  });
+}
