@@ -21,7 +21,8 @@ export interface ThreeLayerConvNetOptions {
   filterSize?: number;
   hiddenDim?: number;
   numClasses?: number;
-  weightScale?: number;
+  /** weightScale · N(0, 1) for every weight (CS231n, default 1e-3), or 'he': √(2 / fan-in) per layer. */
+  weightScale?: number | 'he';
   reg?: number;
   dtype?: DType;
   seed?: number;
@@ -48,7 +49,9 @@ export class ThreeLayerConvNet implements Classifier {
     if (filterSize % 2 !== 1) throw new ConvnetError(fn, `expected an odd filterSize (for "same" padding), got ${filterSize}`);
     const hiddenDim = integer(fn, 'hiddenDim', options.hiddenDim, 1, 100);
     const numClasses = integer(fn, 'numClasses', options.numClasses, 2, 10);
-    const weightScale = numberInRange(fn, 'weightScale', options.weightScale, 0, Infinity, 1e-3, { low: true, high: true });
+    const weightScale =
+      options.weightScale === 'he' ? 'he' : numberInRange(fn, 'weightScale', options.weightScale, 0, Infinity, 1e-3, { low: true, high: true });
+    const scaleFor = (fanIn: number): number => (weightScale === 'he' ? Math.sqrt(2 / fanIn) : weightScale);
     this.reg = numberInRange(fn, 'reg', options.reg, 0, Infinity, 0, { high: true });
     this.dtype = modelDtype(fn, options.dtype);
     const generator = rng(integer(fn, 'seed', options.seed, Number.MIN_SAFE_INTEGER, 0));
@@ -56,11 +59,11 @@ export class ThreeLayerConvNet implements Classifier {
     this.filterSize = filterSize;
     const pooledSize = numFilters * Math.floor(H / 2) * Math.floor(W / 2);
     this.params = {
-      W1: gaussian([numFilters, C, filterSize, filterSize], weightScale, generator, this.dtype),
+      W1: gaussian([numFilters, C, filterSize, filterSize], scaleFor(C * filterSize * filterSize), generator, this.dtype),
       b1: filled([numFilters], 0, this.dtype),
-      W2: gaussian([pooledSize, hiddenDim], weightScale, generator, this.dtype),
+      W2: gaussian([pooledSize, hiddenDim], scaleFor(pooledSize), generator, this.dtype),
       b2: filled([hiddenDim], 0, this.dtype),
-      W3: gaussian([hiddenDim, numClasses], weightScale, generator, this.dtype),
+      W3: gaussian([hiddenDim, numClasses], scaleFor(hiddenDim), generator, this.dtype),
       b3: filled([numClasses], 0, this.dtype),
     };
   }

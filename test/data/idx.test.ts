@@ -144,17 +144,3 @@ test('missing files name the expected paths and say how to get them', () => {
   const nowhere = join(root, 'nowhere');
   assertConvnetError(() => loadFashionMnist(nowhere), nowhere, 'apt-get install dataset-fashion-mnist', FASHION_MNIST_DIR);
 });
-
-test('loadFashionMnist reads the Debian package when it is installed', { skip: !existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz')) }, () => {
-  const start = performance.now();
-  const data = loadFashionMnist();
-  const ms = performance.now() - start;
-  assert.deepEqual(data.XTrain.shape, [55000, 1, 28, 28]);
-  assert.deepEqual(data.XVal.shape, [5000, 1, 28, 28]);
-  assert.deepEqual(data.XTest.shape, [10000, 1, 28, 28]);
-  assert.equal(data.classNames[9], 'Ankle boot');
-  const counts = new Array<number>(10).fill(0);
-  for (const y of data.yTest) counts[y]!++;
-  assert.deepEqual(counts, new Array<number>(10).fill(1000));
-  assert.ok(ms < 10000, `loading Fashion-MNIST took ${ms.toFixed(0)} ms`);
-});
