@@ -95,10 +95,12 @@ export function writeFilterGrid(path: string, w: Tensor, zoom = 8): void {
 }
 
 /**
- * Two panels: the training loss per iteration (top, blue, with a moving average in dark blue)
- * and train (orange) / validation (green) accuracy per check (bottom, 0 to 1, grid every 0.1).
+ * Two panels over the same iteration axis: the training loss per iteration (top, light blue
+ * dots, with a moving average in dark blue; 0 at the bottom) and train (orange) / validation
+ * (green) accuracy at each check (bottom, 0 to 1, grid every 0.1). `checkIterations` gives the
+ * iteration of each accuracy check.
  */
-export function writeTrainingPlot(path: string, lossHistory: number[], trainAcc: number[], valAcc: number[]): void {
+export function writeTrainingPlot(path: string, lossHistory: number[], trainAcc: number[], valAcc: number[], checkIterations: number[]): void {
   const width = 800;
   const panelH = 260;
   const margin = 30;
@@ -112,11 +114,17 @@ export function writeTrainingPlot(path: string, lossHistory: number[], trainAcc:
   // Loss panel.
   const lossTop = margin;
   axes(lossTop);
-  const maxLoss = Math.max(...lossHistory.filter(Number.isFinite), 1e-9);
+  // Scale to the largest moving average, so that a few noisy early losses do not flatten the curve.
+  const window = Math.max(1, Math.floor(lossHistory.length / 50));
+  let maxLoss = 1e-9;
+  for (let i = 0; i + window <= lossHistory.length; i += window) {
+    let sum = 0;
+    for (let k = i; k < i + window; k++) sum += lossHistory[k]!;
+    maxLoss = Math.max(maxLoss, (1.1 * sum) / window);
+  }
   const lossY = (v: number): number => lossTop + panelH - (Math.min(v, maxLoss) / maxLoss) * panelH;
   const lossX = (i: number): number => margin + (lossHistory.length > 1 ? (i / (lossHistory.length - 1)) * plotW : 0);
   for (let i = 0; i < lossHistory.length; i++) canvas.set(lossX(i), lossY(lossHistory[i]!), [120, 160, 230]);
-  const window = Math.max(1, Math.floor(lossHistory.length / 50));
   let previous: [number, number] | null = null;
   for (let i = 0; i + window <= lossHistory.length; i += window) {
     let sum = 0;
@@ -130,8 +138,10 @@ export function writeTrainingPlot(path: string, lossHistory: number[], trainAcc:
   const accTop = panelH + 2 * margin;
   for (let g = 1; g <= 10; g++) canvas.line(margin, accTop + panelH - (g / 10) * panelH, width - margin, accTop + panelH - (g / 10) * panelH, [225, 225, 225]);
   axes(accTop);
+  const lastIteration = Math.max(1, lossHistory.length, ...checkIterations);
   const series = (values: number[], color: Rgb): void => {
-    const x = (i: number): number => margin + (values.length > 1 ? (i / (values.length - 1)) * plotW : 0);
+    // Checks sit at their iteration, on the same axis as the loss above.
+    const x = (i: number): number => margin + ((checkIterations[i] ?? i + 1) - 1) / Math.max(1, lastIteration - 1) * plotW;
     const y = (v: number): number => accTop + panelH - v * panelH;
     for (let i = 1; i < values.length; i++) canvas.line(x(i - 1), y(values[i - 1]!), x(i), y(values[i]!), color, 2);
     for (let i = 0; i < values.length; i++) canvas.rect(x(i) - 2, y(values[i]!) - 2, 5, 5, color);

@@ -19,7 +19,8 @@ export interface FullyConnectedNetOptions {
   dropoutKeepRatio?: number;
   normalization?: 'batchnorm' | 'layernorm' | null;
   reg?: number;
-  weightScale?: number;
+  /** weightScale · N(0, 1) for every weight (default 1e-2), or 'he': √(2 / fan-in) per layer. */
+  weightScale?: number | 'he';
   dtype?: DType;
   seed?: number;
 }
@@ -44,7 +45,8 @@ export class FullyConnectedNet extends Sequential {
       throw new ConvnetError(fn, `expected normalization 'batchnorm', 'layernorm' or null, got ${show(normalization)}`);
     }
     const reg = numberInRange(fn, 'reg', options.reg, 0, Infinity, 0, { high: true });
-    const weightScale = numberInRange(fn, 'weightScale', options.weightScale, 0, Infinity, 1e-2, { low: true, high: true });
+    const weightScale =
+      options.weightScale === 'he' ? 'he' : numberInRange(fn, 'weightScale', options.weightScale, 0, Infinity, 1e-2, { low: true, high: true });
     const dtype = modelDtype(fn, options.dtype);
     const generator = rng(integer(fn, 'seed', options.seed, Number.MIN_SAFE_INTEGER, 0));
 

@@ -131,6 +131,13 @@ describe('models: behaviour', () => {
     assert.ok(Math.abs(std - 1e-3) < 1e-4, `W1 std ${std}`);
     assert.ok(model.params.b1!.data.every((v) => v === 0));
   });
+  test("weightScale 'he' draws each layer with std √(2 / fan-in)", () => {
+    const model = new ThreeLayerConvNet({ inputDim: [1, 28, 28], weightScale: 'he', seed: 2 });
+    const std = (t: Tensor): number => Math.sqrt(Array.from(t.data).reduce((s, v) => s + v * v, 0) / t.data.length);
+    assert.ok(Math.abs(std(model.params.W1!) / Math.sqrt(2 / 49) - 1) < 0.05, `W1 std ${std(model.params.W1!)}`);
+    assert.ok(Math.abs(std(model.params.W2!) / Math.sqrt(2 / (32 * 14 * 14)) - 1) < 0.01, `W2 std ${std(model.params.W2!)}`);
+    assert.ok(Math.abs(std(model.params.W3!) / Math.sqrt(2 / 100) - 1) < 0.1, `W3 std ${std(model.params.W3!)}`);
+  });
   test('initial loss is about log(C) for small weights', () => {
     const model = new ThreeLayerConvNet({ inputDim: [3, 16, 16], dtype: 'float64', seed: 1 });
     const X = randomTensor([10, 3, 16, 16], 19);
