@@ -19,21 +19,16 @@ export function evalNumericalGradient(f: (x: Tensor) => number, x: Tensor, h = 1
   if (typeof f !== 'function') fail(fn, 'f to be a function (x) => number', show(f));
   assertTensor(fn, 'x', x);
   checkStep(fn, h);
-  const probe = clone(x);
-  const grad = zerosLike(x);
-  for (let i = 0; i < probe.data.length; i++) {
-    const old = probe.data[i]!;
-    probe.data[i] = old + h;
-    const plus = f(probe);
-    probe.data[i] = old - h;
-    const minus = f(probe);
-    probe.data[i] = old;
-    if (typeof plus !== 'number' || typeof minus !== 'number') {
-      fail(fn, 'f to return a number', `${show(plus)} and ${show(minus)}`);
-    }
-    grad.data[i] = (plus - minus) / (2 * h);
-  }
-  return grad;
+  return centredDifferences(
+    x,
+    h,
+    (probe) => {
+      const value = f(probe);
+      if (typeof value !== 'number') fail(fn, 'f to return a number', show(value));
+      return value;
+    },
+    (plus, minus) => plus - minus,
+  );
 }
 
 /**
@@ -46,22 +41,39 @@ export function evalNumericalGradientArray(f: (x: Tensor) => Tensor, x: Tensor, 
   assertTensor(fn, 'x', x);
   assertTensor(fn, 'dout', dout);
   checkStep(fn, h);
+  return centredDifferences(
+    x,
+    h,
+    (probe) => {
+      const out = f(probe);
+      assertTensor(fn, 'f(x)', out);
+      if (out.data.length !== dout.data.length) fail(fn, `f(x) to have the shape of dout ${show(dout.shape)}`, show(out.shape));
+      return out.data.slice();
+    },
+    // Difference element by element before weighting by dout: summing first loses precision.
+    (plus, minus) => {
+      let sum = 0;
+      for (let j = 0; j < dout.data.length; j++) sum += (plus[j]! - minus[j]!) * dout.data[j]!;
+      return sum;
+    },
+  );
+}
+
+/**
+ * difference(g(x + h·e_i), g(x − h·e_i)) / 2h for every element i, perturbing a private copy of
+ * x one element at a time.
+ */
+function centredDifferences<T>(x: Tensor, h: number, g: (probe: Tensor) => T, difference: (plus: T, minus: T) => number): Tensor {
   const probe = clone(x);
   const grad = zerosLike(x);
   for (let i = 0; i < probe.data.length; i++) {
     const old = probe.data[i]!;
     probe.data[i] = old + h;
-    const plus = f(probe);
+    const plus = g(probe);
     probe.data[i] = old - h;
-    const minus = f(probe);
+    const minus = g(probe);
     probe.data[i] = old;
-    assertTensor(fn, 'f(x)', plus);
-    if (plus.data.length !== dout.data.length) {
-      fail(fn, `f(x) to have the shape of dout ${show(dout.shape)}`, show(plus.shape));
-    }
-    let sum = 0;
-    for (let j = 0; j < dout.data.length; j++) sum += (plus.data[j]! - minus.data[j]!) * dout.data[j]!;
-    grad.data[i] = sum / (2 * h);
+    grad.data[i] = difference(plus, minus) / (2 * h);
   }
   return grad;
 }
