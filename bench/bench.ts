@@ -59,6 +59,9 @@ const CONV_CASES: ConvCase[] = [
   { label: 'x(50,32,32,32) w(64,32,3,3) s2 p1', x: [50, 32, 32, 32], w: [64, 32, 3, 3], param: { stride: 2, pad: 1 } },
 ];
 
+/** The float32 figures the issue sets targets for, filled in as the benchmarks run. */
+const targets = { convGflops: [] as number[], poolMs: Number.NaN, imagesPerSecond: Number.NaN };
+
 function benchConv(dtype: DType, withNaive: boolean): string[] {
   const rows: string[] = [];
   for (const c of CONV_CASES) {
@@ -75,6 +78,7 @@ function benchConv(dtype: DType, withNaive: boolean): string[] {
       convBackward(dout, r.cache);
     });
     void cache;
+    if (dtype === 'float32') targets.convGflops.push(flops / fwd / 1e6, (3 * flops) / fwdBwd / 1e6);
     let speedup = '';
     if (withNaive) {
       const xs: Tensor = { shape: [NAIVE_BATCH, ...c.x.slice(1)], data: x.data.slice(0, x.data.length / N * NAIVE_BATCH), dtype };
@@ -86,7 +90,7 @@ function benchConv(dtype: DType, withNaive: boolean): string[] {
       speedup = `${(naive / fwdBwd).toFixed(0)}× (naive ${(naive / 1000).toFixed(1)} s)`;
     }
     rows.push(
-      `| ${c.label.padEnd(36)} | ${dtype} | ${pad(fwd.toFixed(1), 8)} | ${pad((flops / fwd / 1e6).toFixed(2), 6)} | ${pad(fwdBwd.toFixed(1), 8)} | ${pad(((3 * flops) / fwdBwd / 1e6).toFixed(2), 6)} | ${speedup} |`,
+      `| ${c.label.padEnd(36)} | ${dtype} | ${pad(fwd.toFixed(1), 8)} | ${pad((flops / fwd / 1e6).toFixed(2), 7)} | ${pad(fwdBwd.toFixed(1), 10)} | ${pad(((3 * flops) / fwdBwd / 1e6).toFixed(2), 7)} | ${speedup} |`,
     );
   }
   return rows;
@@ -99,7 +103,8 @@ function benchMaxPool(dtype: DType): string {
   const fwd = time(() => maxPoolForward(x, param), 3 * REPS);
   const fwdBwd = time(() => maxPoolBackward(dout, maxPoolForward(x, param).cache), 3 * REPS);
   const naive = time(() => maxPoolBackwardNaive(dout, maxPoolForwardNaive(x, param).cache), 3, 1);
-  return `| max pool 2×2 s2 on (50,32,32,32) | ${dtype} | ${pad(fwd.toFixed(2), 8)} | ${pad(fwdBwd.toFixed(2), 8)} | ${pad((naive / fwdBwd).toFixed(1), 5)}× (naive ${naive.toFixed(1)} ms) |`;
+  if (dtype === 'float32') targets.poolMs = fwdBwd;
+  return `| max pool 2×2 s2 on (50,32,32,32) | ${dtype} | ${pad(fwd.toFixed(2), 8)} | ${pad(fwdBwd.toFixed(2), 10)} | ${(naive / fwdBwd).toFixed(1)}× (naive ${naive.toFixed(1)} ms) |`;
 }
 
 /**
@@ -146,21 +151,28 @@ function benchTrainingStep(dtype: DType): { ms: number; imagesPerSecond: number 
 
 function main(): void {
   console.log(`convnet fast layers, Node ${process.version}, one thread, median of ${REPS} runs\n`);
-  console.log('| conv                                 | dtype   | fwd ms   | GFLOP/s | fwd+bwd ms | GFLOP/s | naive→fast (fwd+bwd) |');
-  console.log('|--------------------------------------|---------|----------|--------|----------|--------|----------------------|');
+  console.log('| conv                                 | dtype   |   fwd ms | GFLOP/s | fwd+bwd ms | GFLOP/s | naive→fast (fwd+bwd) |');
+  console.log('|--------------------------------------|---------|---------:|--------:|-----------:|--------:|----------------------|');
   for (const row of benchConv('float32', true)) console.log(row);
   for (const row of benchConv('float64', false)) console.log(row);
   console.log(`\n(naive conv timed once on a batch of ${NAIVE_BATCH} and scaled to 50)\n`);
-  console.log('| pool                               | dtype   | fwd ms   | fwd+bwd ms | naive→fast |');
-  console.log('|------------------------------------|---------|----------|----------|------------|');
+  console.log('| pool                             | dtype   |   fwd ms | fwd+bwd ms | naive→fast (fwd+bwd) |');
+  console.log('|----------------------------------|---------|---------:|-----------:|----------------------|');
   console.log(benchMaxPool('float32'));
   console.log(benchMaxPool('float64'));
-  console.log('\n| three-layer convnet training step (batch 50, 3×32×32) | dtype   | ms/step | images/s |');
-  console.log('|-------------------------------------------------------|---------|---------|----------|');
+  console.log('\n| three-layer convnet training step (batch 50, 3×32×32)                    | dtype   | ms/step | images/s |');
+  console.log('|--------------------------------------------------------------------------|---------|--------:|---------:|');
   for (const dtype of ['float32', 'float64'] as const) {
     const { ms, imagesPerSecond } = benchTrainingStep(dtype);
-    console.log(`| conv 32 7×7 → relu → pool 2×2 → affine 100 → relu → affine 10 → softmax | ${dtype} | ${pad(ms.toFixed(0), 7)} | ${pad(imagesPerSecond.toFixed(0), 8)} |`);
+    if (dtype === 'float32') targets.imagesPerSecond = imagesPerSecond;
+    console.log(`| conv 32 7×7 → relu → pool 2×2 → affine 100 → relu → affine 10 → softmax   | ${dtype} | ${pad(ms.toFixed(0), 7)} | ${pad(imagesPerSecond.toFixed(0), 8)} |`);
   }
+  const mark = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  const lowest = Math.min(...targets.convGflops);
+  console.log('\nTargets (float32, one thread):');
+  console.log(`- conv forward and forward+backward >= 3 GFLOP/s on each shape: ${mark(lowest >= 3)} (lowest ${lowest.toFixed(2)})`);
+  console.log(`- max pool forward+backward < 10 ms: ${mark(targets.poolMs < 10)} (${targets.poolMs.toFixed(2)} ms)`);
+  console.log(`- training step >= 80 images/s: ${mark(targets.imagesPerSecond >= 80)} (${targets.imagesPerSecond.toFixed(0)})`);
 }
 
 main();

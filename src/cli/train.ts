@@ -15,7 +15,7 @@ import { ConvNet } from '../models/spec.js';
 import { FullyConnectedNet } from '../models/fullyConnectedNet.js';
 import { ThreeLayerConvNet } from '../models/threeLayerConvNet.js';
 import type { Classifier } from '../models/common.js';
-import { Solver, type UpdateRuleName } from '../train/index.js';
+import { composeAugmentations, randomFlip, randomShift, Solver, type Augmentation, type UpdateRuleName } from '../train/index.js';
 import type { DType, Tensor } from '../tensor.js';
 import { writeFilterGrid, writeTrainingPlot } from './png.js';
 
@@ -31,6 +31,8 @@ export interface TrainCommandOptions {
   reg: number;
   numTrain?: number;
   seed: number;
+  shift: number;
+  flip: boolean;
   dtype: DType;
   out: string;
   progress: boolean;
@@ -113,7 +115,7 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
   }
   const model = buildModel(options, data);
   const describe = model instanceof ConvNet ? model.describe() : options.model;
-  print(`convnet train: ${options.dataset} (${train.y.length} train, ${data.yVal.length} val, ${data.yTest.length} test, ${data.inputDim.join('×')}), model ${describe}, ${options.update} lr ${options.lr}, ${options.epochs} epochs of batch ${options.batchSize}, ${options.dtype}, seed ${options.seed}`);
+  print(`convnet train: ${options.dataset} (${train.y.length} train, ${data.yVal.length} val, ${data.yTest.length} test, ${data.inputDim.join('×')}), model ${describe}, ${options.update} lr ${options.lr}, ${options.epochs} epochs of batch ${options.batchSize}, ${options.dtype}, seed ${options.seed}${options.shift > 0 ? `, shift ±${options.shift}` : ''}${options.flip ? ', flips' : ''}`);
 
   const bar = options.progress
     ? new cliProgress.SingleBar(
@@ -126,6 +128,10 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
         cliProgress.Presets.shades_classic,
       )
     : null;
+  if (options.shift < 0) throw new UsageError(`--shift must be a whole number >= 0, got ${options.shift}`);
+  const augmentations: Augmentation[] = [];
+  if (options.shift > 0) augmentations.push(randomShift(options.shift));
+  if (options.flip) augmentations.push(randomFlip());
   let imagesPerSecondSum = 0;
   let iterationsSeen = 0;
   const solver = new Solver(model, { XTrain: train.X, yTrain: train.y, XVal: data.XVal, yVal: data.yVal }, {
@@ -137,6 +143,7 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
     numTrainSamples: 1000,
     verbose: false,
     seed: options.seed,
+    ...(augmentations.length > 0 ? { augment: composeAugmentations(...augmentations) } : {}),
     onIteration: (r) => {
       imagesPerSecondSum += r.imagesPerSecond;
       iterationsSeen++;

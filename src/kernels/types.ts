@@ -12,7 +12,10 @@
  */
 export type FloatArray = Float32Array | Float64Array;
 
-/** c = op(a)·op(b), or c += op(a)·op(b) with `accumulate`. op(a): (m, k), op(b): (k, n), c: (m, n). */
+/**
+ * c = op(a)·op(b), or c += op(a)·op(b) with `accumulate`. op(a): (m, k), op(b): (k, n), c: (m, n).
+ * c must not overlap a or b.
+ */
 export interface GemmArgs {
   /** op(a) = aᵀ: a is stored (k, m). */
   transA: boolean;

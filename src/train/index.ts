@@ -2,3 +2,4 @@
 export * from './optim.js';
 export * from './model.js';
 export * from './solver.js';
+export * from './augment.js';

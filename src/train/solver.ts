@@ -70,6 +70,11 @@ export interface SolverOptions {
   onIteration?: (record: IterationRecord) => void | Promise<void>;
   /** Called after every accuracy check; awaited when it returns a promise. */
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
+  /**
+   * Data augmentation: maps each training minibatch (N, …) to a new one of the same shape,
+   * drawing from the generator it is given (seeded from `seed`), e.g. randomShift(2).
+   */
+  augment?: (X: Tensor, generator: Rng) => Tensor;
 }
 
 /** One training step. */
@@ -122,7 +127,7 @@ export interface TrainResult {
 
 const OPTION_KEYS = [
   'updateRule', 'optimConfig', 'lrDecay', 'batchSize', 'numEpochs', 'numTrainSamples', 'numValSamples',
-  'printEvery', 'verbose', 'log', 'checkpointName', 'seed', 'signal', 'onIteration', 'onEpoch',
+  'printEvery', 'verbose', 'log', 'checkpointName', 'seed', 'signal', 'onIteration', 'onEpoch', 'augment',
 ] as const;
 
 export class Solver {
@@ -162,6 +167,8 @@ export class Solver {
   private readonly onIteration: SolverOptions['onIteration'];
   private readonly onEpoch: SolverOptions['onEpoch'];
   private readonly batchRng: Rng;
+  private readonly augment: SolverOptions['augment'];
+  private readonly augmentRng: Rng;
   private readonly sampleRng: Rng;
   private stopRequested = false;
   private started = false;
@@ -215,11 +222,14 @@ export class Solver {
     }
     this.onIteration = options.onIteration;
     this.onEpoch = options.onEpoch;
+    if (options.augment !== undefined && typeof options.augment !== 'function') fail(fn, 'augment to be a function (X, generator) => X', show(options.augment));
+    this.augment = options.augment;
 
     // Two independent streams, so that calling checkAccuracy by hand never changes the minibatches.
     const root = rng(this.seed);
     this.batchRng = root.fork();
     this.sampleRng = root.fork();
+    this.augmentRng = root.fork();
 
     const numTrain = this.data.XTrain.shape[0]!;
     this.iterationsPerEpoch = Math.max(Math.floor(numTrain / this.batchSize), 1);
@@ -341,7 +351,16 @@ export class Solver {
     const { XTrain, yTrain } = this.data;
     const indices = new Int32Array(this.batchSize);
     for (let i = 0; i < indices.length; i++) indices[i] = this.batchRng.int(XTrain.shape[0]!);
-    const out: LossAndGrads = this.model.loss(gather(XTrain, indices), gatherLabels(yTrain, indices));
+    let batch = gather(XTrain, indices);
+    if (this.augment) {
+      const augmented = this.augment(batch, this.augmentRng);
+      assertTensor(fn, 'augment(X)', augmented);
+      if (augmented.shape.length !== batch.shape.length || augmented.shape.some((d, i) => d !== batch.shape[i]) || augmented.dtype !== batch.dtype) {
+        fail(fn, `augment to return a ${batch.dtype} batch of shape ${show(batch.shape)}`, `${augmented.dtype} ${show(augmented.shape)}`);
+      }
+      batch = augmented;
+    }
+    const out: LossAndGrads = this.model.loss(batch, gatherLabels(yTrain, indices));
     if (out === null || typeof out !== 'object' || out.grads === null || typeof out.grads !== 'object') {
       throw new ConvnetError(fn, `expected model.loss(X, y) to return { loss, grads }, got ${show(out === null || typeof out !== 'object' ? out : Object.keys(out))}`);
     }

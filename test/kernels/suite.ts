@@ -164,7 +164,7 @@ function gemmSuite(kernels: Kernels): void {
         assert.deepEqual(Array.from(c), [2, 2, 2, 2]);
       });
     }
-    it('float32 results are the float64 products rounded once (within a block of k)', () => {
+    it('float32 GEMM of small integers is exact', () => {
       // Small integers: every product and partial sum is exact, so float32 must be exact too.
       const gen = rng(7);
       const a = randomArray(gen, 'float32', 9 * 200, true);

@@ -16,7 +16,7 @@
  * then sees one array type only (monomorphic, no float32→float64 conversions in the inner
  * loop), transposes cost nothing beyond the copy, and ragged edges are zero-padded so the
  * kernel always runs full tiles. JavaScript arithmetic is float64, so a float32 GEMM
- * accumulates in float64 and rounds once when it stores into c.
+ * accumulates in float64 and rounds when it stores into c: once per KC-deep slice of k.
  *
  * Block sizes: a packed B slice (KC×NC float64 = 1 MiB) stays in L2, a B panel (KC×NR = 16 KiB)
  * and an A panel (KC×MR = 16 KiB) in L1.

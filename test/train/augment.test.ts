@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { rng } from '../../src/rng.js';
+import { tensor, type Tensor } from '../../src/tensor.js';
+import type { Model } from '../../src/train/model.js';
+import { Solver } from '../../src/train/solver.js';
+import { composeAugmentations, randomFlip, randomShift } from '../../src/train/augment.js';
+import { assertThrowsConvnet } from '../helpers.js';
+
+describe('augmentation', () => {
+  const X = tensor([[[[1, 2, 3], [4, 5, 6], [7, 8, 9]]]]);
+
+  test('randomShift(0) is the identity and randomShift moves whole pixels, filling with zeros', () => {
+    assert.deepEqual(Array.from(randomShift(0)(X, rng(1)).data), Array.from(X.data));
+    const seen = new Set<string>();
+    const generator = rng(2);
+    for (let i = 0; i < 200; i++) {
+      const out = Array.from(randomShift(1)(X, generator).data);
+      seen.add(out.join(','));
+      // Each output keeps the centre pixel somewhere, and every value is an input value or 0.
+      assert.ok(out.includes(5));
+      assert.ok(out.every((v) => v === 0 || X.data.includes(v)));
+    }
+    assert.equal(seen.size, 9, 'all nine (dy, dx) in [-1, 1]² occur');
+    assert.ok(seen.has('0,0,0,0,1,2,0,4,5'), 'shifted down and right by one');
+  });
+
+  test('randomFlip mirrors rows left to right, or leaves the image', () => {
+    const generator = rng(3);
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 50; i++) outcomes.add(Array.from(randomFlip()(X, generator).data).join(','));
+    assert.deepEqual([...outcomes].sort(), ['1,2,3,4,5,6,7,8,9', '3,2,1,6,5,4,9,8,7']);
+  });
+
+  test('the same generator seed gives the same augmented batch; the input is unchanged', () => {
+    const augment = composeAugmentations(randomShift(1), randomFlip());
+    assert.deepEqual(Array.from(augment(X, rng(9)).data), Array.from(augment(X, rng(9)).data));
+    assert.deepEqual(Array.from(X.data), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  test('throws on a negative shift', () => assertThrowsConvnet(() => randomShift(-1), /randomShift/, /maxShift/));
+  test('throws on a batch that is not 4-D', () => assertThrowsConvnet(() => randomShift(1)(tensor([1, 2]), rng(1)), /randomShift/, /rank 4/));
+});
+
+describe('Solver augment option', () => {
+  // A model that remembers the batches it was trained on; its gradients are zero.
+  const makeModel = () => {
+    const seen: number[][] = [];
+    const params = { w: tensor([0]) };
+    const model = {
+      params,
+      loss(Xb: Tensor, y?: Int32Array) {
+        if (y === undefined) return tensor(new Array(Xb.shape[0]! * 2).fill(0), [Xb.shape[0]!, 2]);
+        seen.push(Array.from(Xb.data));
+        return { loss: 1, grads: { w: tensor([0]) } };
+      },
+    } as unknown as Model;
+    return { model, seen };
+  };
+  const data = { XTrain: tensor([[[[1, 2], [3, 4]]]]), yTrain: new Int32Array([0]), XVal: tensor([[[[1, 2], [3, 4]]]]), yVal: new Int32Array([0]) };
+
+  test('each minibatch passes through augment before the model sees it', async () => {
+    const { model, seen } = makeModel();
+    const solver = new Solver(model, data, { batchSize: 1, numEpochs: 3, verbose: false, augment: () => tensor([[[[9, 9], [9, 9]]]]) });
+    await solver.train();
+    assert.equal(seen.length, 3);
+    assert.ok(seen.every((batch) => batch.every((v) => v === 9)));
+  });
+
+  test('throws when augment changes the batch shape', async () => {
+    const { model } = makeModel();
+    const solver = new Solver(model, data, { batchSize: 1, numEpochs: 1, verbose: false, augment: () => tensor([1, 2]) });
+    await assert.rejects(solver.train(), /augment to return a float64 batch of shape \[1, 1, 2, 2\]/);
+  });
+
+  test('throws when augment is not a function', () =>
+    assertThrowsConvnet(() => new Solver(makeModel().model, data, { augment: 3 as never }), /Solver/, /augment to be a function/));
+});
