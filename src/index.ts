@@ -35,6 +35,22 @@ export {
   type GradCheckEntry,
 } from './gradcheck.js';
 export * from './layers/affine.js';
+export * from './layers/auto.js';
+export { setConvColumnLimit } from './layers/convFast.js';
+export { avgPoolForwardFast, avgPoolBackwardFast, type MaxPoolFastCache } from './layers/poolFast.js';
+export { affineForwardFast, affineBackwardFast } from './layers/affineFast.js';
+export {
+  getKernels,
+  setKernels,
+  jsKernels,
+  releaseWorkspace,
+  workspaceBytes,
+  type Kernels,
+  type GemmArgs,
+  type ColumnGeometry,
+  type PoolWindow,
+  type FloatArray,
+} from './kernels/index.js';
 export * from './layers/activations.js';
 export * from './layers/conv.js';
 export * from './layers/pool.js';

@@ -5,7 +5,7 @@
  */
 import { gradCheck, type GradCheckReport } from '../gradcheck.js';
 import { leakyReluBackward, leakyReluForward, logSoftmaxBackward, logSoftmaxForward, reluBackward, reluForward, softmaxBackward, softmaxForward } from '../layers/activations.js';
-import { affineBackward, affineForward } from '../layers/affine.js';
+import { affineBackwardNaive as affineBackward, affineForwardNaive as affineForward } from '../layers/affine.js';
 import { batchnormBackward, batchnormBackwardAlt, batchnormForward, spatialBatchnormBackward, spatialBatchnormForward } from '../layers/batchnorm.js';
 import { convBackwardNaive, convForwardNaive } from '../layers/conv.js';
 import { dropoutBackward, dropoutForward } from '../layers/dropout.js';

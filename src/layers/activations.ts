@@ -13,11 +13,9 @@ export interface ReluCache {
 export function reluForward(x: Tensor): { out: Tensor; cache: ReluCache } {
   assertTensor('reluForward', 'x', x);
   const out = allocate(x.dtype, x.data.length);
-  // NaN > 0 is false, so write x itself where it is not positive only when it is NaN.
-  for (let i = 0; i < out.length; i++) {
-    const v = x.data[i]!;
-    out[i] = v > 0 ? v : Number.isNaN(v) ? v : 0;
-  }
+  // Math.max compiles to a branch-free max instruction (a data-dependent branch mispredicts
+  // half the time on activations); it also lets NaN through and maps -0 and -Infinity to 0.
+  for (let i = 0; i < out.length; i++) out[i] = Math.max(x.data[i]!, 0);
   return { out: { shape: [...x.shape], data: out, dtype: x.dtype }, cache: { x } };
 }
 

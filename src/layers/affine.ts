@@ -80,7 +80,3 @@ export function affineBackwardNaive(dout: Tensor, cache: AffineCache): { dx: Ten
     db: { shape: [M], data: db, dtype },
   };
 }
-
-/** Public entry points; the fast layers replace these with the GEMM kernel. */
-export const affineForward = affineForwardNaive;
-export const affineBackward = affineBackwardNaive;

@@ -1,7 +1,7 @@
 /**
- * The implementation of each layer that models use: the fastest one available (im2col + GEMM
- * convolution, argmax-recording pools, GEMM affine), each falling back to the naive layer for
- * parameters it does not cover. Models import from here so that switching is a one-line change.
+ * The implementation of each layer that models use and the package root exports under the
+ * plain names: the fast ones (im2col + GEMM convolution, argmax-recording pools, GEMM affine),
+ * which cover every valid configuration and are tested against the naive definitions.
  */
 export { convForward, convBackward } from './convFast.js';
 export { maxPoolForward, maxPoolBackward, avgPoolForwardFast as avgPoolForward, avgPoolBackwardFast as avgPoolBackward } from './poolFast.js';

@@ -258,7 +258,3 @@ export function globalMaxPoolForward(x: Tensor): { out: Tensor; cache: MaxPoolCa
 export function globalMaxPoolBackward(dout: Tensor, cache: MaxPoolCache): Tensor {
   return maxPoolBackwardNaive(dout, cache);
 }
-
-/** Public average-pool entry points (the fast layers take these over where they apply). */
-export const avgPoolForward = avgPoolForwardNaive;
-export const avgPoolBackward = avgPoolBackwardNaive;

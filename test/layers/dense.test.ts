@@ -13,7 +13,7 @@ import {
   softmaxBackward,
   softmaxForward,
 } from '../../src/layers/activations.js';
-import { affineBackward, affineForward } from '../../src/layers/affine.js';
+import { affineBackwardNaive as affineBackward, affineForwardNaive as affineForward } from '../../src/layers/affine.js';
 import { dropoutBackward, dropoutForward } from '../../src/layers/dropout.js';
 import { gemm } from '../../src/layers/gemm.js';
 import { softmaxLoss, svmLoss } from '../../src/layers/loss.js';
@@ -53,6 +53,12 @@ describe('relu and leaky relu', () => {
     const { out, cache } = reluForward(x);
     assert.deepEqual(Array.from(out.data), [0, 0, 2]);
     assert.deepEqual(Array.from(reluBackward(tensor([5, 5, 5]), cache).data), [0, 0, 5]);
+  });
+  test('relu maps -Infinity and -0 to 0 and lets NaN through', () => {
+    const { out } = reluForward(tensor([Number.NEGATIVE_INFINITY, -0, Number.NaN, Number.POSITIVE_INFINITY]));
+    assert.ok(Object.is(out.data[0], 0) && Object.is(out.data[1], 0));
+    assert.ok(Number.isNaN(out.data[2]));
+    assert.equal(out.data[3], Number.POSITIVE_INFINITY);
   });
   test('relu numerical gradient', () => {
     const x = randomTensor([3, 4, 5], 5);
