@@ -80,12 +80,14 @@ const UPDATE_RULES: Record<TrainCommandOptions['update'], UpdateRuleName> = {
   adam: 'adam',
 };
 
-function writeParams(dir: string, params: Record<string, Tensor>): void {
-  const manifest: Record<string, { shape: number[]; dtype: DType; byteOffset: number }> = {};
+/** Writes params.bin (each tensor's raw little-endian values, one after another) and params.json (where each lies). */
+function writeParams(dir: string, params: Record<string, Tensor>, buffers: Record<string, Tensor>): void {
+  const manifest: Record<string, { shape: number[]; dtype: DType; byteOffset: number; buffer?: true }> = {};
   const chunks: Buffer[] = [];
   let offset = 0;
-  for (const [name, t] of Object.entries(params)) {
-    manifest[name] = { shape: t.shape, dtype: t.dtype, byteOffset: offset };
+  const entries = [...Object.entries(params).map(([n, t]) => [n, t, false] as const), ...Object.entries(buffers).map(([n, t]) => [n, t, true] as const)];
+  for (const [name, t, isBuffer] of entries) {
+    manifest[name] = { shape: t.shape, dtype: t.dtype, byteOffset: offset, ...(isBuffer ? { buffer: true as const } : {}) };
     const bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     chunks.push(Buffer.from(bytes));
     offset += bytes.length;
@@ -177,7 +179,7 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
 
   const outDir = resolve(options.out);
   mkdirSync(outDir, { recursive: true });
-  writeParams(outDir, model.params);
+  writeParams(outDir, model.params, model.buffers ?? {});
   const metrics = {
     trainAcc,
     valAcc,

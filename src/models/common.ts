@@ -14,6 +14,8 @@ export type Gradients = Record<string, Tensor>;
  */
 export interface Classifier {
   params: Record<string, Tensor>;
+  /** Non-trained state saved with the parameters (batchnorm running statistics). */
+  buffers?: Record<string, Tensor>;
   loss(X: Tensor): Tensor;
   loss(X: Tensor, y: Int32Array | number[]): { loss: number; grads: Gradients };
 }

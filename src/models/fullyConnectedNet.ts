@@ -59,6 +59,6 @@ export class FullyConnectedNet extends Sequential {
       if (keep < 1) builder.dropout(keep);
     }
     builder.fc(numClasses);
-    super(builder.stages, builder.params, inputShape, dtype, reg, fn);
+    super(builder.stages, builder.params, inputShape, dtype, reg, fn, builder.buffers);
   }
 }

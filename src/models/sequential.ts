@@ -39,6 +39,8 @@ export interface Stage {
 export class StageBuilder {
   readonly stages: Stage[] = [];
   readonly params: Record<string, Tensor> = {};
+  /** Batchnorm running statistics, by name (runningMean1, runningVar1, …). */
+  readonly buffers: Record<string, Tensor> = {};
   private weightCount = 0;
   private normCount = 0;
 
@@ -120,7 +122,13 @@ export class StageBuilder {
     const channels = this.shape[0]!;
     if (!spatial) this.requireRank('bn', 1);
     const [gName, bName] = this.norm([channels]);
-    const bnParam: BatchnormParam = { mode: 'train' };
+    // Named after gamma's index, and kept in `buffers` so they are saved with the parameters.
+    const index = gName.slice('gamma'.length);
+    const runningMean = filled([channels], 0, this.dtype);
+    const runningVar = filled([channels], 0, this.dtype);
+    this.buffers[`runningMean${index}`] = runningMean;
+    this.buffers[`runningVar${index}`] = runningVar;
+    const bnParam: BatchnormParam = { mode: 'train', runningMean, runningVar };
     const forward = spatial ? spatialBatchnormForward : batchnormForward;
     const backward = spatial ? spatialBatchnormBackward : batchnormBackward;
     this.stages.push({
@@ -248,6 +256,8 @@ export class Sequential implements Classifier {
     readonly dtype: DType,
     readonly reg: number,
     private readonly fn: string,
+    /** Batchnorm running statistics (updated in place by training forwards). */
+    readonly buffers: Record<string, Tensor> = {},
   ) {
     this.params = params;
   }

@@ -220,7 +220,7 @@ export class ConvNet extends Sequential {
           break;
       }
     }
-    super(builder.stages, builder.params, inputDim, dtype, reg, fn);
+    super(builder.stages, builder.params, inputDim, dtype, reg, fn, builder.buffers);
     this.spec = options.spec;
   }
 }

@@ -30,6 +30,12 @@ export interface LossAndGrads {
 
 export interface Model {
   params: Record<string, Tensor>;
+  /**
+   * State that is not trained by gradients but belongs with the parameters, such as batchnorm
+   * running statistics. The Solver saves it with the best parameters and restores it by copying
+   * values into these same tensors (layers keep references to them).
+   */
+  buffers?: Record<string, Tensor>;
   /** Class scores (N, C) for X, in test mode. */
   loss(X: Tensor): Tensor;
   /** The loss and its gradients for X with labels y, in train mode. */

@@ -154,6 +154,8 @@ export class Solver {
   bestValAcc = 0;
   /** Copies of the parameters at the best validation accuracy ({} before the first check). */
   bestParams: Record<string, Tensor> = {};
+  /** Copies of model.buffers (batchnorm running statistics) taken with bestParams. */
+  bestBuffers: Record<string, Tensor> = {};
   lossHistory: number[] = [];
   trainAccHistory: number[] = [];
   valAccHistory: number[] = [];
@@ -316,6 +318,7 @@ export class Solver {
             this.hasBest = true;
             this.bestValAcc = valAcc;
             this.bestParams = copyParams(this.model.params);
+            this.bestBuffers = copyParams(this.model.buffers ?? {});
           }
           await this.saveCheckpoint(t + 1);
           this.log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
@@ -341,6 +344,8 @@ export class Solver {
     } finally {
       if (this.hasBest) {
         for (const [name, p] of Object.entries(this.bestParams)) this.model.params[name] = clone(p);
+        // In place: layers hold references to their buffers.
+        for (const [name, b] of Object.entries(this.bestBuffers)) this.model.buffers![name]!.data.set(b.data);
       }
     }
   }
@@ -458,6 +463,8 @@ export class Solver {
     const path = `${this.checkpointName}_epoch_${this.epoch}.json`;
     const params: Record<string, { shape: number[]; dtype: string; data: number[] }> = {};
     for (const [name, p] of Object.entries(this.model.params)) params[name] = { shape: [...p.shape], dtype: p.dtype, data: Array.from(p.data) };
+    const buffers: Record<string, { shape: number[]; dtype: string; data: number[] }> = {};
+    for (const [name, b] of Object.entries(this.model.buffers ?? {})) buffers[name] = { shape: [...b.shape], dtype: b.dtype, data: Array.from(b.data) };
     const optimConfig: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(this.optimConfig)) if (typeof value === 'number') optimConfig[key] = value;
     const checkpoint = {
@@ -475,6 +482,7 @@ export class Solver {
       valAccHistory: this.valAccHistory,
       checkIterations: this.checkIterations,
       params,
+      buffers,
     };
     this.log(`Saving checkpoint to "${path}"`);
     await mkdir(dirname(path), { recursive: true });

@@ -173,3 +173,17 @@ describe('models: behaviour', () => {
     assertThrowsConvnet(() => new FullyConnectedNet({ hiddenDims: [10], dropoutKeepRatio: 0 }), /dropoutKeepRatio/);
   });
 });
+
+describe('batchnorm running statistics are model buffers', () => {
+  test('a spec net exposes runningMean/runningVar per bn, updated by training forwards only', () => {
+    const model = new ConvNet({ spec: 'conv(3,3)-bn-relu-fc(8)-bn-relu-fc(10)', inputDim: [1, 4, 4], dtype: 'float64', seed: 1 });
+    assert.deepEqual(Object.keys(model.buffers).sort(), ['runningMean1', 'runningMean2', 'runningVar1', 'runningVar2']);
+    assert.deepEqual(model.buffers.runningMean1!.shape, [3]);
+    assert.deepEqual(model.buffers.runningVar2!.shape, [8]);
+    const X = randomTensor([5, 1, 4, 4], 3);
+    model.loss(X);
+    assert.ok(model.buffers.runningVar1!.data.every((v) => v === 0), 'test mode leaves them alone');
+    model.loss(X, [0, 1, 2, 3, 4]);
+    assert.ok(model.buffers.runningVar1!.data.some((v) => v > 0), 'train mode updates them in place');
+  });
+});

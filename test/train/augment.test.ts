@@ -76,3 +76,28 @@ describe('Solver augment option', () => {
   test('throws when augment is not a function', () =>
     assertThrowsConvnet(() => new Solver(makeModel().model, data, { augment: 3 as never }), /Solver/, /augment to be a function/));
 });
+
+describe('Solver keeps buffers with the best parameters', () => {
+  test('batchnorm-style buffers are restored in place along with the best-validation params', async () => {
+    // Validation accuracy is perfect only while w <= 0.015 (the first check, after one sgd step
+    // of 0.01); the buffer counts steps.
+    const counter = tensor([0]);
+    const model = {
+      params: { w: tensor([0]) },
+      buffers: { steps: counter },
+      loss(Xb: Tensor, y?: Int32Array) {
+        const wrong = this.params.w.data[0]! > 0.015;
+        if (y === undefined) return tensor(Array.from({ length: Xb.shape[0]! }, () => (wrong ? [0, 1] : [1, 0])).flat(), [Xb.shape[0]!, 2]);
+        counter.data[0] += 1;
+        return { loss: 1, grads: { w: tensor([-1]) } };
+      },
+    };
+    const data = { XTrain: tensor([[[[1]]]]), yTrain: new Int32Array([0]), XVal: tensor([[[[1]]]]), yVal: new Int32Array([0]) };
+    const solver = new Solver(model as unknown as Model, data, { batchSize: 1, numEpochs: 4, verbose: false, updateRule: 'sgd' });
+    await solver.train();
+    assert.equal(solver.bestValAcc, 1);
+    assert.equal(model.params.w.data[0], 0.01, 'params from the first check (after one sgd step)');
+    assert.equal(model.buffers.steps, counter, 'the same tensor object');
+    assert.equal(counter.data[0], 1, 'restored to its value at the first check');
+  });
+});
