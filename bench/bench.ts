@@ -1,11 +1,15 @@
 /**
- * `npm run bench`: the fast layers on the issue's shapes, one thread, this machine.
+ * `npm run bench`: the fast layers on the issue's shapes, this machine, on each kernel backend
+ * (js: pure TypeScript, one thread; wasm: WebAssembly SIMD for float32 — float64 runs the js
+ * kernels — on one thread and on BENCH_THREADS threads, default the number of cores, at least
+ * 2), with the ratios measured in the same run.
  *
  * Every figure is the median of BENCH_REPS timed runs (default 7) after two warm-up runs.
  * Conv flops: forward = 2·N·F·(C/groups)·HH·WW·Ho·Wo, forward+backward = 3× that.
  * The naive layers are far slower, so each is timed once on a batch of NAIVE_BATCH images and
  * scaled to the full batch (it is linear in N); the speedup column says so.
  */
+import { getBackend, getThreads, jsKernels, setBackend, setThreads, wasmKernels, wasmVariant, type Backend } from '../src/kernels/index.js';
 import { reluBackward, reluForward } from '../src/layers/activations.js';
 import { affineBackwardFast, affineForwardFast } from '../src/layers/affineFast.js';
 import { convBackwardNaive, convForwardNaive, type ConvParam } from '../src/layers/conv.js';
@@ -17,6 +21,7 @@ import { rng } from '../src/rng.js';
 import { randn, reshape, type DType, type Tensor } from '../src/tensor.js';
 
 const REPS = Number(process.env.BENCH_REPS ?? 7);
+const THREADS = Number(process.env.BENCH_THREADS ?? Math.max(2, getThreads()));
 const NAIVE_BATCH = 2;
 const generator = rng(231);
 
@@ -59,59 +64,109 @@ const CONV_CASES: ConvCase[] = [
   { label: 'x(50,32,32,32) w(64,32,3,3) s2 p1', x: [50, 32, 32, 32], w: [64, 32, 3, 3], param: { stride: 2, pad: 1 } },
 ];
 
-/** The float32 figures the issue sets targets for, filled in as the benchmarks run. */
-const targets = { convGflops: [] as number[], poolMs: Number.NaN, imagesPerSecond: Number.NaN };
+/** The float32 figures the targets are about, filled in as the benchmarks run. */
+const targets = {
+  convGflops: { js: [] as number[], wasm: [] as number[], threads: [] as number[] },
+  poolMs: Number.NaN,
+  imagesPerSecond: { js: Number.NaN, wasm: Number.NaN, threads: Number.NaN },
+};
 
+/** A backend on a number of threads (js is always one). */
+function use(backend: Backend, threads = 1): void {
+  setBackend(backend);
+  setThreads(threads);
+}
+
+interface ConvTiming {
+  fwd: number;
+  fwdBwd: number;
+  flops: number;
+}
+
+function benchConvCase(c: ConvCase, dtype: DType, backend: Backend, threads = 1): ConvTiming {
+  use(backend, threads);
+  const x = randomTensor(c.x, dtype);
+  const w = randomTensor(c.w, dtype, 0.1);
+  const b = randomTensor([c.w[0]], dtype);
+  const { out } = convForward(x, w, b, c.param);
+  const dout = randomTensor(out.shape, dtype);
+  const [N, F, Ho, Wo] = out.shape as [number, number, number, number];
+  const flops = 2 * N * F * c.w[1] * c.w[2] * c.w[3] * Ho * Wo;
+  const fwd = time(() => convForward(x, w, b, c.param));
+  const fwdBwd = time(() => {
+    const r = convForward(x, w, b, c.param);
+    convBackward(dout, r.cache);
+  });
+  return { fwd, fwdBwd, flops };
+}
+
+/** Milliseconds of the naive forward+backward on the full batch (timed on NAIVE_BATCH images). */
+function naiveConvMs(c: ConvCase, dtype: DType): number {
+  const xs = randomTensor([NAIVE_BATCH, ...c.x.slice(1)], dtype);
+  const w = randomTensor(c.w, dtype, 0.1);
+  const b = randomTensor([c.w[0]], dtype);
+  const start = performance.now();
+  const r = convForwardNaive(xs, w, b, c.param);
+  convBackwardNaive(randomTensor(r.out.shape, dtype), r.cache);
+  return ((performance.now() - start) * c.x[0]) / NAIVE_BATCH;
+}
+
+function convRow(c: ConvCase, dtype: DType, backend: string, t: ConvTiming, note: string): string {
+  return `| ${c.label.padEnd(36)} | ${backend.padEnd(7)} | ${dtype} | ${pad(t.fwd.toFixed(1), 8)} | ${pad((t.flops / t.fwd / 1e6).toFixed(2), 7)} | ${pad(t.fwdBwd.toFixed(1), 10)} | ${pad(((3 * t.flops) / t.fwdBwd / 1e6).toFixed(2), 7)} | ${note} |`;
+}
+
+/** float32: each shape on js and wasm, the ratio, and the naive speedup; float64: js only. */
 function benchConv(dtype: DType, withNaive: boolean): string[] {
   const rows: string[] = [];
   for (const c of CONV_CASES) {
-    const x = randomTensor(c.x, dtype);
-    const w = randomTensor(c.w, dtype, 0.1);
-    const b = randomTensor([c.w[0]], dtype);
-    const { out, cache } = convForward(x, w, b, c.param);
-    const dout = randomTensor(out.shape, dtype);
-    const [N, F, Ho, Wo] = out.shape as [number, number, number, number];
-    const flops = 2 * N * F * c.w[1] * c.w[2] * c.w[3] * Ho * Wo;
-    const fwd = time(() => convForward(x, w, b, c.param));
-    const fwdBwd = time(() => {
-      const r = convForward(x, w, b, c.param);
-      convBackward(dout, r.cache);
-    });
-    void cache;
-    if (dtype === 'float32') targets.convGflops.push(flops / fwd / 1e6, (3 * flops) / fwdBwd / 1e6);
-    let speedup = '';
-    if (withNaive) {
-      const xs: Tensor = { shape: [NAIVE_BATCH, ...c.x.slice(1)], data: x.data.slice(0, x.data.length / N * NAIVE_BATCH), dtype };
-      const ds: Tensor = { shape: [NAIVE_BATCH, F, Ho, Wo], data: dout.data.slice(0, dout.data.length / N * NAIVE_BATCH), dtype };
-      const start = performance.now();
-      const r = convForwardNaive(xs, w, b, c.param);
-      convBackwardNaive(ds, r.cache);
-      const naive = ((performance.now() - start) * N) / NAIVE_BATCH;
-      speedup = `${(naive / fwdBwd).toFixed(0)}× (naive ${(naive / 1000).toFixed(1)} s)`;
+    const naive = withNaive ? naiveConvMs(c, dtype) : Number.NaN;
+    const speedup = (t: ConvTiming): string => (withNaive ? `naive→fast ${(naive / t.fwdBwd).toFixed(0)}× (naive ${(naive / 1000).toFixed(1)} s)` : '');
+    const js = benchConvCase(c, dtype, 'js');
+    rows.push(convRow(c, dtype, 'js', js, speedup(js)));
+    if (dtype === 'float32') {
+      const wasm = benchConvCase(c, dtype, 'wasm');
+      const threaded = benchConvCase(c, dtype, 'wasm', THREADS);
+      targets.convGflops.js.push(js.flops / js.fwd / 1e6, (3 * js.flops) / js.fwdBwd / 1e6);
+      targets.convGflops.wasm.push(wasm.flops / wasm.fwd / 1e6, (3 * wasm.flops) / wasm.fwdBwd / 1e6);
+      targets.convGflops.threads.push(threaded.flops / threaded.fwd / 1e6, (3 * threaded.flops) / threaded.fwdBwd / 1e6);
+      rows.push(convRow(c, dtype, 'wasm', wasm, `${speedup(wasm)}; wasm/js: fwd ${(js.fwd / wasm.fwd).toFixed(1)}×, fwd+bwd ${(js.fwdBwd / wasm.fwdBwd).toFixed(1)}×`));
+      rows.push(convRow(c, dtype, `wasm×${THREADS}`, threaded, `${THREADS} threads / 1: fwd ${(wasm.fwd / threaded.fwd).toFixed(2)}×, fwd+bwd ${(wasm.fwdBwd / threaded.fwdBwd).toFixed(2)}×`));
     }
-    rows.push(
-      `| ${c.label.padEnd(36)} | ${dtype} | ${pad(fwd.toFixed(1), 8)} | ${pad((flops / fwd / 1e6).toFixed(2), 7)} | ${pad(fwdBwd.toFixed(1), 10)} | ${pad(((3 * flops) / fwdBwd / 1e6).toFixed(2), 7)} | ${speedup} |`,
-    );
   }
   return rows;
 }
 
-function benchMaxPool(dtype: DType): string {
+function benchMaxPool(dtype: DType, backend: Backend): string {
+  use(backend);
   const x = randomTensor([50, 32, 32, 32], dtype);
   const param = { poolHeight: 2, poolWidth: 2, stride: 2 };
   const dout = randomTensor([50, 32, 16, 16], dtype);
   const fwd = time(() => maxPoolForward(x, param), 3 * REPS);
   const fwdBwd = time(() => maxPoolBackward(dout, maxPoolForward(x, param).cache), 3 * REPS);
   const naive = time(() => maxPoolBackwardNaive(dout, maxPoolForwardNaive(x, param).cache), 3, 1);
-  if (dtype === 'float32') targets.poolMs = fwdBwd;
-  return `| max pool 2×2 s2 on (50,32,32,32) | ${dtype} | ${pad(fwd.toFixed(2), 8)} | ${pad(fwdBwd.toFixed(2), 10)} | ${(naive / fwdBwd).toFixed(1)}× (naive ${naive.toFixed(1)} ms) |`;
+  if (dtype === 'float32' && backend === 'js') targets.poolMs = fwdBwd;
+  return `| max pool 2×2 s2 on (50,32,32,32) | ${backend.padEnd(7)} | ${dtype} | ${pad(fwd.toFixed(2), 8)} | ${pad(fwdBwd.toFixed(2), 10)} | ${(naive / fwdBwd).toFixed(1)}× (naive ${naive.toFixed(1)} ms) |`;
+}
+
+/** The ReLU kernels (not yet what the relu layers call) on a conv output, js and wasm. */
+function benchReluKernels(): string[] {
+  const x = randomTensor([50, 32, 32, 32], 'float32').data;
+  const dout = randomTensor([50, 32, 32, 32], 'float32').data;
+  const out = new Float32Array(x.length);
+  use('wasm');
+  return [jsKernels, wasmKernels].map((k) => {
+    const fwd = time(() => k.reluForward(x, 0, x.length, out, 0), 3 * REPS);
+    const bwd = time(() => k.reluBackward(x, 0, dout, 0, x.length, out, 0), 3 * REPS);
+    return `| relu kernels on (50,32,32,32)      | ${k.name.padEnd(7)} | float32 | ${pad(fwd.toFixed(2), 8)} | ${pad(bwd.toFixed(2), 8)} |`;
+  });
 }
 
 /**
  * One SGD step of the three-layer convnet (conv 32 7×7 pad 3 → relu → 2×2 max pool → affine 100
  * → relu → affine 10 → softmax loss) on a batch of 50 CIFAR-sized images, from the fast layers.
  */
-function benchTrainingStep(dtype: DType): { ms: number; imagesPerSecond: number } {
+function benchTrainingStep(dtype: DType, backend: Backend, threads = 1): { ms: number; imagesPerSecond: number } {
+  use(backend, threads);
   const N = 50;
   const scale = 1e-3;
   const params = {
@@ -150,29 +205,47 @@ function benchTrainingStep(dtype: DType): { ms: number; imagesPerSecond: number 
 }
 
 function main(): void {
-  console.log(`convnet fast layers, Node ${process.version}, one thread, median of ${REPS} runs\n`);
-  console.log('| conv                                 | dtype   |   fwd ms | GFLOP/s | fwd+bwd ms | GFLOP/s | naive→fast (fwd+bwd) |');
-  console.log('|--------------------------------------|---------|---------:|--------:|-----------:|--------:|----------------------|');
+  console.log(`convnet fast layers, Node ${process.version}, median of ${REPS} runs`);
+  console.log(`backends: js (pure TypeScript) and wasm (WebAssembly SIMD, float32; float64 runs the js kernels) on 1 and ${THREADS} threads (wasm×${THREADS}); default here: ${getBackend()} (${wasmVariant() ?? 'not loaded'}), ${getThreads()} threads\n`);
+  console.log('| conv                                 | backend | dtype   |   fwd ms | GFLOP/s | fwd+bwd ms | GFLOP/s | notes |');
+  console.log('|--------------------------------------|---------|---------|---------:|--------:|-----------:|--------:|-------|');
   for (const row of benchConv('float32', true)) console.log(row);
   for (const row of benchConv('float64', false)) console.log(row);
   console.log(`\n(naive conv timed once on a batch of ${NAIVE_BATCH} and scaled to 50)\n`);
-  console.log('| pool                             | dtype   |   fwd ms | fwd+bwd ms | naive→fast (fwd+bwd) |');
-  console.log('|----------------------------------|---------|---------:|-----------:|----------------------|');
-  console.log(benchMaxPool('float32'));
-  console.log(benchMaxPool('float64'));
-  console.log('\n| three-layer convnet training step (batch 50, 3×32×32)                    | dtype   | ms/step | images/s |');
-  console.log('|--------------------------------------------------------------------------|---------|--------:|---------:|');
-  for (const dtype of ['float32', 'float64'] as const) {
-    const { ms, imagesPerSecond } = benchTrainingStep(dtype);
-    if (dtype === 'float32') targets.imagesPerSecond = imagesPerSecond;
-    console.log(`| conv 32 7×7 → relu → pool 2×2 → affine 100 → relu → affine 10 → softmax   | ${dtype} | ${pad(ms.toFixed(0), 7)} | ${pad(imagesPerSecond.toFixed(0), 8)} |`);
+  console.log('| pool (one thread)                | backend | dtype   |   fwd ms | fwd+bwd ms | naive→fast (fwd+bwd) |');
+  console.log('|----------------------------------|---------|---------|---------:|-----------:|----------------------|');
+  console.log(benchMaxPool('float32', 'js'));
+  console.log(benchMaxPool('float32', 'wasm'));
+  console.log(benchMaxPool('float64', 'js'));
+  console.log('\n| elementwise                        | backend | dtype   |   fwd ms |   bwd ms |');
+  console.log('|------------------------------------|---------|---------|---------:|---------:|');
+  for (const row of benchReluKernels()) console.log(row);
+  console.log('\n| three-layer convnet training step (batch 50, 3×32×32)                    | backend | dtype   | ms/step | images/s |');
+  console.log('|--------------------------------------------------------------------------|---------|---------|--------:|---------:|');
+  for (const [dtype, backend, threads] of [['float32', 'js', 1], ['float32', 'wasm', 1], ['float32', 'wasm', THREADS], ['float64', 'js', 1]] as const) {
+    const { ms, imagesPerSecond } = benchTrainingStep(dtype, backend, threads);
+    if (dtype === 'float32') targets.imagesPerSecond[threads > 1 ? 'threads' : backend] = imagesPerSecond;
+    const label = threads > 1 ? `${backend}×${threads}` : backend;
+    console.log(`| conv 32 7×7 → relu → pool 2×2 → affine 100 → relu → affine 10 → softmax   | ${label.padEnd(7)} | ${dtype} | ${pad(ms.toFixed(0), 7)} | ${pad(imagesPerSecond.toFixed(0), 8)} |`);
   }
+  const ips = targets.imagesPerSecond;
+  console.log(`\ntraining step (float32): wasm/js ${(ips.wasm / ips.js).toFixed(1)}×, ${THREADS} threads / 1 ${(ips.threads / ips.wasm).toFixed(2)}×`);
   const mark = (ok: boolean): string => (ok ? 'met' : 'MISSED');
-  const lowest = Math.min(...targets.convGflops);
-  console.log('\nTargets (float32, one thread):');
-  console.log(`- conv forward and forward+backward >= 3 GFLOP/s on each shape: ${mark(lowest >= 3)} (lowest ${lowest.toFixed(2)})`);
+  const wasm = targets.convGflops.wasm;
+  const forward = wasm.filter((_, i) => i % 2 === 0);
+  const both = wasm.filter((_, i) => i % 2 === 1);
+  const lowestJs = Math.min(...targets.convGflops.js);
+  console.log('\nTargets (float32; one thread unless it says threads):');
+  console.log(`- wasm conv forward >= 25 GFLOP/s on each shape: ${mark(Math.min(...forward) >= 25)} (${forward.map((v) => v.toFixed(1)).join(', ')})`);
+  console.log(`- wasm conv forward+backward >= 20 GFLOP/s on each shape: ${mark(Math.min(...both) >= 20)} (${both.map((v) => v.toFixed(1)).join(', ')})`);
+  console.log(`- js conv forward and forward+backward >= 3 GFLOP/s on each shape: ${mark(lowestJs >= 3)} (lowest ${lowestJs.toFixed(2)})`);
   console.log(`- max pool forward+backward < 10 ms: ${mark(targets.poolMs < 10)} (${targets.poolMs.toFixed(2)} ms)`);
-  console.log(`- training step >= 80 images/s: ${mark(targets.imagesPerSecond >= 80)} (${targets.imagesPerSecond.toFixed(0)})`);
+  console.log(`- js training step >= 80 images/s: ${mark(targets.imagesPerSecond.js >= 80)} (${targets.imagesPerSecond.js.toFixed(0)})`);
+  const both1 = both;
+  const bothN = targets.convGflops.threads.filter((_, i) => i % 2 === 1);
+  const scaling = bothN.map((v, i) => v / both1[i]!);
+  console.log(`- wasm conv forward+backward on ${THREADS} threads >= 1.7× one thread on each shape: ${mark(Math.min(...scaling) >= 1.7)} (${scaling.map((v) => `${v.toFixed(2)}×`).join(', ')})`);
+  console.log(`- wasm training step on ${THREADS} threads >= 600 images/s: ${mark(ips.threads >= 600)} (${ips.threads.toFixed(0)}; one thread ${ips.wasm.toFixed(0)})`);
 }
 
 main();

@@ -167,4 +167,19 @@ export interface Kernels {
 
   /** sums[c] += Σ_r src[r, c] over a (rows, cols) matrix (contiguous rows). */
   sumCols(src: FloatArray, srcOffset: number, rows: number, cols: number, sums: FloatArray, sumsOffset: number): void;
+
+  /** out[i] = max(x[i], 0) for i < n, as Math.max(x, 0): NaN stays NaN, −0 and −∞ become 0. */
+  reluForward(x: FloatArray, xOffset: number, n: number, out: FloatArray, outOffset: number): void;
+
+  /** dx[i] = dout[i] where x[i] > 0, else 0, for i < n. */
+  reluBackward(x: FloatArray, xOffset: number, dout: FloatArray, doutOffset: number, n: number, dx: FloatArray, dxOffset: number): void;
+
+  /**
+   * Optional: float32 scratch of at least `length` values that this backend reads and writes in
+   * place (a view of its own memory, e.g. WebAssembly linear memory), or undefined to let the
+   * caller use an ordinary array. The fast layers' workspace (workspace.ts) asks for it, so
+   * that the im2col columns need no copy between im2col and the GEMM. The contents are
+   * arbitrary, and the view is valid until the next request.
+   */
+  scratch32?(length: number): Float32Array | undefined;
 }

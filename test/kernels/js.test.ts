@@ -1,7 +1,7 @@
 /** The pure-JavaScript kernels against the shared kernel suite, and the backend switch. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { getKernels, jsKernels, releaseWorkspace, setKernels, workspace, workspaceBytes, type Kernels } from '../../src/kernels/index.js';
+import { getKernels, jsKernels, releaseWorkspace, setKernels, wasmAvailable, wasmKernels, workspace, workspaceBytes, type Kernels } from '../../src/kernels/index.js';
 import { convForward } from '../../src/layers/convFast.js';
 import { tensor } from '../../src/tensor.js';
 import { runKernelSuite } from './suite.js';
@@ -9,8 +9,8 @@ import { runKernelSuite } from './suite.js';
 runKernelSuite(jsKernels, 'js');
 
 describe('kernel backend switch', () => {
-  it('the js kernels are active by default', () => {
-    assert.equal(getKernels(), jsKernels);
+  it('the default backend is wasm where it can run, else js (CONVNET_BACKEND aside)', () => {
+    if (process.env.CONVNET_BACKEND === undefined) assert.equal(getKernels(), wasmAvailable() ? wasmKernels : jsKernels);
   });
 
   it('setKernels swaps the backend the fast layers call, and returns the previous one', () => {
@@ -25,6 +25,7 @@ describe('kernel backend switch', () => {
         };
       }
     }
+    const original = setKernels(jsKernels);
     const previous = setKernels(counting);
     try {
       assert.equal(previous, jsKernels);
@@ -35,13 +36,15 @@ describe('kernel backend switch', () => {
       setKernels(previous);
     }
     assert.equal(getKernels(), jsKernels);
+    setKernels(original);
   });
 
   it('throws when setKernels gets something that is not a backend', () => {
     assert.throws(() => setKernels(null as unknown as Kernels), /setKernels: expected a Kernels object, got null/);
     const { gemm: _gemm, ...noGemm } = jsKernels;
+    const active = getKernels();
     assert.throws(() => setKernels(noGemm as unknown as Kernels), /setKernels: expected a Kernels object .* missing gemm/);
-    assert.equal(getKernels(), jsKernels);
+    assert.equal(getKernels(), active);
   });
 });
 

@@ -407,6 +407,29 @@ function poolSuite(kernels: Kernels): void {
           }
         });
       }
+      it(`${dtype} max pool 2×2 stride 2 on wide planes equals the naive layer (ties, NaN, ±∞, odd sizes)`, () => {
+        const gen = rng(24);
+        for (const [N, C, H, W] of [[1, 2, 6, 37], [2, 3, 9, 16], [1, 1, 4, 64], [1, 2, 3, 17]] as const) {
+          const Ho = Math.floor(H / 2);
+          const Wo = Math.floor(W / 2);
+          for (let variant = 0; variant < 3; variant++) {
+            const data = randomArray(gen, dtype, N * C * H * W, variant !== 1);
+            if (variant === 2) for (let s = 0; s < 6; s++) data[gen.int(data.length)] = [Number.NaN, Infinity, -Infinity][s % 3]!;
+            const x: Tensor = { shape: [N, C, H, W], data, dtype };
+            const window: PoolWindow = { height: H, width: W, outHeight: Ho, outWidth: Wo, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0, dilationH: 1, dilationW: 1 };
+            const out = makeArray(dtype, N * C * Ho * Wo);
+            const argmax = new Int32Array(N * C * Ho * Wo);
+            kernels.maxPoolForward(data, 0, N * C, window, out, 0, argmax, 0);
+            const naive = maxPoolForwardNaive(x, { poolHeight: 2, poolWidth: 2, stride: 2 });
+            assert.deepEqual(Array.from(out), Array.from(naive.out.data), `forward x ${x.shape} variant ${variant}`);
+            const dout = randomArray(gen, dtype, out.length, true);
+            const dx = makeArray(dtype, data.length);
+            kernels.maxPoolBackward(dout, 0, argmax, 0, N * C, window, dx, 0);
+            const naiveDx = maxPoolBackwardNaive({ shape: naive.out.shape, data: dout, dtype }, naive.cache);
+            assert.deepEqual(Array.from(dx), Array.from(naiveDx.data), `backward (argmax) x ${x.shape} variant ${variant}`);
+          }
+        }
+      });
       it(`${dtype} max pool backward adds into dx`, () => {
         const g: PoolWindow = { height: 2, width: 2, outHeight: 1, outWidth: 1, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0, dilationH: 1, dilationW: 1 };
         const dx = makeArray(dtype, 4).fill(1);
@@ -461,6 +484,48 @@ function elementwiseSuite(kernels: Kernels): void {
         const colSums = makeArray(dtype, 4).fill(1);
         kernels.sumCols(src, 1, 2, 3, colSums, 1);
         assert.deepEqual(Array.from(colSums), [1, 6, 8, 10]);
+      });
+      it(`${dtype} sumRows and sumCols of random matrices (odd sizes, offsets) match float64 sums`, () => {
+        const gen = rng(42);
+        for (const [rows, cols] of [[1, 1], [5, 37], [3, 1024], [33, 7]] as const) {
+          const src = randomArray(gen, dtype, 2 + rows * cols);
+          const rowSums = randomArray(gen, dtype, rows + 1);
+          const colSums = randomArray(gen, dtype, cols + 1);
+          const wantRows = Array.from(rowSums);
+          const wantCols = Array.from(colSums);
+          for (let r = 0; r < rows; r++) {
+            for (let c = 0; c < cols; c++) {
+              wantRows[1 + r] += src[2 + r * cols + c]!;
+              wantCols[1 + c] += src[2 + r * cols + c]!;
+            }
+          }
+          kernels.sumRows(src, 2, rows, cols, rowSums, 1);
+          kernels.sumCols(src, 2, rows, cols, colSums, 1);
+          assert.equal(rowSums[0], wantRows[0], 'sumRows wrote before its offset');
+          assert.equal(colSums[0], wantCols[0], 'sumCols wrote before its offset');
+          assert.ok(scaledError(rowSums, makeArray(dtype, rows + 1).map((_, i) => wantRows[i]!)) < tolerance(dtype), `sumRows ${rows}×${cols}`);
+          assert.ok(scaledError(colSums, makeArray(dtype, cols + 1).map((_, i) => wantCols[i]!)) < tolerance(dtype), `sumCols ${rows}×${cols}`);
+        }
+      });
+      it(`${dtype} reluForward is Math.max(x, 0) and reluBackward passes dout where x > 0 (NaN, ±0, ±∞, odd lengths, offsets)`, () => {
+        const gen = rng(41);
+        for (const n of [0, 1, 3, 4, 7, 64, 1001]) {
+          const x = randomArray(gen, dtype, n + 3);
+          const specials = [Number.NaN, 0, -0, Infinity, -Infinity];
+          for (let s = 0; s < Math.min(n, 10); s++) x[2 + gen.int(n)] = specials[s % specials.length]!;
+          const out = makeArray(dtype, n + 4).fill(7);
+          kernels.reluForward(x, 2, n, out, 1);
+          const expected = makeArray(dtype, n + 4).fill(7);
+          for (let i = 0; i < n; i++) expected[1 + i] = Math.max(x[2 + i]!, 0);
+          assert.deepEqual(Array.from(out), Array.from(expected), `reluForward n=${n}`);
+          for (let i = 0; i < n; i++) assert.ok(!Object.is(out[1 + i], -0), 'reluForward gives +0, not -0');
+          const dout = randomArray(gen, dtype, n + 1);
+          const dx = makeArray(dtype, n + 2).fill(7);
+          kernels.reluBackward(x, 2, dout, 1, n, dx, 2);
+          const want = makeArray(dtype, n + 2).fill(7);
+          for (let i = 0; i < n; i++) want[2 + i] = x[2 + i]! > 0 ? dout[1 + i]! : 0;
+          assert.deepEqual(Array.from(dx), Array.from(want), `reluBackward n=${n}`);
+        }
       });
     }
   });

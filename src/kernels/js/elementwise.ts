@@ -1,7 +1,7 @@
 /**
  * Row and column broadcasts and reductions over (rows, cols) matrices with contiguous rows:
  * biases in (fillRows for conv's per-channel bias, fillCols for affine's per-output bias) and
- * bias gradients out (sumRows, sumCols).
+ * bias gradients out (sumRows, sumCols); ReLU forward and backward.
  */
 import type { FloatArray } from '../types.js';
 
@@ -30,4 +30,12 @@ export function sumCols(src: FloatArray, srcOffset: number, rows: number, cols: 
     for (let c = 0; c < cols; c++) acc[c] += src[at + c]!;
   }
   for (let c = 0; c < cols; c++) sums[sumsOffset + c] += acc[c]!;
+}
+
+export function reluForward(x: FloatArray, xOffset: number, n: number, out: FloatArray, outOffset: number): void {
+  for (let i = 0; i < n; i++) out[outOffset + i] = Math.max(x[xOffset + i]!, 0);
+}
+
+export function reluBackward(x: FloatArray, xOffset: number, dout: FloatArray, doutOffset: number, n: number, dx: FloatArray, dxOffset: number): void {
+  for (let i = 0; i < n; i++) dx[dxOffset + i] = x[xOffset + i]! > 0 ? dout[doutOffset + i]! : 0;
 }

@@ -3,7 +3,7 @@
  * backend is available.
  */
 import type { Kernels } from '../types.js';
-import { fillCols, fillRows, sumCols, sumRows } from './elementwise.js';
+import { fillCols, fillRows, reluBackward, reluForward, sumCols, sumRows } from './elementwise.js';
 import { gemm } from './gemm.js';
 import { col2im, im2col } from './im2col.js';
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward } from './pool.js';
@@ -21,4 +21,6 @@ export const jsKernels: Kernels = Object.freeze({
   fillCols,
   sumRows,
   sumCols,
+  reluForward,
+  reluBackward,
 });

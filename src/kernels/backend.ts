@@ -1,0 +1,92 @@
+/**
+ * The active kernel backend and its selection. The fast layers fetch it on every call, so
+ * swapping backends takes effect at once and needs no change in the layers.
+ *
+ * The first use chooses: the environment variable CONVNET_BACKEND (Node) = 'js', 'wasm' or
+ * 'auto' forces it; otherwise (or with 'auto') the WebAssembly backend when this engine has
+ * WebAssembly with 128-bit SIMD, else the JavaScript kernels.
+ */
+import { ConvnetError, show } from '../errors.js';
+import { jsKernels } from './js/index.js';
+import type { Kernels } from './types.js';
+import { wasmAvailable, wasmKernels, wasmLoadError } from './wasm/index.js';
+
+/** The built-in backends ('auto' picks one: wasm where it can run, else js). */
+export type Backend = 'js' | 'wasm';
+
+const KERNEL_METHODS = [
+  'gemm',
+  'im2col',
+  'col2im',
+  'maxPoolForward',
+  'maxPoolBackward',
+  'avgPoolForward',
+  'avgPoolBackward',
+  'fillRows',
+  'fillCols',
+  'sumRows',
+  'sumCols',
+  'reluForward',
+  'reluBackward',
+] as const;
+
+let active: Kernels | undefined;
+
+function environmentBackend(): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const value = env?.CONVNET_BACKEND?.trim();
+  return value === '' ? undefined : value;
+}
+
+/** The built-in backend `name` ('js', 'wasm' or 'auto'), as asked for by `what`. */
+function builtin(fn: string, name: string, what: string): Kernels {
+  if (name === 'js') return jsKernels;
+  if (name === 'wasm') {
+    if (!wasmAvailable()) throw new ConvnetError(fn, `expected an engine that can run the WebAssembly backend (${what} = 'wasm'), got one where it fails: ${wasmLoadError()}`);
+    return wasmKernels;
+  }
+  if (name === 'auto') return wasmAvailable() ? wasmKernels : jsKernels;
+  throw new ConvnetError(fn, `expected ${what} to be 'js', 'wasm' or 'auto', got ${show(name)}`);
+}
+
+function automatic(): Kernels {
+  const forced = environmentBackend();
+  return builtin('getKernels', forced ?? 'auto', 'CONVNET_BACKEND');
+}
+
+/** The backend the fast layers use now (chosen on first use, see the file comment). */
+export function getKernels(): Kernels {
+  active ??= automatic();
+  return active;
+}
+
+/** Makes `kernels` the active backend and returns the previous one (to restore it later). */
+export function setKernels(kernels: Kernels): Kernels {
+  const fn = 'setKernels';
+  if (kernels === null || typeof kernels !== 'object') {
+    throw new ConvnetError(fn, `expected a Kernels object, got ${show(kernels)}`);
+  }
+  const missing = KERNEL_METHODS.filter((name) => typeof (kernels as unknown as Record<string, unknown>)[name] !== 'function');
+  if (typeof kernels.name !== 'string' || missing.length > 0) {
+    throw new ConvnetError(
+      fn,
+      `expected a Kernels object with a name and the functions ${KERNEL_METHODS.join(', ')}, got one ${typeof kernels.name !== 'string' ? 'without a name' : `missing ${missing.join(', ')}`}`,
+    );
+  }
+  const previous = getKernels();
+  active = kernels;
+  return previous;
+}
+
+/**
+ * Chooses a built-in backend: 'wasm' (float32 in WebAssembly SIMD; throws where it cannot
+ * run), 'js' (pure TypeScript), or 'auto' (the default choice, CONVNET_BACKEND included).
+ */
+export function setBackend(name: Backend | 'auto'): void {
+  active = builtin('setBackend', name, 'the backend');
+}
+
+/** The name of the active backend: 'wasm' or 'js' (or a custom backend's name, see setKernels). */
+export function getBackend(): string {
+  return getKernels().name;
+}

@@ -1,0 +1,604 @@
+/**
+ * The float32 WebAssembly SIMD kernels (AssemblyScript). `npm run build:wasm` compiles this
+ * file to src/kernels/wasm/binary.ts; src/kernels/wasm/index.ts loads it and implements the
+ * kernel interface (src/kernels/types.ts) on top of these exports.
+ *
+ * The module owns no memory layout: it imports its (shared) memory and every function takes
+ * byte addresses chosen by the JavaScript side, plus a scratch address for the GEMM's packing
+ * buffers (WORK_BYTES bytes, 16-byte aligned). Matrices are row-major with leading dimensions
+ * in elements, as in types.ts. No function allocates, traps or keeps state between calls, so
+ * calls on disjoint memory may run on several threads at once.
+ */
+
+// ---------------------------------------------------------------- GEMM
+
+/**
+ * The register tile: MR rows of c by NR columns (two f32x4). In plain SIMD each step is a
+ * multiply and an add per vector; a 4×8 tile keeps 8 accumulators, the two B vectors, a
+ * broadcast A value and a product in 12 of x64's 16 XMM registers (V8 keeps one for itself).
+ * Measured on this machine alone: 4×8 ~36 GFLOP/s, 3×8 ~35, 5×8 ~30, 6×8 ~28, 4×12 ~30
+ * (spills), 4×8 unrolled twice ~29. The module is built twice (build.mjs): with relaxed SIMD,
+ * the multiply-add is f32x4.relaxed_madd, a fused multiply-add where the CPU has one (4×8:
+ * ~42 GFLOP/s); the loader picks that build where the engine validates it.
+ */
+export const MR: i32 = 4;
+export const NR: i32 = 8;
+/** Depth of a k slice: an A micro-panel (4 KiB) and a B micro-panel (8 KiB) stay in L1. */
+export const KC: i32 = 256;
+/** Rows of op(a) packed at once: 128 KiB of packed A, in L2. */
+export const MC: i32 = 128;
+/** Columns of op(b) packed at once: 1 MiB of packed B, in L2. */
+export const NC: i32 = 1024;
+/** Scratch bytes sgemm needs at `work`: packed A, packed B and one edge tile. */
+export const WORK_BYTES: i32 = (MC * KC + KC * NC + MR * NR) * 4;
+
+// @ts-ignore: decorator
+@inline function min(a: i32, b: i32): i32 {
+  return a < b ? a : b;
+}
+
+/** c + a·b, fused where the build has relaxed SIMD and the CPU an FMA. */
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+/**
+ * c = op(a)·op(b), or c += op(a)·op(b) with accumulate. Sizes and leading dimensions in
+ * elements, addresses in bytes. Loop nest (GotoBLAS/BLIS): NC column blocks of op(b), KC-deep
+ * slices of k (balanced: k = 300 runs as 150 + 150, not 256 + 44), MC row blocks of op(a); the
+ * MR×NR micro-kernel over packed panels, edge tiles through a scratch tile.
+ */
+export function sgemm(
+  transA: i32,
+  transB: i32,
+  m: i32,
+  n: i32,
+  k: i32,
+  a: usize,
+  lda: i32,
+  b: usize,
+  ldb: i32,
+  c: usize,
+  ldc: i32,
+  accumulate: i32,
+  work: usize,
+): void {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate) for (let i = 0; i < m; i++) memory.fill(c + (<usize>i * ldc << 2), 0, <usize>n << 2);
+    return;
+  }
+  const packedA = work;
+  const packedB = work + (<usize>(MC * KC) << 2);
+  const tile = packedB + (<usize>(KC * NC) << 2);
+  const slices = (k + KC - 1) / KC;
+  const kcMax = (k + slices - 1) / slices;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += kcMax) {
+      const kc = min(kcMax, k - pc);
+      const overwrite = pc == 0 && !accumulate;
+      if (transB) packBT(b, ldb, pc, kc, jc, nc, packedB);
+      else packBN(b, ldb, pc, kc, jc, nc, packedB);
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min(MC, m - ic);
+        if (transA) packAT(a, lda, ic, mc, pc, kc, packedA);
+        else packAN(a, lda, ic, mc, pc, kc, packedA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const cols = min(NR, nc - jr);
+          const pb = packedB + (<usize>(jr * kc) << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const rows = min(MR, mc - ir);
+            const pa = packedA + (<usize>(ir * kc) << 2);
+            const cAt = c + (<usize>((ic + ir) * ldc + jc + jr) << 2);
+            if (rows == MR && cols == NR) {
+              microKernel(kc, pa, pb, cAt, <usize>ldc << 2, overwrite);
+            } else {
+              microKernel(kc, pa, pb, tile, NR << 2, true);
+              for (let r = 0; r < rows; r++) {
+                const dst = cAt + (<usize>(r * ldc) << 2);
+                const src = tile + (<usize>(r * NR) << 2);
+                for (let q = 0; q < cols; q++) {
+                  const at = dst + (<usize>q << 2);
+                  const v = load<f32>(src + (<usize>q << 2));
+                  store<f32>(at, overwrite ? v : load<f32>(at) + v);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * c[0..4, 0..8] (= or +=) Σ_p pa[p, 0..4]ᵀ · pb[p, 0..8] over kc steps; ldc in bytes.
+ * Per step: two vector loads of B, four broadcast loads of A, eight multiplies, eight adds.
+ */
+// @ts-ignore: decorator
+@inline function microKernel(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, overwrite: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    a = v128.load32_splat(pa, 4);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    a = v128.load32_splat(pa, 8);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
+    a = v128.load32_splat(pa, 12);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
+    pa += 16;
+    pb += 32;
+  }
+  if (!overwrite) {
+    c00 = f32x4.add(c00, v128.load(c));
+    c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(c + ldc));
+    c11 = f32x4.add(c11, v128.load(c + ldc, 16));
+    c20 = f32x4.add(c20, v128.load(c + 2 * ldc));
+    c21 = f32x4.add(c21, v128.load(c + 2 * ldc, 16));
+    c30 = f32x4.add(c30, v128.load(c + 3 * ldc));
+    c31 = f32x4.add(c31, v128.load(c + 3 * ldc, 16));
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + ldc, c10);
+  v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20);
+  v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30);
+  v128.store(c + 3 * ldc, c31, 16);
+}
+
+/** Transposes the 4×4 block of rows r0..r3 and stores its columns at dst, dst+16, … (stride bytes apart). */
+// @ts-ignore: decorator
+@inline function transpose4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stride: usize): void {
+  const t0 = f32x4.shuffle(r0, r1, 0, 4, 1, 5);
+  const t1 = f32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const t2 = f32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const t3 = f32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + stride, f32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * stride, f32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * stride, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
+}
+
+/** Packs a[ic.., pc..] (a stored (m, k)) into MR-row panels: dst[panel][p][r]; rows past m are zero. */
+function packAN(a: usize, lda: i32, ic: i32, mc: i32, pc: i32, kc: i32, dst: usize): void {
+  const rowBytes = <usize>lda << 2;
+  for (let ir = 0; ir < mc; ir += MR) {
+    const rows = min(MR, mc - ir);
+    const src = a + (<usize>((ic + ir) * lda + pc) << 2);
+    if (rows == MR) {
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const s = src + (<usize>p << 2);
+        transpose4(v128.load(s), v128.load(s + rowBytes), v128.load(s + 2 * rowBytes), v128.load(s + 3 * rowBytes), dst + (<usize>p << 4), 16);
+      }
+      for (; p < kc; p++) {
+        const s = src + (<usize>p << 2);
+        const d = dst + (<usize>p << 4);
+        store<f32>(d, load<f32>(s));
+        store<f32>(d, load<f32>(s + rowBytes), 4);
+        store<f32>(d, load<f32>(s + 2 * rowBytes), 8);
+        store<f32>(d, load<f32>(s + 3 * rowBytes), 12);
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        const d = dst + (<usize>p << 4);
+        for (let r = 0; r < MR; r++) {
+          store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(src + <usize>r * rowBytes + (<usize>p << 2)) : 0);
+        }
+      }
+    }
+    dst += <usize>(MR * kc) << 2;
+  }
+}
+
+/** Packs op(a) = aᵀ (a stored (k, m)) into MR-row panels; rows past m are zero. */
+function packAT(a: usize, lda: i32, ic: i32, mc: i32, pc: i32, kc: i32, dst: usize): void {
+  const rowBytes = <usize>lda << 2;
+  for (let ir = 0; ir < mc; ir += MR) {
+    const rows = min(MR, mc - ir);
+    let src = a + (<usize>(pc * lda + ic + ir) << 2);
+    if (rows == MR) {
+      for (let p = 0; p < kc; p++, src += rowBytes) v128.store(dst + (<usize>p << 4), v128.load(src));
+    } else {
+      for (let p = 0; p < kc; p++, src += rowBytes) {
+        const d = dst + (<usize>p << 4);
+        for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(src + (<usize>r << 2)) : 0);
+      }
+    }
+    dst += <usize>(MR * kc) << 2;
+  }
+}
+
+/** Packs b[pc.., jc..] (b stored (k, n)) into NR-column panels: dst[panel][p][j]; columns past n are zero. */
+function packBN(b: usize, ldb: i32, pc: i32, kc: i32, jc: i32, nc: i32, dst: usize): void {
+  const rowBytes = <usize>ldb << 2;
+  for (let jr = 0; jr < nc; jr += NR) {
+    const cols = min(NR, nc - jr);
+    let src = b + (<usize>(pc * ldb + jc + jr) << 2);
+    if (cols == NR) {
+      for (let p = 0; p < kc; p++, src += rowBytes) {
+        const d = dst + (<usize>p << 5);
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
+      }
+    } else {
+      for (let p = 0; p < kc; p++, src += rowBytes) {
+        const d = dst + (<usize>p << 5);
+        for (let q = 0; q < NR; q++) store<f32>(d + (<usize>q << 2), q < cols ? load<f32>(src + (<usize>q << 2)) : 0);
+      }
+    }
+    dst += <usize>(NR * kc) << 2;
+  }
+}
+
+/** Packs op(b) = bᵀ (b stored (n, k)) into NR-column panels; columns past n are zero. */
+function packBT(b: usize, ldb: i32, pc: i32, kc: i32, jc: i32, nc: i32, dst: usize): void {
+  const rowBytes = <usize>ldb << 2;
+  for (let jr = 0; jr < nc; jr += NR) {
+    const cols = min(NR, nc - jr);
+    const src = b + (<usize>((jc + jr) * ldb + pc) << 2);
+    if (cols == NR) {
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const s = src + (<usize>p << 2);
+        const d = dst + (<usize>p << 5);
+        transpose4(v128.load(s), v128.load(s + rowBytes), v128.load(s + 2 * rowBytes), v128.load(s + 3 * rowBytes), d, 32);
+        const s4 = s + 4 * rowBytes;
+        transpose4(v128.load(s4), v128.load(s4 + rowBytes), v128.load(s4 + 2 * rowBytes), v128.load(s4 + 3 * rowBytes), d + 16, 32);
+      }
+      for (; p < kc; p++) {
+        const s = src + (<usize>p << 2);
+        const d = dst + (<usize>p << 5);
+        for (let q = 0; q < NR; q++) store<f32>(d + (<usize>q << 2), load<f32>(s + <usize>q * rowBytes));
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        const s = src + (<usize>p << 2);
+        const d = dst + (<usize>p << 5);
+        for (let q = 0; q < NR; q++) store<f32>(d + (<usize>q << 2), q < cols ? load<f32>(s + <usize>q * rowBytes) : 0);
+      }
+    }
+    dst += <usize>(NR * kc) << 2;
+  }
+}
+
+// ---------------------------------------------------------------- im2col / col2im
+
+/** Copies n floats from src to dst (no overlap), four at a time. */
+// @ts-ignore: decorator
+@inline function copy(dst: usize, src: usize, n: i32): void {
+  const end = dst + (<usize>n << 2);
+  while (dst + 64 <= end) {
+    v128.store(dst, v128.load(src));
+    v128.store(dst, v128.load(src, 16), 16);
+    v128.store(dst, v128.load(src, 32), 32);
+    v128.store(dst, v128.load(src, 48), 48);
+    dst += 64;
+    src += 64;
+  }
+  while (dst + 16 <= end) {
+    v128.store(dst, v128.load(src));
+    dst += 16;
+    src += 16;
+  }
+  while (dst < end) {
+    store<f32>(dst, load<f32>(src));
+    dst += 4;
+    src += 4;
+  }
+}
+
+// @ts-ignore: decorator
+@inline function zero(dst: usize, n: i32): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(dst + (<usize>j << 2), f32x4.splat(0));
+  for (; j < n; j++) store<f32>(dst + (<usize>j << 2), 0);
+}
+
+/** The first j in [0, outWidth) whose column j·stride + shift is ≥ 0. */
+// @ts-ignore: decorator
+@inline function validLow(shift: i32, stride: i32, outWidth: i32): i32 {
+  return min(shift >= 0 ? 0 : (stride - 1 - shift) / stride, outWidth);
+}
+
+/** One past the last j in [0, outWidth) whose column j·stride + shift is < width (at least low). */
+// @ts-ignore: decorator
+@inline function validHigh(shift: i32, stride: i32, width: i32, outWidth: i32, low: i32): i32 {
+  const high = width - 1 - shift < 0 ? 0 : (width - 1 - shift) / stride + 1;
+  const h = min(high, outWidth);
+  return h > low ? h : low;
+}
+
+/**
+ * cols[(c·kH + kh)·kW + kw, q] = x[c, i·sh − padTop + kh·dh, j·sw − padLeft + kw·dw] (0 in
+ * the padding) for output positions p = first + q = i·outWidth + j, q < count; cols has leading
+ * dimension ld ≥ count (a block of columns of a wider matrix, for a thread's share of it). The
+ * same loops as the JavaScript kernel (src/kernels/js/im2col.ts).
+ */
+export function im2col(
+  x: usize,
+  channels: i32,
+  height: i32,
+  width: i32,
+  kernelH: i32,
+  kernelW: i32,
+  strideH: i32,
+  strideW: i32,
+  padTop: i32,
+  padLeft: i32,
+  dilationH: i32,
+  dilationW: i32,
+  outWidth: i32,
+  first: i32,
+  count: i32,
+  cols: usize,
+  ld: i32,
+): void {
+  if (count <= 0) return;
+  const skip = <usize>(ld - count) << 2;
+  const end = first + count;
+  const iFirst = first / outWidth;
+  const iLast = (end - 1) / outWidth;
+  let d = cols;
+  for (let c = 0; c < channels; c++) {
+    const plane = x + (<usize>(c * height * width) << 2);
+    for (let kh = 0; kh < kernelH; kh++) {
+      for (let kw = 0; kw < kernelW; kw++) {
+        const shift = kw * dilationW - padLeft;
+        const jLow = validLow(shift, strideW, outWidth);
+        const jHigh = validHigh(shift, strideW, width, outWidth, jLow);
+        for (let i = iFirst; i <= iLast; i++) {
+          const js = i == iFirst ? first - i * outWidth : 0;
+          const je = i == iLast ? end - i * outWidth : outWidth;
+          const ih = i * strideH - padTop + kh * dilationH;
+          if (ih < 0 || ih >= height) {
+            zero(d, je - js);
+            d += <usize>(je - js) << 2;
+            continue;
+          }
+          const lo = min(js > jLow ? js : jLow, je);
+          const hiRaw = min(jHigh, je);
+          const hi = hiRaw > lo ? hiRaw : lo;
+          zero(d, lo - js);
+          d += <usize>(lo - js) << 2;
+          const base = plane + (<usize>(ih * width + shift) << 2);
+          if (strideW == 1) {
+            copy(d, base + (<usize>lo << 2), hi - lo);
+          } else if (strideW == 2) {
+            let j = lo;
+            let dd = d;
+            for (; j + 4 <= hi; j += 4, dd += 16) {
+              const s = base + (<usize>j << 3);
+              v128.store(dd, f32x4.shuffle(v128.load(s), v128.load(s, 16), 0, 2, 4, 6));
+            }
+            for (; j < hi; j++, dd += 4) store<f32>(dd, load<f32>(base + (<usize>j << 3)));
+          } else {
+            let dd = d;
+            for (let j = lo; j < hi; j++, dd += 4) store<f32>(dd, load<f32>(base + (<usize>(j * strideW) << 2)));
+          }
+          d += <usize>(hi - lo) << 2;
+          zero(d, je - hi);
+          d += <usize>(je - hi) << 2;
+        }
+        d += skip;
+      }
+    }
+  }
+}
+
+/**
+ * The adjoint of im2col: dx[source of (row, q)] += cols[row, q] for every entry that came from
+ * inside the input (padding entries are dropped); dx is accumulated into. cols has leading
+ * dimension ld ≥ count.
+ */
+export function col2im(
+  cols: usize,
+  channels: i32,
+  height: i32,
+  width: i32,
+  kernelH: i32,
+  kernelW: i32,
+  strideH: i32,
+  strideW: i32,
+  padTop: i32,
+  padLeft: i32,
+  dilationH: i32,
+  dilationW: i32,
+  outWidth: i32,
+  first: i32,
+  count: i32,
+  dx: usize,
+  ld: i32,
+): void {
+  if (count <= 0) return;
+  const skip = <usize>(ld - count) << 2;
+  const end = first + count;
+  const iFirst = first / outWidth;
+  const iLast = (end - 1) / outWidth;
+  let d = cols;
+  for (let c = 0; c < channels; c++) {
+    const plane = dx + (<usize>(c * height * width) << 2);
+    for (let kh = 0; kh < kernelH; kh++) {
+      for (let kw = 0; kw < kernelW; kw++) {
+        const shift = kw * dilationW - padLeft;
+        const jLow = validLow(shift, strideW, outWidth);
+        const jHigh = validHigh(shift, strideW, width, outWidth, jLow);
+        for (let i = iFirst; i <= iLast; i++) {
+          const js = i == iFirst ? first - i * outWidth : 0;
+          const je = i == iLast ? end - i * outWidth : outWidth;
+          const ih = i * strideH - padTop + kh * dilationH;
+          if (ih < 0 || ih >= height) {
+            d += <usize>(je - js) << 2;
+            continue;
+          }
+          const lo = min(js > jLow ? js : jLow, je);
+          const hiRaw = min(jHigh, je);
+          const hi = hiRaw > lo ? hiRaw : lo;
+          d += <usize>(lo - js) << 2;
+          const base = plane + (<usize>(ih * width + shift) << 2);
+          if (strideW == 1) {
+            let j = lo;
+            let dd = d;
+            for (; j + 4 <= hi; j += 4, dd += 16) {
+              const at = base + (<usize>j << 2);
+              v128.store(at, f32x4.add(v128.load(at), v128.load(dd)));
+            }
+            for (; j < hi; j++, dd += 4) {
+              const at = base + (<usize>j << 2);
+              store<f32>(at, load<f32>(at) + load<f32>(dd));
+            }
+          } else {
+            let dd = d;
+            for (let j = lo; j < hi; j++, dd += 4) {
+              const at = base + (<usize>(j * strideW) << 2);
+              store<f32>(at, load<f32>(at) + load<f32>(dd));
+            }
+          }
+          d += <usize>(je - lo) << 2;
+        }
+        d += skip;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- elementwise
+
+/** out[i] = max(x[i], 0): f32x4.max propagates NaN and orders −0 below +0, as Math.max does. */
+export function relu(x: usize, n: i32, out: usize): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), f32x4.max(v128.load(x + (<usize>i << 2)), zero));
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    store<f32>(out + (<usize>i << 2), v > 0 || v != v ? v : 0);
+  }
+}
+
+/** dx[i] = x[i] > 0 ? dout[i] : 0. */
+export function reluBackward(x: usize, dout: usize, n: i32, dx: usize): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const at = <usize>i << 2;
+    v128.store(dx + at, v128.and(v128.load(dout + at), f32x4.gt(v128.load(x + at), zero)));
+  }
+  for (; i < n; i++) store<f32>(dx + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) > 0 ? load<f32>(dout + (<usize>i << 2)) : 0);
+}
+
+/**
+ * sums[r] += Σ_c src[r, c] over a (rows, cols) float32 matrix with contiguous rows, each row
+ * summed in float64 (as the JavaScript kernel does), four partial sums at a time.
+ */
+export function sumRows(src: usize, rows: i32, cols: i32, sums: usize): void {
+  for (let r = 0; r < rows; r++) {
+    let lo = f64x2.splat(0);
+    let hi = f64x2.splat(0);
+    let c = 0;
+    for (; c + 4 <= cols; c += 4, src += 16) {
+      const v = v128.load(src);
+      lo = f64x2.add(lo, f64x2.promote_low_f32x4(v));
+      hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+    }
+    const both = f64x2.add(lo, hi);
+    let total = f64x2.extract_lane(both, 0) + f64x2.extract_lane(both, 1);
+    for (; c < cols; c++, src += 4) total += <f64>load<f32>(src);
+    const at = sums + (<usize>r << 2);
+    store<f32>(at, <f32>(<f64>load<f32>(at) + total));
+  }
+}
+
+// ---------------------------------------------------------------- pooling
+
+/** The first maximum of a 2×2 window (offsets 0, 1, W, W + 1 in scan order), a NaN winning. */
+function scan2x2(p: usize, width: i32): i32 {
+  let best = load<f32>(p);
+  let bestAt = 0;
+  for (let k = 1; k < 4; k++) {
+    const at = k == 1 ? 1 : k == 2 ? width : width + 1;
+    const v = load<f32>(p + (<usize>at << 2));
+    if (v > best || (v != v && best == best)) {
+      best = v;
+      bestAt = at;
+    }
+  }
+  return bestAt;
+}
+
+/**
+ * Max pooling with 2×2 windows at stride 2 that lie inside the input, over `planes` planes of
+ * (height, width): out gets each window's first maximum in scan order (a NaN wins), argmax its
+ * offset row·width + col in the plane. Four windows at a time: deinterleave two rows of eight
+ * inputs, compare strictly (a tie keeps the earlier cell), select; a group holding a NaN is
+ * scanned one window at a time.
+ */
+export function maxPool2x2(x: usize, planes: i32, height: i32, width: i32, outHeight: i32, outWidth: i32, out: usize, argmax: usize): void {
+  const one = i32x4.splat(1);
+  const w = i32x4.splat(width);
+  const lanes = i32x4(0, 2, 4, 6);
+  for (let plane = 0; plane < planes; plane++) {
+    const base = x + (<usize>(plane * height * width) << 2);
+    for (let i = 0; i < outHeight; i++) {
+      const rowAt = 2 * i * width;
+      const top = base + (<usize>rowAt << 2);
+      const bottom = top + (<usize>width << 2);
+      let j = 0;
+      for (; j + 4 <= outWidth; j += 4) {
+        const t0 = v128.load(top + (<usize>j << 3));
+        const t1 = v128.load(top + (<usize>j << 3), 16);
+        const b0 = v128.load(bottom + (<usize>j << 3));
+        const b1 = v128.load(bottom + (<usize>j << 3), 16);
+        const a = f32x4.shuffle(t0, t1, 0, 2, 4, 6);
+        const b = f32x4.shuffle(t0, t1, 1, 3, 5, 7);
+        const c = f32x4.shuffle(b0, b1, 0, 2, 4, 6);
+        const d = f32x4.shuffle(b0, b1, 1, 3, 5, 7);
+        const nan = v128.or(v128.or(f32x4.ne(a, a), f32x4.ne(b, b)), v128.or(f32x4.ne(c, c), f32x4.ne(d, d)));
+        if (v128.any_true(nan)) {
+          for (let q = 0; q < 4; q++) {
+            const at = rowAt + 2 * (j + q);
+            const win = scan2x2(base + (<usize>at << 2), width);
+            store<f32>(out + (<usize>q << 2), load<f32>(base + (<usize>(at + win) << 2)));
+            store<i32>(argmax + (<usize>q << 2), at + win);
+          }
+        } else {
+          const right = f32x4.gt(b, a);
+          const upper = v128.bitselect(b, a, right);
+          const bottomRight = f32x4.gt(d, c);
+          const lower = v128.bitselect(d, c, bottomRight);
+          const useBottom = f32x4.gt(lower, upper);
+          v128.store(out, v128.bitselect(lower, upper, useBottom));
+          const upperAt = v128.and(right, one);
+          const lowerAt = i32x4.add(w, v128.and(bottomRight, one));
+          const at = i32x4.add(i32x4.splat(rowAt + 2 * j), lanes);
+          v128.store(argmax, i32x4.add(at, v128.bitselect(lowerAt, upperAt, useBottom)));
+        }
+        out += 16;
+        argmax += 16;
+      }
+      for (; j < outWidth; j++) {
+        const at = rowAt + 2 * j;
+        const win = scan2x2(base + (<usize>at << 2), width);
+        store<f32>(out, load<f32>(base + (<usize>(at + win) << 2)));
+        store<i32>(argmax, at + win);
+        out += 4;
+        argmax += 4;
+      }
+    }
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The kernels module's exports, and the part of the WebAssembly JavaScript API used here,
+ * typed locally: the project's lib (ES2022, no DOM) declares none of it, and declaring it
+ * globally would clash with the DOM's declarations in a consumer's build.
+ */
+export interface KernelExports {
+  sgemm(
+    transA: number, transB: number, m: number, n: number, k: number,
+    a: number, lda: number, b: number, ldb: number, c: number, ldc: number,
+    accumulate: number, work: number,
+  ): void;
+  im2col(
+    x: number, channels: number, height: number, width: number, kernelH: number, kernelW: number,
+    strideH: number, strideW: number, padTop: number, padLeft: number, dilationH: number, dilationW: number,
+    outWidth: number, first: number, count: number, cols: number, ld: number,
+  ): void;
+  col2im(
+    cols: number, channels: number, height: number, width: number, kernelH: number, kernelW: number,
+    strideH: number, strideW: number, padTop: number, padLeft: number, dilationH: number, dilationW: number,
+    outWidth: number, first: number, count: number, dx: number, ld: number,
+  ): void;
+  relu(x: number, n: number, out: number): void;
+  maxPool2x2(x: number, planes: number, height: number, width: number, outHeight: number, outWidth: number, out: number, argmax: number): void;
+  sumRows(src: number, rows: number, cols: number, sums: number): void;
+  reluBackward(x: number, dout: number, n: number, dx: number): void;
+  MR: { value: number };
+  NR: { value: number };
+  WORK_BYTES: { value: number };
+}
+
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(pages: number): number;
+}
+
+export interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+}
+
+export const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Instantiates the kernels module on a memory. */
+export function instantiate(module: object, memory: WasmMemory): KernelExports {
+  if (wasmApi === undefined) throw new Error('this engine has no WebAssembly');
+  return new wasmApi.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+}
+
+/** What a worker needs to join: the compiled module, the shared memory and its places in it. */
+export interface WorkerInit {
+  module: object;
+  memory: WasmMemory;
+  /** Byte address of the control block (jobs.ts). */
+  control: number;
+  /** Byte address of this worker's GEMM scratch. */
+  work: number;
+  /** This worker's slot: it takes part in calls while slot < the control block's ACTIVE word. */
+  slot: number;
+}

@@ -1,0 +1,688 @@
+/**
+ * The WebAssembly SIMD backend: float32 GEMM, im2col, col2im, 2×2 max pooling, ReLU and row
+ * sums in WebAssembly
+ * (src/kernels/wasm/assembly/kernels.ts, shipped compiled in binary.ts), split over worker
+ * threads (pool.ts, jobs.ts); float64 calls, and the kernels where a copy into WebAssembly
+ * memory would cost more than the work (other pooling, bias fills, column sums), run the JavaScript
+ * kernels.
+ *
+ * Memory. The module imports one linear memory, shared (a SharedArrayBuffer) wherever that
+ * exists (Node; cross-origin-isolated pages), laid out as
+ *
+ *   [0, 64 KiB)        unused, but for the threads' control block at 32 KiB
+ *   work               the GEMM's packing buffers (WORK_BYTES, ~1.1 MiB), one per thread
+ *   scratch            the float32 workspace the fast layers borrow (workspace.ts): it lives
+ *                      here so that im2col writes the columns and the GEMM reads them in place
+ *   staging            per call: copies of the operands that live in JavaScript arrays
+ *
+ * An operand that is already a view of this memory (the scratch columns) is used in place;
+ * any other is copied in (and c, or dx, copied back out). The memory grows as needed and never
+ * shrinks. Growing a shared memory leaves existing views valid, which is what lets the fast
+ * layers hold a scratch view across calls that grow the staging area; where only unshared
+ * memory exists the module is loaded with its memory import patched to unshared, the layers
+ * get no scratch view (every operand is copied: correct, slower) and there are no threads.
+ *
+ * Loading is synchronous (new WebAssembly.Module on the embedded bytes), so the API stays
+ * synchronous; it happens on first use (loadWasm() compiles ahead, asynchronously, for browser
+ * main threads, which refuse to compile a module this size synchronously).
+ */
+import { jsKernels } from '../js/index.js';
+import type { ColumnGeometry, FloatArray, GemmArgs, Kernels, PoolWindow } from '../types.js';
+import { WASM_BASE64, WASM_RELAXED_BASE64 } from './binary.js';
+import { instantiate, wasmApi, type KernelExports, type WasmMemory } from './exports.js';
+import { COL2IM, CONTROL_WORDS, GEMM, IM2COL, MAXPOOL } from './jobs.js';
+import { MAX_THREADS, onThreads, ThreadPool } from './pool.js';
+
+const PAGE = 65536;
+/** The module's declared maximum (src/kernels/wasm/build.mjs): 4 GiB. */
+const MAXIMUM_PAGES = 65536;
+/** The threads' control block (jobs.ts), in the unused first page. */
+const CONTROL = 32768;
+const WORK_BASE = 65536;
+/** Below this many multiply-adds a GEMM runs on the calling thread alone (~15 µs of work). */
+const PARALLEL_MACS = 1 << 18;
+/** Below this many column values im2col and col2im run on the calling thread alone. */
+const PARALLEL_VALUES = 1 << 15;
+/** Chunks per thread: enough to even out threads that run at different speeds. */
+const CHUNKS_PER_THREAD = 2;
+
+const align = (bytes: number, to = 64): number => Math.ceil(bytes / to) * to;
+
+/**
+ * A tiny module using a SIMD instruction (i8x16.popcnt, among the last to be standardised):
+ * validates only in engines with 128-bit SIMD.
+ */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
+/**
+ * The same with f32x4.relaxed_madd (relaxed SIMD: Node 22+, Chrome 114+; Node 20 with
+ * --experimental-wasm-relaxed-simd).
+ */
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 28, 1, 26, 0,
+  67, 0, 0, 0, 0, 253, 19, 67, 0, 0, 0, 0, 253, 19, 67, 0, 0, 0, 0, 253, 19, 253, 133, 2, 11,
+]);
+
+/** Whether this engine has relaxed SIMD (then the GEMM uses fused multiply-adds). */
+export function wasmRelaxedSimdSupported(): boolean {
+  try {
+    return wasmApi !== undefined && wasmApi.validate(RELAXED_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether this engine has WebAssembly with 128-bit SIMD. */
+export function wasmSimdSupported(): boolean {
+  try {
+    return wasmApi !== undefined && wasmApi.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+const decoded = new Map<boolean, Uint8Array>();
+
+/** The binary: the relaxed-SIMD build or the plain one, with its memory import shared or not. */
+function moduleBytes(relaxed: boolean, shared: boolean): Uint8Array {
+  let bytes = decoded.get(relaxed);
+  if (bytes === undefined) {
+    bytes = decodeBase64(relaxed ? WASM_RELAXED_BASE64 : WASM_BASE64);
+    decoded.set(relaxed, bytes);
+  }
+  return shared ? bytes : unsharedModuleBytes(bytes);
+}
+
+/** Compiled modules by variant (loadWasm() fills this ahead, asynchronously). */
+const compiled = new Map<string, object>();
+
+function compile(relaxed: boolean, shared: boolean): object {
+  const key = `${relaxed}/${shared}`;
+  let module = compiled.get(key);
+  if (module === undefined) {
+    if (wasmApi === undefined) throw new Error('this engine has no WebAssembly');
+    module = new wasmApi.Module(moduleBytes(relaxed, shared));
+    compiled.set(key, module);
+  }
+  return module;
+}
+
+const canShare = (): boolean => typeof SharedArrayBuffer === 'function';
+
+/**
+ * Compiles the module asynchronously. Loading is otherwise synchronous, on first use, which
+ * browsers refuse on the main thread for a module this size (Chrome: 4 KB); there, await this
+ * before the first layer call (or setBackend('wasm')). Resolves to whether the module loaded.
+ */
+export async function loadWasm(): Promise<boolean> {
+  if (defaultRuntime !== undefined) return true;
+  const api = (globalThis as unknown as { WebAssembly?: { compile?: (bytes: Uint8Array) => Promise<object> } }).WebAssembly;
+  if (api?.compile === undefined || !wasmSimdSupported()) return false;
+  const shared = canShare();
+  const relaxed = wasmRelaxedSimdSupported();
+  try {
+    compiled.set(`${relaxed}/${shared}`, await api.compile(moduleBytes(relaxed, shared)));
+  } catch {
+    return false;
+  }
+  loadError = undefined;
+  return wasmAvailable();
+}
+
+/** Reads an unsigned LEB128 at `at`: [value, next position]. */
+function leb(bytes: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const byte = bytes[at++]!;
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+    if (byte < 0x80) return [value, at];
+  }
+}
+
+/**
+ * A copy of the module whose memory import is unshared (limits flag 0x03 → 0x01), for engines
+ * without SharedArrayBuffer. The code uses no atomics, so nothing else changes.
+ */
+export function unsharedModuleBytes(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  let at = 8;
+  while (at < out.length) {
+    const id = out[at]!;
+    const [size, body] = leb(out, at + 1);
+    if (id === 2) {
+      let [count, p] = leb(out, body);
+      for (; count > 0; count--) {
+        const [moduleLength, m] = leb(out, p);
+        const [fieldLength, f] = leb(out, m + moduleLength);
+        p = f + fieldLength;
+        const kind = out[p++]!;
+        if (kind === 2) {
+          if (out[p] === 0x03) out[p] = 0x01;
+          return out;
+        }
+        throw new Error(`unexpected import kind ${kind} in the kernels module`);
+      }
+    }
+    at = body + size;
+  }
+  throw new Error('the kernels module imports no memory');
+}
+
+export interface WasmKernelOptions {
+  /** Use a shared memory (default: whenever SharedArrayBuffer exists). Threads need it. */
+  shared?: boolean;
+  /** A fixed thread count for this instance (default: follow setThreads / CONVNET_THREADS). */
+  threads?: number;
+  /** Split every call over the threads, however small (tests of the split paths). */
+  splitAll?: boolean;
+  /** Use the relaxed-SIMD build (fused multiply-add; default: where the engine has it). */
+  relaxed?: boolean;
+}
+
+/** A loaded module with its memory and its bookkeeping. */
+class Runtime {
+  readonly shared: boolean;
+  readonly relaxed: boolean;
+  private readonly memory: WasmMemory;
+  private readonly exports: KernelExports;
+  private readonly work: number;
+  private readonly workStride: number;
+  private scratchBase: number;
+  private readonly pool: ThreadPool | undefined;
+  /** GEMM scratch areas reserved: the calling thread's and one per worker slot. */
+  private slots = 1;
+  private threads = 1;
+  private readonly parallelMacs: number;
+  private readonly parallelValues: number;
+  /** Every ArrayBuffer this memory has had (views of any of them are views of the memory). */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  private heap: Float32Array;
+  private heapInt: Int32Array;
+  private scratchBytesNow = 0;
+  private scratchView: Float32Array | undefined;
+  private stagingBase: number;
+  private top: number;
+
+  constructor(options: WasmKernelOptions) {
+    if (wasmApi === undefined) throw new Error('this engine has no WebAssembly');
+    let shared = options.shared ?? canShare();
+    let memory: WasmMemory;
+    try {
+      memory = new wasmApi.Memory({ initial: 1, maximum: MAXIMUM_PAGES, shared });
+    } catch (error) {
+      // SharedArrayBuffer without shared WebAssembly memory: run unshared.
+      if (!shared || options.shared === true) throw error;
+      shared = false;
+      memory = new wasmApi.Memory({ initial: 1, maximum: MAXIMUM_PAGES, shared });
+    }
+    this.relaxed = options.relaxed ?? wasmRelaxedSimdSupported();
+    const module = compile(this.relaxed, shared);
+    this.shared = shared;
+    this.memory = memory;
+    this.exports = instantiate(module, this.memory);
+    this.work = WORK_BASE;
+    this.workStride = align(this.exports.WORK_BYTES.value);
+    this.scratchBase = align(this.work + this.workStride);
+    this.stagingBase = this.scratchBase;
+    this.top = this.stagingBase;
+    this.heap = new Float32Array(0);
+    this.heapInt = new Int32Array(0);
+    this.ensure(this.stagingBase);
+    this.parallelMacs = options.splitAll ? 0 : PARALLEL_MACS;
+    this.parallelValues = options.splitAll ? 0 : PARALLEL_VALUES;
+    this.pool = shared ? new ThreadPool(module, this.memory, this.exports, new Int32Array(this.memory.buffer, CONTROL, CONTROL_WORDS), CONTROL) : undefined;
+  }
+
+  /**
+   * Uses `threads` threads (the calling one included; 1 without shared memory). Reserving
+   * scratch for new workers moves the layers' scratch, so call it between layer calls.
+   */
+  setThreads(threads: number): void {
+    const n = this.pool === undefined ? 1 : Math.max(1, Math.min(MAX_THREADS, threads));
+    if (n > this.slots) {
+      this.slots = n;
+      this.scratchBase = align(this.work + n * this.workStride);
+      this.releaseScratch();
+      this.ensure(this.stagingBase);
+    }
+    this.pool?.resize(n, (slot) => this.work + (slot + 1) * this.workStride);
+    this.threads = n;
+  }
+
+  /** Chunks of split calls run by the calling thread and by workers. */
+  chunkCounts(): { caller: number; workers: number } {
+    return this.pool === undefined ? { caller: 0, workers: 0 } : { ...this.pool.chunks };
+  }
+
+  /** Workers that have started. */
+  workersReady(): number {
+    return this.pool === undefined ? 0 : this.pool.ready();
+  }
+
+  /** Stops the workers (tests). */
+  terminate(): void {
+    this.pool?.terminate();
+    this.threads = 1;
+  }
+
+  private parallel(): ThreadPool | undefined {
+    return this.threads > 1 && this.pool !== undefined && this.pool.ready() > 0 ? this.pool : undefined;
+  }
+
+  /** sgemm on byte addresses, split over the threads when it is big enough. */
+  private sgemm(transA: number, transB: number, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void {
+    const pool = m * n * k >= this.parallelMacs ? this.parallel() : undefined;
+    if (pool === undefined) {
+      this.exports.sgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, this.work);
+      return;
+    }
+    // Split the longer side of c (the other operand is packed again for every chunk).
+    const byColumns = m <= n;
+    const unit = byColumns ? this.exports.NR.value : this.exports.MR.value;
+    const units = Math.ceil((byColumns ? n : m) / unit);
+    const step = Math.ceil(units / Math.min(units, CHUNKS_PER_THREAD * this.threads)) * unit;
+    const total = Math.ceil((byColumns ? n : m) / step);
+    pool.run(this.work, GEMM, total, step, byColumns ? 1 : 0, [transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate]);
+  }
+
+  /** Grows the memory to hold `end` bytes. */
+  private ensure(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      // Grow by at least a quarter again, so that rising demand grows the memory a few times only.
+      const extra = Math.min(MAXIMUM_PAGES - have / PAGE, Math.max(pages, Math.ceil(have / PAGE / 4)));
+      this.memory.grow(extra);
+    }
+    if (this.heap.buffer !== this.memory.buffer || this.heap.length * 4 !== this.memory.buffer.byteLength) {
+      this.heap = new Float32Array(this.memory.buffer);
+      this.heapInt = new Int32Array(this.memory.buffer);
+      this.buffers.add(this.memory.buffer);
+    }
+  }
+
+  /** Whether `array` is a view of this memory (then its data is used in place). */
+  owns(array: FloatArray): boolean {
+    return this.buffers.has(array.buffer);
+  }
+
+  /** Starts a call's staging area. */
+  private reset(): void {
+    this.top = this.stagingBase;
+  }
+
+  /** Reserves `floats` float32 values of staging; returns the byte address. */
+  private stage(floats: number): number {
+    const at = this.top;
+    this.top = align(at + floats * 4);
+    this.ensure(this.top);
+    return at;
+  }
+
+  /** Copies `count` values of `src` from `offset` into wasm memory at byte address `at`. */
+  private copyIn(src: FloatArray, offset: number, count: number, at: number): void {
+    this.heap.set(src.subarray(offset, offset + count), at >> 2);
+  }
+
+  private copyOut(at: number, count: number, dst: FloatArray, offset: number): void {
+    dst.set(this.heap.subarray(at >> 2, (at >> 2) + count), offset);
+  }
+
+  /**
+   * The byte address of a (rows, cols) matrix with leading dimension ld at `offset` of `src`,
+   * copied into staging unless it already lives here; returns [address, leading dimension].
+   */
+  private matrixIn(src: Float32Array, offset: number, rows: number, cols: number, ld: number): [number, number] {
+    if (this.owns(src)) return [src.byteOffset + offset * 4, ld];
+    const span = (rows - 1) * ld + cols;
+    if (span <= 2 * rows * cols + 64) {
+      const at = this.stage(span);
+      this.copyIn(src, offset, span, at);
+      return [at, ld];
+    }
+    // A narrow block of a wide matrix: copy its rows only.
+    const at = this.stage(rows * cols);
+    for (let r = 0; r < rows; r++) this.copyIn(src, offset + r * ld, cols, at + r * cols * 4);
+    return [at, cols];
+  }
+
+  gemm(args: GemmArgs): void {
+    const { transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate } = args;
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+      jsKernels.gemm(args);
+      return;
+    }
+    this.reset();
+    const [aAt, aLd] = this.matrixIn(a as Float32Array, aOffset, transA ? k : m, transA ? m : k, lda);
+    const [bAt, bLd] = this.matrixIn(b as Float32Array, bOffset, transB ? n : k, transB ? k : n, ldb);
+    if (this.owns(c)) {
+      this.sgemm(+transA, +transB, m, n, k, aAt, aLd, bAt, bLd, c.byteOffset + cOffset * 4, ldc, +accumulate);
+      return;
+    }
+    const contiguous = ldc === n;
+    const cAt = this.stage(m * n);
+    if (accumulate) {
+      if (contiguous) this.copyIn(c, cOffset, m * n, cAt);
+      else for (let r = 0; r < m; r++) this.copyIn(c, cOffset + r * ldc, n, cAt + r * n * 4);
+    }
+    this.sgemm(+transA, +transB, m, n, k, aAt, aLd, bAt, bLd, cAt, n, +accumulate);
+    if (contiguous) this.copyOut(cAt, m * n, c, cOffset);
+    else for (let r = 0; r < m; r++) this.copyOut(cAt + r * n * 4, n, c, cOffset + r * ldc);
+  }
+
+  im2col(x: FloatArray, xOffset: number, g: ColumnGeometry, first: number, count: number, cols: FloatArray, colsOffset: number): void {
+    if (count <= 0) return;
+    this.reset();
+    const size = g.channels * g.height * g.width;
+    const rows = g.channels * g.kernelH * g.kernelW;
+    let xAt: number;
+    if (this.owns(x)) {
+      xAt = x.byteOffset + xOffset * 4;
+    } else {
+      xAt = this.stage(size);
+      this.copyIn(x, xOffset, size, xAt);
+    }
+    const direct = this.owns(cols);
+    const colsAt = direct ? cols.byteOffset + colsOffset * 4 : this.stage(rows * count);
+    const args = [
+      xAt, g.channels, g.height, g.width, g.kernelH, g.kernelW, g.strideH, g.strideW,
+      g.padTop, g.padLeft, g.dilationH, g.dilationW, g.outWidth, first, count, colsAt,
+    ] as const;
+    const pool = rows * count >= this.parallelValues && count >= 2 ? this.parallel() : undefined;
+    if (pool === undefined) {
+      this.exports.im2col(...args, count);
+    } else {
+      // Blocks of output positions.
+      const step = Math.ceil(count / Math.min(count, CHUNKS_PER_THREAD * this.threads));
+      pool.run(this.work, IM2COL, Math.ceil(count / step), step, 0, args);
+    }
+    if (!direct) this.copyOut(colsAt, rows * count, cols, colsOffset);
+  }
+
+  col2im(cols: FloatArray, colsOffset: number, g: ColumnGeometry, first: number, count: number, dx: FloatArray, dxOffset: number): void {
+    if (count <= 0) return;
+    this.reset();
+    const size = g.channels * g.height * g.width;
+    const rows = g.channels * g.kernelH * g.kernelW;
+    let colsAt: number;
+    if (this.owns(cols)) {
+      colsAt = cols.byteOffset + colsOffset * 4;
+    } else {
+      colsAt = this.stage(rows * count);
+      this.copyIn(cols, colsOffset, rows * count, colsAt);
+    }
+    const direct = this.owns(dx);
+    const dxAt = direct ? dx.byteOffset + dxOffset * 4 : this.stage(size);
+    if (!direct) this.copyIn(dx, dxOffset, size, dxAt);
+    const args = [
+      colsAt, g.channels, g.height, g.width, g.kernelH, g.kernelW, g.strideH, g.strideW,
+      g.padTop, g.padLeft, g.dilationH, g.dilationW, g.outWidth, first, count, dxAt,
+    ] as const;
+    const pool = rows * count >= this.parallelValues && g.channels >= 2 ? this.parallel() : undefined;
+    if (pool === undefined) {
+      this.exports.col2im(...args, count);
+    } else {
+      // Blocks of channels: disjoint planes of dx.
+      const step = Math.ceil(g.channels / Math.min(g.channels, CHUNKS_PER_THREAD * this.threads));
+      pool.run(this.work, COL2IM, Math.ceil(g.channels / step), step, 0, args);
+    }
+    if (!direct) this.copyOut(dxAt, size, dx, dxOffset);
+  }
+
+  /** The address of `n` values of `src` from `offset`, copied into staging unless they live here. */
+  private vectorIn(src: FloatArray, offset: number, n: number): number {
+    if (this.owns(src)) return src.byteOffset + offset * 4;
+    const at = this.stage(n);
+    this.copyIn(src, offset, n, at);
+    return at;
+  }
+
+  /** Max pooling with 2×2 windows at stride 2 inside the input (isPlain2x2), split over planes. */
+  maxPool2x2(x: FloatArray, xOffset: number, planes: number, g: PoolWindow, out: FloatArray, outOffset: number, argmax: Int32Array, argmaxOffset: number): void {
+    const outSize = planes * g.outHeight * g.outWidth;
+    if (outSize <= 0) return;
+    this.reset();
+    const xAt = this.vectorIn(x, xOffset, planes * g.height * g.width);
+    const direct = this.owns(out);
+    const outAt = direct ? out.byteOffset + outOffset * 4 : this.stage(outSize);
+    const argmaxAt = this.stage(outSize);
+    const args = [xAt, planes, g.height, g.width, g.outHeight, g.outWidth, outAt, argmaxAt] as const;
+    const pool = outSize >= this.parallelValues && planes >= 2 ? this.parallel() : undefined;
+    if (pool === undefined) {
+      this.exports.maxPool2x2(...args);
+    } else {
+      const step = Math.ceil(planes / Math.min(planes, CHUNKS_PER_THREAD * this.threads));
+      pool.run(this.work, MAXPOOL, Math.ceil(planes / step), step, 0, args);
+    }
+    if (!direct) this.copyOut(outAt, outSize, out, outOffset);
+    argmax.set(this.heapInt.subarray(argmaxAt >> 2, (argmaxAt >> 2) + outSize), argmaxOffset);
+  }
+
+  sumRows(src: FloatArray, srcOffset: number, rows: number, cols: number, sums: FloatArray, sumsOffset: number): void {
+    if (rows <= 0) return;
+    this.reset();
+    const srcAt = this.vectorIn(src, srcOffset, rows * cols);
+    const direct = this.owns(sums);
+    const sumsAt = direct ? sums.byteOffset + sumsOffset * 4 : this.vectorIn(sums, sumsOffset, rows);
+    this.exports.sumRows(srcAt, rows, cols, sumsAt);
+    if (!direct) this.copyOut(sumsAt, rows, sums, sumsOffset);
+  }
+
+  reluForward(x: FloatArray, xOffset: number, n: number, out: FloatArray, outOffset: number): void {
+    if (n <= 0) return;
+    this.reset();
+    const xAt = this.vectorIn(x, xOffset, n);
+    const direct = this.owns(out);
+    const outAt = direct ? out.byteOffset + outOffset * 4 : this.stage(n);
+    this.exports.relu(xAt, n, outAt);
+    if (!direct) this.copyOut(outAt, n, out, outOffset);
+  }
+
+  reluBackward(x: FloatArray, xOffset: number, dout: FloatArray, doutOffset: number, n: number, dx: FloatArray, dxOffset: number): void {
+    if (n <= 0) return;
+    this.reset();
+    const xAt = this.vectorIn(x, xOffset, n);
+    const doutAt = this.vectorIn(dout, doutOffset, n);
+    const direct = this.owns(dx);
+    const dxAt = direct ? dx.byteOffset + dxOffset * 4 : this.stage(n);
+    this.exports.reluBackward(xAt, doutAt, n, dxAt);
+    if (!direct) this.copyOut(dxAt, n, dx, dxOffset);
+  }
+
+  /**
+   * A float32 view of at least `length` values of scratch inside the memory (shared memory
+   * only: an unshared memory's views die when it grows). The same view while it is big enough.
+   */
+  scratch32(length: number): Float32Array | undefined {
+    if (!this.shared) return undefined;
+    const bytes = length * 4;
+    if (this.scratchView === undefined || this.scratchBytesNow < bytes) {
+      // Grow in place (the previous view is no longer in use), by at least half again.
+      this.scratchBytesNow = align(Math.max(bytes, Math.ceil(this.scratchBytesNow * 1.5)));
+      this.stagingBase = align(this.scratchBase + this.scratchBytesNow);
+      this.ensure(this.stagingBase);
+      this.scratchView = new Float32Array(this.memory.buffer, this.scratchBase, this.scratchBytesNow / 4);
+      this.buffers.add(this.scratchView.buffer);
+    }
+    return this.scratchView;
+  }
+
+  scratchBytes(): number {
+    return this.scratchView === undefined ? 0 : this.scratchView.byteLength;
+  }
+
+  releaseScratch(): void {
+    this.scratchView = undefined;
+    this.scratchBytesNow = 0;
+    this.stagingBase = this.scratchBase;
+  }
+
+  /** Bytes of linear memory (it never shrinks). */
+  memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+}
+
+const isFloat32 = (array: FloatArray): array is Float32Array => array instanceof Float32Array;
+
+/** 2×2 windows at stride 2 that all lie inside the input (the wasm max pool's case). */
+function isPlain2x2(g: PoolWindow): boolean {
+  return (
+    g.kernelH === 2 && g.kernelW === 2 && g.strideH === 2 && g.strideW === 2 &&
+    g.padTop === 0 && g.padLeft === 0 && g.dilationH === 1 && g.dilationW === 1 &&
+    2 * g.outHeight <= g.height && 2 * g.outWidth <= g.width
+  );
+}
+
+function kernelsOf(runtime: () => Runtime, name: string): Kernels {
+  return Object.freeze({
+    name,
+    gemm(args: GemmArgs): void {
+      if (isFloat32(args.c)) runtime().gemm(args);
+      else jsKernels.gemm(args);
+    },
+    im2col(x: FloatArray, xOffset: number, g: ColumnGeometry, first: number, count: number, cols: FloatArray, colsOffset: number): void {
+      if (isFloat32(cols)) runtime().im2col(x, xOffset, g, first, count, cols, colsOffset);
+      else jsKernels.im2col(x, xOffset, g, first, count, cols, colsOffset);
+    },
+    col2im(cols: FloatArray, colsOffset: number, g: ColumnGeometry, first: number, count: number, dx: FloatArray, dxOffset: number): void {
+      if (isFloat32(dx)) runtime().col2im(cols, colsOffset, g, first, count, dx, dxOffset);
+      else jsKernels.col2im(cols, colsOffset, g, first, count, dx, dxOffset);
+    },
+    maxPoolForward(x: FloatArray, xOffset: number, planes: number, g: PoolWindow, out: FloatArray, outOffset: number, argmax: Int32Array, argmaxOffset: number): void {
+      if (isFloat32(out) && isPlain2x2(g)) runtime().maxPool2x2(x, xOffset, planes, g, out, outOffset, argmax, argmaxOffset);
+      else jsKernels.maxPoolForward(x, xOffset, planes, g, out, outOffset, argmax, argmaxOffset);
+    },
+    maxPoolBackward: jsKernels.maxPoolBackward,
+    avgPoolForward: jsKernels.avgPoolForward,
+    avgPoolBackward: jsKernels.avgPoolBackward,
+    fillRows: jsKernels.fillRows,
+    fillCols: jsKernels.fillCols,
+    sumRows(src: FloatArray, srcOffset: number, rows: number, cols: number, sums: FloatArray, sumsOffset: number): void {
+      if (isFloat32(sums)) runtime().sumRows(src, srcOffset, rows, cols, sums, sumsOffset);
+      else jsKernels.sumRows(src, srcOffset, rows, cols, sums, sumsOffset);
+    },
+    sumCols: jsKernels.sumCols,
+    reluForward(x: FloatArray, xOffset: number, n: number, out: FloatArray, outOffset: number): void {
+      if (isFloat32(out)) runtime().reluForward(x, xOffset, n, out, outOffset);
+      else jsKernels.reluForward(x, xOffset, n, out, outOffset);
+    },
+    reluBackward(x: FloatArray, xOffset: number, dout: FloatArray, doutOffset: number, n: number, dx: FloatArray, dxOffset: number): void {
+      if (isFloat32(dx)) runtime().reluBackward(x, xOffset, dout, doutOffset, n, dx, dxOffset);
+      else jsKernels.reluBackward(x, xOffset, dout, doutOffset, n, dx, dxOffset);
+    },
+    scratch32: (length: number) => runtime().scratch32(length),
+  });
+}
+
+let defaultRuntime: Runtime | undefined;
+let loadError: unknown;
+
+function runtime(): Runtime {
+  if (defaultRuntime === undefined) {
+    if (loadError !== undefined) throw loadError;
+    let created: Runtime;
+    try {
+      if (!wasmSimdSupported()) throw new Error('this engine has no WebAssembly with 128-bit SIMD');
+      created = new Runtime({});
+    } catch (error) {
+      loadError = error;
+      throw error;
+    }
+    defaultRuntime = created;
+    // Follows setThreads; throws here (once) on a bad CONVNET_THREADS.
+    onThreads((threads) => created.setThreads(threads));
+  }
+  return defaultRuntime;
+}
+
+/**
+ * The WebAssembly backend (float32 in WebAssembly SIMD, float64 in JavaScript). The module
+ * loads on first use and throws there if the engine cannot run it (see wasmAvailable).
+ */
+export const wasmKernels: Kernels = kernelsOf(runtime, 'wasm');
+
+/**
+ * Loads the module if need be: false if this engine cannot run it (and no throw, except for a
+ * bad CONVNET_THREADS).
+ */
+export function wasmAvailable(): boolean {
+  if (defaultRuntime !== undefined) return true;
+  try {
+    runtime();
+  } catch (error) {
+    if (loadError !== undefined) return false;
+    throw error;
+  }
+  return true;
+}
+
+/** Why the module cannot load here (undefined if it loads). */
+export function wasmLoadError(): string | undefined {
+  return wasmAvailable() ? undefined : String(loadError instanceof Error ? loadError.message : loadError);
+}
+
+/**
+ * A separate instance of the backend with its own memory (for tests: `shared: false` runs the
+ * unshared-memory path that browsers without cross-origin isolation get).
+ */
+export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernelInstance {
+  const own = new Runtime(options);
+  if (options.threads === undefined) onThreads((threads) => own.setThreads(threads));
+  else own.setThreads(options.threads);
+  return Object.freeze({
+    ...kernelsOf(() => own, 'wasm'),
+    shared: own.shared,
+    relaxed: own.relaxed,
+    workersReady: () => own.workersReady(),
+    chunkCounts: () => own.chunkCounts(),
+    terminate: () => own.terminate(),
+  });
+}
+
+export interface WasmKernelInstance extends Kernels {
+  readonly shared: boolean;
+  /** Whether this instance runs the relaxed-SIMD build. */
+  readonly relaxed: boolean;
+  /** Worker threads that have started. */
+  workersReady(): number;
+  /** Chunks of split calls run by the calling thread and by the workers. */
+  chunkCounts(): { caller: number; workers: number };
+  /** Stops this instance's workers. */
+  terminate(): void;
+}
+
+/** The build the default instance runs: 'relaxed-simd', 'simd', or undefined before it loads. */
+export function wasmVariant(): 'relaxed-simd' | 'simd' | undefined {
+  return defaultRuntime === undefined ? undefined : defaultRuntime.relaxed ? 'relaxed-simd' : 'simd';
+}
+
+/** Worker threads of the default instance that have started (0 before it loads). */
+export function wasmWorkersReady(): number {
+  return defaultRuntime === undefined ? 0 : defaultRuntime.workersReady();
+}
+
+/** Bytes of the scratch the default instance has handed out (0 before it loads). */
+export function wasmScratchBytes(): number {
+  return defaultRuntime === undefined ? 0 : defaultRuntime.scratchBytes();
+}
+
+/** Forgets the default instance's scratch (its memory cannot shrink; the space is reused). */
+export function releaseWasmScratch(): void {
+  defaultRuntime?.releaseScratch();
+}
+
+/** Bytes of the default instance's linear memory (0 before it loads). */
+export function wasmMemoryBytes(): number {
+  return defaultRuntime === undefined ? 0 : defaultRuntime.memoryBytes();
+}

@@ -1,0 +1,125 @@
+/**
+ * One kernel call split into chunks that any thread may run: the protocol between the calling
+ * thread and the worker threads (pool.ts, worker.ts), over a control block of 32-bit words in
+ * the shared WebAssembly memory.
+ *
+ * A call writes its kind and arguments, resets the done count, then publishes
+ * CLAIM = generation << 16 (and bumps WAKE to wake sleeping workers). Every thread, the calling
+ * one included, claims chunk indices by compare-and-swap on CLAIM (the generation tag keeps a
+ * late worker from claiming a chunk of the next call), runs each, and adds to DONE; the caller
+ * returns when DONE reaches the number of chunks. A worker that has not started yet simply
+ * claims nothing, so the caller never waits on it.
+ *
+ * Results do not depend on the number of threads: a GEMM is split into blocks of rows or
+ * columns of c (never along k, so every element is the same sum in the same order), im2col
+ * into blocks of output positions (copies), col2im into blocks of channels (disjoint planes of
+ * dx, each summed in the same order), max pooling into blocks of planes.
+ */
+import type { KernelExports } from './exports.js';
+
+/** Word indices in the control block. */
+export const CLAIM = 0;
+export const DONE = 1;
+export const WAKE = 2;
+export const STOP = 3;
+export const ERROR = 4;
+export const READY = 5;
+/** Workers with slot < ACTIVE take part (setThreads(n): n − 1 workers). */
+export const ACTIVE = 6;
+const KIND = 8;
+const TOTAL = 9;
+const STEP = 10;
+const SPLIT = 11;
+const ARGS = 16;
+/** Words in the control block. */
+export const CONTROL_WORDS = 64;
+
+export const GEMM = 1;
+export const IM2COL = 2;
+export const COL2IM = 3;
+export const MAXPOOL = 4;
+
+/** Writes a call into the control block (before it is published). */
+export function writeJob(ctl: Int32Array, kind: number, total: number, step: number, split: number, args: readonly number[]): void {
+  ctl[KIND] = kind;
+  ctl[TOTAL] = total;
+  ctl[STEP] = step;
+  ctl[SPLIT] = split;
+  for (let i = 0; i < args.length; i++) ctl[ARGS + i] = args[i]!;
+}
+
+/**
+ * Claims and runs chunks of the call of generation `generation` until none is left; `work` is
+ * this thread's GEMM scratch. Returns the number of chunks this thread ran.
+ */
+export function runChunks(exports: KernelExports, ctl: Int32Array, generation: number, work: number): number {
+  let ran = 0;
+  for (;;) {
+    const word = Atomics.load(ctl, CLAIM);
+    if (word >>> 16 !== generation) return ran;
+    const chunk = word & 0xffff;
+    if (chunk >= ctl[TOTAL]!) return ran;
+    if (Atomics.compareExchange(ctl, CLAIM, word, word + 1) !== word) continue;
+    try {
+      runChunk(exports, ctl, chunk, work);
+    } catch (error) {
+      Atomics.store(ctl, ERROR, 1);
+      void error;
+    }
+    ran++;
+    if (Atomics.add(ctl, DONE, 1) + 1 === ctl[TOTAL]) Atomics.notify(ctl, DONE);
+  }
+}
+
+function runChunk(x: KernelExports, ctl: Int32Array, chunk: number, work: number): void {
+  const step = ctl[STEP]!;
+  const a = (i: number): number => ctl[ARGS + i]!;
+  switch (ctl[KIND]) {
+    case GEMM: {
+      const transA = a(0), transB = a(1), m = a(2), n = a(3), k = a(4);
+      const A = a(5) >>> 0, lda = a(6), B = a(7) >>> 0, ldb = a(8), C = a(9) >>> 0, ldc = a(10), accumulate = a(11);
+      const start = chunk * step;
+      if (ctl[SPLIT] === 0) {
+        // A block of rows of c: rows of op(a).
+        const rows = Math.min(step, m - start);
+        const aAt = transA ? A + start * 4 : A + start * lda * 4;
+        x.sgemm(transA, transB, rows, n, k, aAt, lda, B, ldb, C + start * ldc * 4, ldc, accumulate, work);
+      } else {
+        // A block of columns of c: columns of op(b).
+        const cols = Math.min(step, n - start);
+        const bAt = transB ? B + start * ldb * 4 : B + start * 4;
+        x.sgemm(transA, transB, m, cols, k, A, lda, bAt, ldb, C + start * 4, ldc, accumulate, work);
+      }
+      return;
+    }
+    case IM2COL: {
+      // Output positions [first + start, first + start + n) into columns [start, start + n) of cols.
+      const first = a(13), count = a(14), cols = a(15) >>> 0;
+      const start = chunk * step;
+      const n = Math.min(step, count - start);
+      x.im2col(a(0) >>> 0, a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), first + start, n, cols + start * 4, count);
+      return;
+    }
+    case COL2IM: {
+      // Channels [start, start + n): their rows of cols, their planes of dx.
+      const channels = a(1), height = a(2), width = a(3), kernelH = a(4), kernelW = a(5);
+      const count = a(14), dx = a(15) >>> 0;
+      const start = chunk * step;
+      const n = Math.min(step, channels - start);
+      const cols = (a(0) >>> 0) + start * kernelH * kernelW * count * 4;
+      x.col2im(cols, n, height, width, kernelH, kernelW, a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13), count, dx + start * height * width * 4, count);
+      return;
+    }
+    case MAXPOOL: {
+      // Planes [start, start + n).
+      const planes = a(1), height = a(2), width = a(3), outHeight = a(4), outWidth = a(5);
+      const start = chunk * step;
+      const n = Math.min(step, planes - start);
+      const outAt = start * outHeight * outWidth * 4;
+      x.maxPool2x2((a(0) >>> 0) + start * height * width * 4, n, height, width, outHeight, outWidth, (a(6) >>> 0) + outAt, (a(7) >>> 0) + outAt);
+      return;
+    }
+    default:
+      throw new Error(`unknown job kind ${ctl[KIND]}`);
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The WebAssembly backend on worker threads: the shared kernel suite with every call split
+ * over three threads, results bit-identical whatever the thread count, and the thread-count
+ * setting (setThreads, CONVNET_THREADS).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { after, before, describe, it } from 'node:test';
+import { getThreads, setKernels, setThreads, type Kernels } from '../../src/kernels/index.js';
+import { createWasmKernels, type WasmKernelInstance } from '../../src/kernels/wasm/index.js';
+import { convBackward, convForward, setConvColumnLimit } from '../../src/layers/convFast.js';
+import { affineBackwardFast, affineForwardFast } from '../../src/layers/affineFast.js';
+import type { ConvParam } from '../../src/layers/conv.js';
+import { randn, type Tensor } from '../../src/tensor.js';
+import { rng } from '../../src/rng.js';
+import { runKernelSuite } from './suite.js';
+
+/** Waits (yielding to the event loop) until the instance's workers have started. */
+async function ready(kernels: WasmKernelInstance, workers: number): Promise<void> {
+  const start = Date.now();
+  while (kernels.workersReady() < workers) {
+    if (Date.now() - start > 10_000) throw new Error(`only ${kernels.workersReady()} of ${workers} workers started in 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const split = createWasmKernels({ threads: 3, splitAll: true });
+before(() => ready(split, 2));
+after(() => split.terminate());
+runKernelSuite(split, 'wasm, 3 threads, every call split');
+
+describe('threads', () => {
+  it('the workers ran chunks of the split calls', () => {
+    const counts = split.chunkCounts();
+    assert.ok(counts.workers > 0 && counts.caller > 0, JSON.stringify(counts));
+  });
+
+  it('conv and affine results are bit-identical on 1, 2 and 3 threads', async () => {
+    const instances = [1, 2, 3].map((threads) => createWasmKernels({ threads, splitAll: true }));
+    try {
+      await ready(instances[1]!, 1);
+      await ready(instances[2]!, 2);
+      const cases: { x: number[]; w: number[]; param: ConvParam; chunk?: number }[] = [
+        { x: [3, 6, 11, 9], w: [8, 3, 3, 2], param: { stride: [2, 1], pad: [1, 0, 2, 1], dilation: [1, 2], groups: 2 } },
+        { x: [2, 5, 12, 12], w: [9, 5, 3, 3], param: { stride: 1, pad: 1 }, chunk: 37 },
+        { x: [2, 4, 7, 7], w: [6, 4, 1, 1], param: {} },
+        { x: [4, 3, 16, 16], w: [16, 3, 5, 5], param: { stride: 2, pad: 2 } },
+      ];
+      const gen = rng(31);
+      for (const c of cases) {
+        const x = randn(c.x, gen, 'float32');
+        const w = randn(c.w, gen, 'float32');
+        const b = randn([c.w[0]!], gen, 'float32');
+        const results = instances.map((kernels) => {
+          const previous = setKernels(kernels);
+          const limit = c.chunk === undefined ? undefined : setConvColumnLimit(c.w[1]! * c.w[2]! * c.w[3]! * c.chunk);
+          try {
+            const { out, cache } = convForward(x, w, b, c.param);
+            const dout: Tensor = { ...out, data: out.data.map((v, i) => Math.sin(v + i)) };
+            const grads = convBackward(dout, cache);
+            return [out.data, grads.dx.data, grads.dw.data, grads.db.data];
+          } finally {
+            if (limit !== undefined) setConvColumnLimit(limit);
+            setKernels(previous);
+          }
+        });
+        for (let t = 1; t < results.length; t++) {
+          results[0]!.forEach((array, i) => assert.deepEqual(results[t]![i], array, `x ${c.x} w ${c.w}: ${t + 1} threads, output ${i}`));
+        }
+      }
+      const x = randn([37, 300], gen, 'float32');
+      const w = randn([300, 45], gen, 'float32');
+      const b = randn([45], gen, 'float32');
+      const affine = instances.map((kernels: Kernels) => {
+        const previous = setKernels(kernels);
+        try {
+          const { out, cache } = affineForwardFast(x, w, b);
+          const grads = affineBackwardFast(out, cache);
+          return [out.data, grads.dx.data, grads.dw.data];
+        } finally {
+          setKernels(previous);
+        }
+      });
+      for (let t = 1; t < affine.length; t++) affine[0]!.forEach((array, i) => assert.deepEqual(affine[t]![i], array, `affine, ${t + 1} threads, output ${i}`));
+    } finally {
+      for (const instance of instances) instance.terminate();
+    }
+  });
+
+  it('setThreads takes 1 to 64 and getThreads reports it', () => {
+    const previous = getThreads();
+    try {
+      setThreads(1);
+      assert.equal(getThreads(), 1);
+      setThreads(2);
+      assert.equal(getThreads(), 2);
+    } finally {
+      setThreads(previous);
+    }
+    assert.throws(() => setThreads(0), /setThreads: expected threads to be an integer from 1 to 64, got 0/);
+    assert.throws(() => setThreads(1.5), /setThreads: expected threads to be an integer from 1 to 64, got 1\.5/);
+    assert.throws(() => setThreads('2' as unknown as number), /setThreads: expected threads to be an integer from 1 to 64, got "2"/);
+  });
+
+  it('the default is CONVNET_THREADS, else the number of cores', () => {
+    const script = "const k = await import(process.argv[1]); let out; try { out = String(k.getThreads()); } catch (e) { out = 'error: ' + e.message; } console.log(out);";
+    const url = new URL('../../src/kernels/index.js', import.meta.url).href;
+    const run = (value: string | undefined): string => {
+      const env = { ...process.env };
+      delete env.CONVNET_THREADS;
+      if (value !== undefined) env.CONVNET_THREADS = value;
+      return spawnSync(process.execPath, ['--input-type=module', '-e', script, url], { env, encoding: 'utf8' }).stdout.trim();
+    };
+    assert.equal(run(undefined), String(Math.min(64, availableParallelism())));
+    assert.equal(run('3'), '3');
+    assert.match(run('many'), /^error: getThreads: expected CONVNET_THREADS to be an integer from 1 to 64, got "many"/);
+  });
+});
