@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConvnetError } from '../errors.js';
+import { getBackend, getThreads, setBackend, setThreads } from '../kernels/index.js';
 import { printGradCheckTable, runGradChecks } from './gradcheck.js';
 import { runTrain, UsageError, type TrainCommandOptions } from './train.js';
 
@@ -60,8 +61,14 @@ program
   .addOption(new Option('--dtype <dtype>', 'element type').choices(['float32', 'float64']).default('float32'))
   .option('--out <dir>', 'output folder', 'convnet-out')
   .option('--no-progress', 'no progress bar')
-  .action(async (opts: Omit<TrainCommandOptions, 'progress'> & { progress: boolean }) => {
-    await runTrain({ ...opts, progress: opts.progress && process.stderr.isTTY === true });
+  .option('--threads <n>', 'worker threads for the WebAssembly kernels (default: CONVNET_THREADS, else the number of cores)', positiveInt('--threads'))
+  .addOption(new Option('--backend <name>', 'kernel backend (default: CONVNET_BACKEND, else wasm where the engine has SIMD)').choices(['auto', 'wasm', 'js']))
+  .action(async (opts: Omit<TrainCommandOptions, 'progress'> & { progress: boolean; threads?: number; backend?: 'auto' | 'wasm' | 'js' }) => {
+    const { threads, backend, ...trainOptions } = opts;
+    if (backend !== undefined) setBackend(backend);
+    if (threads !== undefined) setThreads(threads);
+    console.log(`kernels: ${getBackend()}, ${getThreads()} thread${getThreads() === 1 ? '' : 's'}`);
+    await runTrain({ ...trainOptions, progress: opts.progress && process.stderr.isTTY === true });
   });
 
 program

@@ -22,8 +22,9 @@ describe('convnet train on a small CIFAR-10 archive in the official format', () 
     const dir = mkdtempSync(join(tmpdir(), 'convnet-cli-'));
     const { archivePath } = writeCifar10Archive(dir, { perBatch: 40, testCount: 40, seed: 1 });
     const out = join(dir, 'out');
-    const run = convnet('train', '--dataset', 'cifar10', '--data', archivePath, '--model', 'conv(8,3)-relu-pool-fc(10)', '--epochs', '2', '--batch-size', '20', '--lr', '0.001', '--out', out);
+    const run = convnet('train', '--dataset', 'cifar10', '--data', archivePath, '--model', 'conv(8,3)-relu-pool-fc(10)', '--epochs', '2', '--batch-size', '20', '--lr', '0.001', '--out', out, '--backend', 'js', '--threads', '1');
     assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /kernels: js, 1 thread/);
     assert.match(run.stdout, /test acc \d\.\d{4}/);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     for (const key of ['trainAcc', 'valAcc', 'testAcc', 'imagesPerSecond']) assert.equal(typeof metrics[key], 'number', key);
@@ -44,6 +45,8 @@ describe('convnet: bad flags and paths end with a one-line error and a non-zero 
     ['a bad model spec', ['train', '--model', 'conv(8,3)-tanh-fc(10)'], /parseSpec: expected a layer/],
     ['too many --num-train images', ['train', '--num-train', '999999'], /more than the 8000 training images/],
     ['an unknown command', ['fly'], /unknown command/],
+    ['zero --threads', ['train', '--threads', '0'], /--threads must be a whole number >= 1/],
+    ['an unknown --backend', ['train', '--backend', 'gpu'], /--backend/],
   ];
   for (const [name, args, pattern] of cases) {
     test(name, () => {
