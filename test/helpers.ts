@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { relError } from '../src/gradcheck.js';
 import type { GradCheckReport } from '../src/gradcheck.js';
-import { rng } from '../src/rng.js';
+import { ConvnetError } from '../src/errors.js';
+import { rng, type Rng } from '../src/rng.js';
 import { randn, type DType, type Tensor } from '../src/tensor.js';
 
 /** A seeded standard-normal tensor. */
@@ -37,4 +38,26 @@ export function assertThrowsConvnet(fn: () => unknown, ...patterns: RegExp[]): v
     for (const p of patterns) assert.match(error.message, p);
     return true;
   });
+}
+
+/** N(mean, std²) samples, float64. */
+export function normal(shape: number[], r: Rng, mean = 0, std = 1): Tensor {
+  const t = randn(shape, r);
+  for (let i = 0; i < t.data.length; i++) t.data[i] = mean + std * t.data[i]!;
+  return t;
+}
+
+export function throwsConvnet(f: () => unknown, message: RegExp): void {
+  assert.throws(f, (e: unknown) => {
+    assert.ok(e instanceof ConvnetError, `expected a ConvnetError, got ${String(e)}`);
+    assert.match(e.message, message);
+    return true;
+  });
+}
+
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    assert.ok(Math.abs(actual[i]! - expected[i]!) <= tol, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (tol ${tol})`);
+  }
 }

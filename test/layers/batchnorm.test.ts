@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { ConvnetError } from '../../src/errors.js';
 import { gradCheck, relError } from '../../src/gradcheck.js';
 import {
   batchnormBackward,
@@ -12,23 +11,9 @@ import {
   type BatchnormParam,
 } from '../../src/layers/batchnorm.js';
 import { layernormForward } from '../../src/layers/layernorm.js';
-import { rng, type Rng } from '../../src/rng.js';
-import { cast, clone, randn, tensor, zeros, type Tensor } from '../../src/tensor.js';
-
-/** N(mean, std²) samples, float64. */
-function normal(shape: number[], r: Rng, mean = 0, std = 1): Tensor {
-  const t = randn(shape, r);
-  for (let i = 0; i < t.data.length; i++) t.data[i] = mean + std * t.data[i]!;
-  return t;
-}
-
-function throwsConvnet(f: () => unknown, message: RegExp): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof ConvnetError, `expected a ConvnetError, got ${String(e)}`);
-    assert.match(e.message, message);
-    return true;
-  });
-}
+import { rng } from '../../src/rng.js';
+import { cast, clone, tensor, zeros, type Tensor } from '../../src/tensor.js';
+import { assertClose, normal, throwsConvnet } from '../helpers.js';
 
 /** Per-feature mean and biased std of an (M, D) view given an index function. */
 function columnStats(t: Tensor, M: number, D: number, at: (m: number, d: number) => number): { mean: number[]; std: number[] } {
@@ -69,13 +54,6 @@ function toNCHW(t: Tensor): Tensor {
 }
 
 const flat = (t: Tensor, shape: number[]): Tensor => ({ shape, data: t.data, dtype: t.dtype });
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    assert.ok(Math.abs(actual[i]! - expected[i]!) <= tol, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (tol ${tol})`);
-  }
-}
 
 describe('batchnormForward', () => {
   test('train mode: per-feature mean ≈ beta and std ≈ gamma (CS231n notebook check), N=200 D=3', () => {

@@ -1,34 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { ConvnetError } from '../../src/errors.js';
 import { gradCheck, relError } from '../../src/gradcheck.js';
 import { batchnormBackwardAlt, batchnormForward } from '../../src/layers/batchnorm.js';
 import { layernormBackward, layernormForward, type LayernormParam } from '../../src/layers/layernorm.js';
-import { rng, type Rng } from '../../src/rng.js';
-import { cast, clone, randn, tensor, zeros, type Tensor } from '../../src/tensor.js';
-
-/** N(mean, std²) samples, float64. */
-function normal(shape: number[], r: Rng, mean = 0, std = 1): Tensor {
-  const t = randn(shape, r);
-  for (let i = 0; i < t.data.length; i++) t.data[i] = mean + std * t.data[i]!;
-  return t;
-}
-
-function throwsConvnet(f: () => unknown, message: RegExp): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof ConvnetError, `expected a ConvnetError, got ${String(e)}`);
-    assert.match(e.message, message);
-    return true;
-  });
-}
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    assert.ok(Math.abs(actual[i]! - expected[i]!) <= tol, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (tol ${tol})`);
-  }
-}
+import { rng } from '../../src/rng.js';
+import { cast, clone, tensor, zeros, type Tensor } from '../../src/tensor.js';
+import { assertClose, normal, throwsConvnet } from '../helpers.js';
 
 function transpose(t: Tensor): Tensor {
   const [R, C] = t.shape as [number, number];
