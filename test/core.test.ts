@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { evalNumericalGradient, evalNumericalGradientArray, gradCheck, relError } from '../src/gradcheck.js';
 import { reluBackward, reluForward } from '../src/layers/activations.js';
 import { permutation, rng } from '../src/rng.js';
-import { cast, clone, fromData, linspace, randn, reshape, tensor, toNested, zeros, type Tensor } from '../src/tensor.js';
+import { allocate, allocateUninitialized, cast, clone, fromData, linspace, randn, reshape, tensor, toNested, zeros, type Tensor } from '../src/tensor.js';
 import { assertThrowsConvnet } from './helpers.js';
 
 describe('tensors', () => {
@@ -45,6 +45,24 @@ describe('tensors', () => {
   test('throws when fromData gets a plain array', () => assertThrowsConvnet(() => fromData([1, 2] as never, [2]), /fromData/, /Float32Array or Float64Array/));
   test('throws on a negative linspace count', () => assertThrowsConvnet(() => linspace(0, 1, -1), /linspace/, /num/));
   test('throws on a NaN linspace bound', () => assertThrowsConvnet(() => linspace(Number.NaN, 1, 3), /linspace/, /finite/));
+});
+
+describe('allocateUninitialized', () => {
+  test('gives an array of the dtype and length, its own buffer, small ones zero-filled', () => {
+    for (const length of [0, 5, 1 << 16, (1 << 17) + 3]) {
+      const f32 = allocateUninitialized('float32', length);
+      const f64 = allocateUninitialized('float64', length);
+      assert.ok(f32 instanceof Float32Array && f32.length === length);
+      assert.ok(f64 instanceof Float64Array && f64.length === length);
+      // Writable across its whole length, and not sharing memory with another array.
+      f32.fill(1.5);
+      f64.fill(-2.5);
+      const other = allocateUninitialized('float32', length);
+      other.fill(7);
+      assert.ok(f32.every((v) => v === 1.5) && f64.every((v) => v === -2.5));
+    }
+    assert.deepEqual(allocateUninitialized('float64', 5), allocate('float64', 5));
+  });
 });
 
 describe('seeded randomness', () => {

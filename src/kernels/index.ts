@@ -3,7 +3,7 @@
  * WebAssembly SIMD one (wasm/), the choice between them (backend.ts) and the layers' shared
  * scratch memory (workspace.ts).
  */
-export type { ColumnGeometry, FloatArray, GemmArgs, Kernels, PoolWindow } from './types.js';
+export type { ColumnGeometry, ConvBatchGeometry, FloatArray, GemmArgs, Kernels, PoolWindow } from './types.js';
 export { jsKernels } from './js/index.js';
 export { wasmKernels, wasmAvailable, wasmSimdSupported, wasmRelaxedSimdSupported, wasmVariant, loadWasm } from './wasm/index.js';
 export { getKernels, setKernels, setBackend, getBackend, type Backend } from './backend.js';

@@ -83,6 +83,23 @@ export interface PoolWindow {
   dilationW: number;
 }
 
+/**
+ * A whole convolution layer over a batch, for the optional batch kernels (Kernels.convForward,
+ * Kernels.convBackward). The column geometry is one group's: channels = C / groups.
+ * x: (batch, inChannels, height, width), w: (filters, channels, kernelH, kernelW),
+ * out: (batch, filters, outHeight, outWidth).
+ */
+export interface ConvBatchGeometry extends ColumnGeometry {
+  batch: number;
+  inChannels: number;
+  filters: number;
+  groups: number;
+  /** A 1×1 window at stride 1 without padding: the columns are x itself. */
+  pointwise: boolean;
+  /** Output positions per im2col chunk: the cap on a backend's column scratch. */
+  chunk: number;
+}
+
 export interface Kernels {
   /** A short name for reports and test titles ('js', 'wasm', …). */
   readonly name: string;
@@ -182,4 +199,25 @@ export interface Kernels {
    * arbitrary, and the view is valid until the next request.
    */
   scratch32?(length: number): Float32Array | undefined;
+
+  /**
+   * Optional: a float32 convolution layer's forward over the whole batch, out = w ⋆ x + b
+   * (out is overwritten), for a backend that does better with the batch in one call (threads
+   * over images). Without it the fast layer loops over images and groups with im2col and gemm.
+   */
+  convForward?(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void;
+
+  /**
+   * Optional: the matching backward over the whole batch: dx, dw and db are overwritten. The
+   * result must not depend on the thread count.
+   */
+  convBackward?(
+    x: Float32Array,
+    w: Float32Array,
+    dout: Float32Array,
+    g: ConvBatchGeometry,
+    dx: Float32Array,
+    dw: Float32Array,
+    db: Float32Array,
+  ): void;
 }

@@ -3,7 +3,7 @@
  */
 import { ConvnetError, show } from '../errors.js';
 import { getKernels } from '../kernels/index.js';
-import { allocate, type Tensor } from '../tensor.js';
+import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertCache, assertTensor, assertUpstream, finiteNumber } from '../validate.js';
 
 export interface ReluCache {
@@ -13,7 +13,7 @@ export interface ReluCache {
 /** out = max(0, x). */
 export function reluForward(x: Tensor): { out: Tensor; cache: ReluCache } {
   assertTensor('reluForward', 'x', x);
-  const out = allocate(x.dtype, x.data.length);
+  const out = allocateUninitialized(x.dtype, x.data.length);
   // The kernel backend's relu (WebAssembly SIMD for float32 where available): max(x, 0),
   // NaN passing through, -0 and -Infinity mapped to 0.
   getKernels().reluForward(x.data, 0, out.length, out, 0);
@@ -26,7 +26,7 @@ export function reluBackward(dout: Tensor, cache: ReluCache): Tensor {
   assertCache(fn, cache, ['x']);
   const { x } = cache;
   assertUpstream(fn, dout, x.shape, x.dtype);
-  const dx = allocate(x.dtype, x.data.length);
+  const dx = allocateUninitialized(x.dtype, x.data.length);
   getKernels().reluBackward(x.data, 0, dout.data, 0, dx.length, dx, 0);
   return { shape: [...x.shape], data: dx, dtype: x.dtype };
 }

@@ -6,14 +6,14 @@
  * No scratch memory: the GEMMs read x, w and dout in place (transposes happen while packing).
  */
 import { getKernels } from '../kernels/index.js';
-import { allocate, type Tensor } from '../tensor.js';
+import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertCache, assertUpstream } from '../validate.js';
 import { affineGeometry, type AffineCache } from './affine.js';
 
 export function affineForwardFast(x: Tensor, w: Tensor, b: Tensor): { out: Tensor; cache: AffineCache } {
   const { N, D, M } = affineGeometry('affineForward', x, w, b);
   const kernels = getKernels();
-  const out = allocate(x.dtype, N * M);
+  const out = allocateUninitialized(x.dtype, N * M); // the bias, then accumulate x·w
   kernels.fillCols(out, 0, N, M, b.data, 0);
   kernels.gemm({
     transA: false, transB: false, m: N, n: M, k: D,

@@ -11,6 +11,8 @@
  *
  * Every valid configuration (any stride, asymmetric padding, dilation, groups) takes this path;
  * a 1×1 convolution with stride 1 and no padding multiplies by x directly, without im2col.
+ * A backend with batch kernels (Kernels.convForward / convBackward: WebAssembly, float32) runs
+ * the same computation over the whole batch in one call, its threads splitting the images.
  * The caches are interchangeable with the naive layer's: convBackwardNaive accepts this
  * forward's cache and convBackward accepts convForwardNaive's.
  *
@@ -27,12 +29,15 @@
  *   (setConvColumnLimit changes the cap).
  *   releaseWorkspace() (src/kernels) frees it.
  * - The GEMM's packing buffers: 1.25 MiB of float64, allocated once per process.
+ * - The WebAssembly batch kernels (float32) instead copy x, w, b (and dout) into WebAssembly
+ *   memory and the results out, and use per thread a zero-padded copy of one image (forward)
+ *   or one chunk of columns (backward), plus 16 partial dw and db at most (backward).
  */
 import { ConvnetError, show } from '../errors.js';
 import { getKernels } from '../kernels/index.js';
-import type { ColumnGeometry } from '../kernels/types.js';
+import type { ColumnGeometry, ConvBatchGeometry } from '../kernels/types.js';
 import { workspace } from '../kernels/workspace.js';
-import { allocate, type Tensor } from '../tensor.js';
+import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertCache, assertUpstream } from '../validate.js';
 import { convGeometry, type ConvCache, type ConvGeometry, type ConvParam } from './conv.js';
 
@@ -70,6 +75,19 @@ function columnGeometry(g: ConvGeometry): ColumnGeometry {
   };
 }
 
+/** The batch kernels' view of a layer's geometry, im2col chunks of `chunk` output positions. */
+export function convBatchGeometry(g: ConvGeometry, chunk: number): ConvBatchGeometry {
+  return {
+    ...columnGeometry(g),
+    batch: g.N,
+    inChannels: g.C,
+    filters: g.F,
+    groups: g.groups,
+    pointwise: isPointwise(g),
+    chunk,
+  };
+}
+
 /** A 1×1 window at stride 1 without padding: the columns are x itself, (C/groups, H·W). */
 function isPointwise(g: ConvGeometry): boolean {
   return (
@@ -89,9 +107,14 @@ export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvPara
   const { N, C, H, W, F, HH, WW, groups, Cg, Fg, Ho, Wo } = g;
   const P = Ho * Wo;
   const K = Cg * HH * WW;
-  const out = allocate(x.dtype, N * F * P); // (N, F, Ho, Wo)
-  const pointwise = isPointwise(g);
+  const out = allocateUninitialized(x.dtype, N * F * P); // (N, F, Ho, Wo): every value written below
   const chunk = chunkLength(K, P);
+  const cache = { x, w, b, geometry: g };
+  if (kernels.convForward !== undefined && out instanceof Float32Array) {
+    kernels.convForward(x.data as Float32Array, w.data as Float32Array, b.data as Float32Array, convBatchGeometry(g, chunk), out);
+    return { out: { shape: [N, F, Ho, Wo], data: out, dtype: x.dtype }, cache };
+  }
+  const pointwise = isPointwise(g);
   const cols = pointwise ? null : workspace(x.dtype, K * chunk); // (K, chunk)
   const colGeometry = columnGeometry(g);
   for (let n = 0; n < N; n++) {
@@ -121,7 +144,7 @@ export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvPara
       }
     }
   }
-  return { out: { shape: [N, F, Ho, Wo], data: out, dtype: x.dtype }, cache: { x, w, b, geometry: g } };
+  return { out: { shape: [N, F, Ho, Wo], data: out, dtype: x.dtype }, cache };
 }
 
 export function convBackward(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: Tensor; db: Tensor } {
@@ -133,11 +156,24 @@ export function convBackward(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: 
   const kernels = getKernels();
   const P = Ho * Wo;
   const K = Cg * HH * WW;
-  const dx = allocate(x.dtype, x.data.length);
+  const batchKernel = kernels.convBackward !== undefined && x.dtype === 'float32';
+  // The batch kernel overwrites dx; the loop below adds into it.
+  const dx = batchKernel ? allocateUninitialized(x.dtype, x.data.length) : allocate(x.dtype, x.data.length);
   const dw = allocate(x.dtype, w.data.length);
   const db = allocate(x.dtype, F);
-  const pointwise = isPointwise(g);
   const chunk = chunkLength(K, P);
+  const dtype = x.dtype;
+  const result = (): { dx: Tensor; dw: Tensor; db: Tensor } => ({
+    dx: { shape: [...x.shape], data: dx, dtype },
+    dw: { shape: [...w.shape], data: dw, dtype },
+    db: { shape: [F], data: db, dtype },
+  });
+  if (batchKernel && kernels.convBackward !== undefined) {
+    const f32 = (t: Tensor): Float32Array => t.data as Float32Array;
+    kernels.convBackward(f32(x), f32(w), f32(dout), convBatchGeometry(g, chunk), dx as Float32Array, dw as Float32Array, db as Float32Array);
+    return result();
+  }
+  const pointwise = isPointwise(g);
   const cols = pointwise ? null : workspace(x.dtype, K * chunk); // cols, then dcols: (K, chunk)
   const colGeometry = columnGeometry(g);
   for (let n = 0; n < N; n++) {
@@ -182,10 +218,5 @@ export function convBackward(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: 
       }
     }
   }
-  const dtype = x.dtype;
-  return {
-    dx: { shape: [...x.shape], data: dx, dtype },
-    dw: { shape: [...w.shape], data: dw, dtype },
-    db: { shape: [F], data: db, dtype },
-  };
+  return result();
 }

@@ -15,7 +15,7 @@
 import { ConvnetError } from '../errors.js';
 import { getKernels } from '../kernels/index.js';
 import type { PoolWindow } from '../kernels/types.js';
-import { allocate, type Tensor } from '../tensor.js';
+import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertCache, assertUpstream } from '../validate.js';
 import { poolGeometry, type AvgPoolCache, type AvgPoolParam, type MaxPoolCache, type PoolGeometry, type PoolParam } from './pool.js';
 
@@ -47,7 +47,7 @@ function poolWindow(g: PoolGeometry): PoolWindow {
 export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; cache: MaxPoolFastCache } {
   const g = poolGeometry('maxPoolForward', x, poolParam);
   const { N, C, Ho, Wo } = g;
-  const out = allocate(x.dtype, N * C * Ho * Wo);
+  const out = allocateUninitialized(x.dtype, N * C * Ho * Wo); // every window written
   const argmax = new Int32Array(N * C * Ho * Wo);
   getKernels().maxPoolForward(x.data, 0, N * C, poolWindow(g), out, 0, argmax, 0);
   return { out: { shape: [N, C, Ho, Wo], data: out, dtype: x.dtype }, cache: { x, geometry: g, argmax } };

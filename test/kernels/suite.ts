@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ColumnGeometry, FloatArray, GemmArgs, Kernels, PoolWindow } from '../../src/kernels/types.js';
+import { convBackwardNaive, convForwardNaive, convGeometry, type ConvParam } from '../../src/layers/conv.js';
+import { convBatchGeometry } from '../../src/layers/convFast.js';
 import { avgPoolBackwardNaive, avgPoolForwardNaive, maxPoolBackwardNaive, maxPoolForwardNaive, type PoolParam } from '../../src/layers/pool.js';
 import { rng, type Rng } from '../../src/rng.js';
 import type { DType, Tensor } from '../../src/tensor.js';
@@ -531,6 +533,71 @@ function elementwiseSuite(kernels: Kernels): void {
   });
 }
 
+// ---------------------------------------------------------------- batch convolution (optional)
+
+/**
+ * The optional whole-layer kernels (float32) against the naive layers in float64 on the same
+ * values, on random geometries: batch 1 to 7, groups, stride up to 3, asymmetric padding,
+ * dilation, 1×1 windows, im2col chunks of any length. Outputs start as NaN, so a value the
+ * kernel fails to write shows.
+ */
+function convBatchSuite(kernels: Kernels): void {
+  const { convForward, convBackward } = kernels;
+  if (convForward === undefined || convBackward === undefined) return;
+  describe('batch convolution', () => {
+    it('float32 convForward and convBackward equal the naive layers (60 random geometries, chunks)', () => {
+      const gen = rng(4242);
+      for (let trial = 0; trial < 60; trial++) {
+        const groups = 1 + gen.int(3);
+        const pointwise = trial % 10 === 0;
+        const C = groups * (1 + gen.int(3));
+        const F = groups * (1 + gen.int(3));
+        const N = 1 + gen.int(7);
+        const [HH, WW] = pointwise ? [1, 1] : [1 + gen.int(4), 1 + gen.int(4)];
+        const param: ConvParam = pointwise
+          ? { groups }
+          : {
+              stride: [1 + gen.int(3), 1 + gen.int(3)],
+              pad: [gen.int(3), gen.int(3), gen.int(3), gen.int(3)],
+              dilation: [1 + gen.int(2), 1 + gen.int(2)],
+              groups,
+            };
+        const H = HH * 2 + gen.int(10);
+        const W = WW * 2 + gen.int(14);
+        // float32 values in float64 tensors, so both sides start from the same numbers.
+        const tensor = (shape: number[]): Tensor => {
+          const data = Float64Array.from(Float32Array.from(randomArray(gen, 'float64', shape.reduce((a, b) => a * b, 1))));
+          return { shape, data, dtype: 'float64' };
+        };
+        const x64 = tensor([N, C, H, W]);
+        const w64 = tensor([F, C / groups, HH, WW]);
+        const b64 = tensor([F]);
+        const g = convGeometry('test', x64, w64, b64, param);
+        const P = g.Ho * g.Wo;
+        const chunk = 1 + gen.int(P);
+        const label = `x ${x64.shape} w ${w64.shape} ${JSON.stringify(param)} chunk ${chunk}`;
+        const expected = convForwardNaive(x64, w64, b64, param);
+        const dout = randomArray(gen, 'float64', N * F * P);
+        const grads = convBackwardNaive({ shape: [N, F, g.Ho, g.Wo], data: dout, dtype: 'float64' }, expected.cache);
+
+        const out = new Float32Array(N * F * P).fill(Number.NaN);
+        const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
+        convForward(f32(x64), f32(w64), f32(b64), convBatchGeometry(g, chunk), out);
+        assert.ok(scaledError(out, expected.out.data) < 1e-5, `${label}: out error ${scaledError(out, expected.out.data)}`);
+
+        const dx = new Float32Array(x64.data.length).fill(Number.NaN);
+        const dw = new Float32Array(w64.data.length).fill(Number.NaN);
+        const db = new Float32Array(F).fill(Number.NaN);
+        convBackward(f32(x64), f32(w64), Float32Array.from(dout), convBatchGeometry(g, chunk), dx, dw, db);
+        for (const [name, got, want] of [['dx', dx, grads.dx], ['dw', dw, grads.dw], ['db', db, grads.db]] as const) {
+          const err = scaledError(got, want.data);
+          assert.ok(err < 1e-5, `${label}: ${name} error ${err}`);
+        }
+      }
+    });
+  });
+}
+
 /** Registers the whole kernel contract for one backend under `kernels <name>`. */
 export function runKernelSuite(kernels: Kernels, name: string = kernels.name): void {
   describe(`kernels ${name}`, () => {
@@ -538,5 +605,6 @@ export function runKernelSuite(kernels: Kernels, name: string = kernels.name): v
     im2colSuite(kernels);
     poolSuite(kernels);
     elementwiseSuite(kernels);
+    convBatchSuite(kernels);
   });
 }

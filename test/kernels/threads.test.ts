@@ -46,6 +46,9 @@ describe('threads', () => {
         { x: [2, 5, 12, 12], w: [9, 5, 3, 3], param: { stride: 1, pad: 1 }, chunk: 37 },
         { x: [2, 4, 7, 7], w: [6, 4, 1, 1], param: {} },
         { x: [4, 3, 16, 16], w: [16, 3, 5, 5], param: { stride: 2, pad: 2 } },
+        // Enough images for the forward to split by image, and more than one backward block.
+        { x: [9, 4, 10, 13], w: [6, 2, 3, 3], param: { stride: 1, pad: 1, groups: 2 } },
+        { x: [20, 3, 8, 8], w: [5, 3, 3, 3], param: { stride: 2, pad: [1, 0, 2, 1] } },
       ];
       const gen = rng(31);
       for (const c of cases) {

@@ -1,6 +1,7 @@
 /**
- * The WebAssembly SIMD backend: float32 GEMM, im2col, col2im, 2×2 max pooling, ReLU and row
- * sums in WebAssembly
+ * The WebAssembly SIMD backend: float32 GEMM, im2col, col2im, whole convolution layers
+ * (forward split over threads by image, backward by fixed blocks of images), 2×2 max pooling,
+ * ReLU and row sums in WebAssembly
  * (src/kernels/wasm/assembly/kernels.ts, shipped compiled in binary.ts), split over worker
  * threads (pool.ts, jobs.ts); float64 calls, and the kernels where a copy into WebAssembly
  * memory would cost more than the work (other pooling, bias fills, column sums), run the JavaScript
@@ -27,10 +28,10 @@
  * main threads, which refuse to compile a module this size synchronously).
  */
 import { jsKernels } from '../js/index.js';
-import type { ColumnGeometry, FloatArray, GemmArgs, Kernels, PoolWindow } from '../types.js';
+import type { ColumnGeometry, ConvBatchGeometry, FloatArray, GemmArgs, Kernels, PoolWindow } from '../types.js';
 import { WASM_BASE64, WASM_RELAXED_BASE64 } from './binary.js';
 import { instantiate, wasmApi, type KernelExports, type WasmMemory } from './exports.js';
-import { COL2IM, CONTROL_WORDS, GEMM, IM2COL, MAXPOOL } from './jobs.js';
+import { COL2IM, CONTROL_WORDS, CONV_BACKWARD, CONV_FORWARD, GEMM, IM2COL, MAXPOOL, SUM_BLOCKS } from './jobs.js';
 import { MAX_THREADS, onThreads, ThreadPool } from './pool.js';
 
 const PAGE = 65536;
@@ -45,6 +46,18 @@ const PARALLEL_MACS = 1 << 18;
 const PARALLEL_VALUES = 1 << 15;
 /** Chunks per thread: enough to even out threads that run at different speeds. */
 const CHUNKS_PER_THREAD = 2;
+/**
+ * A conv layer's backward runs as this many blocks of images at most, each with its own partial
+ * dw and db (summed in block order after), so up to this many threads share it. The count
+ * depends on the batch and layer sizes only, never on the thread count.
+ */
+const MAX_CONV_BLOCKS = 16;
+/** ... and the partial sums stay under this many values (16 MiB). */
+const CONV_PARTIAL_VALUES = 1 << 22;
+/** Images per chunk of a conv forward at most: the job protocol counts chunks in 16 bits. */
+const MAX_CHUNKS = 4096;
+/** The descriptor word of the per-thread scratch address (assembly/kernels.ts: D_COLS), then its stride. */
+const CONV_COLS = 25;
 
 const align = (bytes: number, to = 64): number => Math.ceil(bytes / to) * to;
 
@@ -439,6 +452,104 @@ class Runtime {
     if (!direct) this.copyOut(dxAt, size, dx, dxOffset);
   }
 
+  /** Writes a conv layer's descriptor (assembly/kernels.ts: the D_* words) into staging. */
+  private describe(g: ConvBatchGeometry, at: { x: number; w: number; b: number; out: number; dx: number; dw: number; db: number; cols: number; colsStride: number; blocks: number }): number {
+    const desc = this.stage(this.exports.CONV_WORDS.value);
+    const words = [
+      g.batch, g.inChannels, g.height, g.width, g.filters, g.groups, g.kernelH, g.kernelW,
+      g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW, g.outHeight, g.outWidth,
+      g.chunk, g.pointwise ? 1 : 0, at.x, at.w, at.b, at.out, at.dx, at.dw, at.db, at.cols, at.colsStride, at.blocks,
+    ];
+    // Addresses above 2 GiB go in as their 32-bit pattern (the module reads them unsigned).
+    for (let i = 0; i < words.length; i++) this.heapInt[(desc >> 2) + i] = words[i]! | 0;
+    return desc;
+  }
+
+  convForward(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void {
+    const positions = g.outHeight * g.outWidth;
+    const outSize = g.batch * g.filters * positions;
+    if (outSize <= 0) return;
+    const k = g.channels * g.kernelH * g.kernelW;
+    this.reset();
+    const xAt = this.vectorIn(x, 0, g.batch * g.inChannels * g.height * g.width);
+    const wAt = this.vectorIn(w, 0, g.filters * k);
+    const bAt = this.vectorIn(b, 0, g.filters);
+    const direct = this.owns(out);
+    const outAt = direct ? out.byteOffset : this.stage(outSize);
+    const desc = this.describe(g, { x: xAt, w: wAt, b: bAt, out: outAt, dx: 0, dw: 0, db: 0, cols: 0, colsStride: 0, blocks: 0 });
+    // Each thread's zero-padded copy of an image (unused by a 1×1 window).
+    const paddedStride = g.pointwise ? 0 : align(this.exports.paddedSize(desc, g.channels) * 4);
+    const padded = this.stage((this.threads * paddedStride) / 4);
+    this.heapInt[(desc >> 2) + CONV_COLS] = padded | 0;
+    this.heapInt[(desc >> 2) + CONV_COLS + 1] = paddedStride;
+    const pool = outSize * k >= this.parallelMacs ? this.parallel() : undefined;
+    if (pool === undefined) {
+      this.exports.convForward(desc, 0, g.batch, 0, positions, 0, this.work);
+    } else if (g.batch >= CHUNKS_PER_THREAD * this.threads) {
+      // Blocks of images.
+      const step = Math.ceil(g.batch / Math.min(g.batch, MAX_CHUNKS));
+      pool.run(this.work, CONV_FORWARD, Math.ceil(g.batch / step), step, 0, [desc, g.batch, positions, 1]);
+    } else {
+      // Few images: blocks of each image's output positions too.
+      const nr = this.exports.NR.value;
+      const perImage = Math.min(Math.ceil(positions / nr), Math.ceil((CHUNKS_PER_THREAD * this.threads) / g.batch));
+      const step = Math.ceil(positions / perImage / nr) * nr;
+      const blocks = Math.ceil(positions / step);
+      pool.run(this.work, CONV_FORWARD, g.batch * blocks, step, 0, [desc, g.batch, positions, blocks]);
+    }
+    if (!direct) this.copyOut(outAt, outSize, out, 0);
+  }
+
+  convBackward(x: Float32Array, w: Float32Array, dout: Float32Array, g: ConvBatchGeometry, dx: Float32Array, dw: Float32Array, db: Float32Array): void {
+    const positions = g.outHeight * g.outWidth;
+    const k = g.channels * g.kernelH * g.kernelW;
+    const xSize = g.batch * g.inChannels * g.height * g.width;
+    const wSize = g.filters * k;
+    if (g.batch <= 0 || positions <= 0 || wSize <= 0) {
+      dx.fill(0);
+      dw.fill(0);
+      db.fill(0);
+      return;
+    }
+    // Fixed by the sizes alone, so the sums do not depend on the thread count.
+    const blocks = Math.max(1, Math.min(g.batch, MAX_CONV_BLOCKS, Math.floor(CONV_PARTIAL_VALUES / (wSize + g.filters))));
+    this.reset();
+    const xAt = this.vectorIn(x, 0, xSize);
+    const wAt = this.vectorIn(w, 0, wSize);
+    const doutAt = this.vectorIn(dout, 0, g.batch * g.filters * positions);
+    const dxDirect = this.owns(dx);
+    const dxAt = dxDirect ? dx.byteOffset : this.stage(xSize);
+    const dwPartials = this.stage(blocks * wSize);
+    const dbPartials = this.stage(blocks * g.filters);
+    const colsStride = g.pointwise ? 0 : align(k * g.chunk * 4);
+    const cols = g.pointwise ? 0 : this.stage((this.threads * colsStride) / 4);
+    const desc = this.describe(g, { x: xAt, w: wAt, b: 0, out: doutAt, dx: dxAt, dw: dwPartials, db: dbPartials, cols, colsStride, blocks });
+    const pool = blocks >= 2 && g.batch * g.filters * positions * k >= this.parallelMacs ? this.parallel() : undefined;
+    if (pool === undefined) {
+      for (let block = 0; block < blocks; block++) this.exports.convBackward(desc, block, 0, this.work);
+    } else {
+      pool.run(this.work, CONV_BACKWARD, blocks, 1, 0, [desc]);
+    }
+    const dwAt = this.owns(dw) ? dw.byteOffset : this.stage(wSize);
+    const dbAt = this.owns(db) ? db.byteOffset : this.stage(g.filters);
+    this.sumBlocks(dwPartials, blocks, wSize, dwAt);
+    this.sumBlocks(dbPartials, blocks, g.filters, dbAt);
+    if (!dxDirect) this.copyOut(dxAt, xSize, dx, 0);
+    if (!this.owns(dw)) this.copyOut(dwAt, wSize, dw, 0);
+    if (!this.owns(db)) this.copyOut(dbAt, g.filters, db, 0);
+  }
+
+  /** dst = Σ_b src[b] over `blocks` blocks of n values, in block order (split by elements). */
+  private sumBlocks(src: number, blocks: number, n: number, dst: number): void {
+    const pool = blocks * n >= this.parallelValues && n >= 8 ? this.parallel() : undefined;
+    if (pool === undefined) {
+      this.exports.sumBlocks(src, blocks, n, 0, n, dst);
+      return;
+    }
+    const step = Math.ceil(n / (CHUNKS_PER_THREAD * this.threads) / 4) * 4;
+    pool.run(this.work, SUM_BLOCKS, Math.ceil(n / step), step, 0, [src, blocks, n, dst]);
+  }
+
   /** The address of `n` values of `src` from `offset`, copied into staging unless they live here. */
   private vectorIn(src: FloatArray, offset: number, n: number): number {
     if (this.owns(src)) return src.byteOffset + offset * 4;
@@ -582,6 +693,12 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
       else jsKernels.reluBackward(x, xOffset, dout, doutOffset, n, dx, dxOffset);
     },
     scratch32: (length: number) => runtime().scratch32(length),
+    convForward(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void {
+      runtime().convForward(x, w, b, g, out);
+    },
+    convBackward(x: Float32Array, w: Float32Array, dout: Float32Array, g: ConvBatchGeometry, dx: Float32Array, dw: Float32Array, db: Float32Array): void {
+      runtime().convBackward(x, w, dout, g, dx, dw, db);
+    },
   });
 }
 

@@ -13,7 +13,9 @@
  * Results do not depend on the number of threads: a GEMM is split into blocks of rows or
  * columns of c (never along k, so every element is the same sum in the same order), im2col
  * into blocks of output positions (copies), col2im into blocks of channels (disjoint planes of
- * dx, each summed in the same order), max pooling into blocks of planes.
+ * dx, each summed in the same order), max pooling into blocks of planes, a convolution
+ * layer's forward into blocks of images, its backward into a fixed number of blocks of images
+ * (set by the batch and layer sizes alone) whose partial dw and db are summed in block order.
  */
 import type { KernelExports } from './exports.js';
 
@@ -38,6 +40,9 @@ export const GEMM = 1;
 export const IM2COL = 2;
 export const COL2IM = 3;
 export const MAXPOOL = 4;
+export const CONV_FORWARD = 5;
+export const CONV_BACKWARD = 6;
+export const SUM_BLOCKS = 7;
 
 /** Writes a call into the control block (before it is published). */
 export function writeJob(ctl: Int32Array, kind: number, total: number, step: number, split: number, args: readonly number[]): void {
@@ -50,9 +55,10 @@ export function writeJob(ctl: Int32Array, kind: number, total: number, step: num
 
 /**
  * Claims and runs chunks of the call of generation `generation` until none is left; `work` is
- * this thread's GEMM scratch. Returns the number of chunks this thread ran.
+ * this thread's GEMM scratch, `slot` its index (0: the calling thread; worker w: w + 1).
+ * Returns the number of chunks this thread ran.
  */
-export function runChunks(exports: KernelExports, ctl: Int32Array, generation: number, work: number): number {
+export function runChunks(exports: KernelExports, ctl: Int32Array, generation: number, work: number, slot: number): number {
   let ran = 0;
   for (;;) {
     const word = Atomics.load(ctl, CLAIM);
@@ -61,7 +67,7 @@ export function runChunks(exports: KernelExports, ctl: Int32Array, generation: n
     if (chunk >= ctl[TOTAL]!) return ran;
     if (Atomics.compareExchange(ctl, CLAIM, word, word + 1) !== word) continue;
     try {
-      runChunk(exports, ctl, chunk, work);
+      runChunk(exports, ctl, chunk, work, slot);
     } catch (error) {
       Atomics.store(ctl, ERROR, 1);
       void error;
@@ -71,7 +77,7 @@ export function runChunks(exports: KernelExports, ctl: Int32Array, generation: n
   }
 }
 
-function runChunk(x: KernelExports, ctl: Int32Array, chunk: number, work: number): void {
+function runChunk(x: KernelExports, ctl: Int32Array, chunk: number, work: number, slot: number): void {
   const step = ctl[STEP]!;
   const a = (i: number): number => ctl[ARGS + i]!;
   switch (ctl[KIND]) {
@@ -117,6 +123,30 @@ function runChunk(x: KernelExports, ctl: Int32Array, chunk: number, work: number
       const n = Math.min(step, planes - start);
       const outAt = start * outHeight * outWidth * 4;
       x.maxPool2x2((a(0) >>> 0) + start * height * width * 4, n, height, width, outHeight, outWidth, (a(6) >>> 0) + outAt, (a(7) >>> 0) + outAt);
+      return;
+    }
+    case CONV_FORWARD: {
+      // A convolution layer's forward (args: descriptor, batch, positions, position blocks per
+      // image): images [start, start + n), or one image's block of positions.
+      const images = a(1), positions = a(2), perImage = a(3);
+      if (perImage === 1) {
+        const start = chunk * step;
+        x.convForward(a(0) >>> 0, start, Math.min(step, images - start), 0, positions, slot, work);
+      } else {
+        const image = Math.floor(chunk / perImage);
+        const start = (chunk % perImage) * step;
+        x.convForward(a(0) >>> 0, image, 1, start, Math.min(step, positions - start), slot, work);
+      }
+      return;
+    }
+    case CONV_BACKWARD:
+      // Block `chunk` of a convolution layer's images (args: descriptor).
+      x.convBackward(a(0) >>> 0, chunk, slot, work);
+      return;
+    case SUM_BLOCKS: {
+      // Elements [start, start + n) of the block sums (args: src, blocks, n, dst).
+      const start = chunk * step;
+      x.sumBlocks(a(0) >>> 0, a(1), a(2), start, Math.min(step, a(2) - start), a(3) >>> 0);
       return;
     }
     default:

@@ -148,7 +148,7 @@ export class ThreadPool {
     Atomics.store(ctl, CLAIM, this.generation << 16);
     Atomics.add(ctl, WAKE, 1);
     Atomics.notify(ctl, WAKE);
-    const mine = runChunks(this.exports, ctl, this.generation, work);
+    const mine = runChunks(this.exports, ctl, this.generation, work, 0);
     this.chunks.caller += mine;
     this.chunks.workers += total - mine;
     for (let spins = 0; ; spins++) {

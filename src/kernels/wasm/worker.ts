@@ -24,7 +24,7 @@ function serve(init: WorkerInit): void {
     }
     seen = wake;
     if (Atomics.load(ctl, STOP) !== 0) return;
-    if (init.slot < Atomics.load(ctl, ACTIVE)) runChunks(exports, ctl, Atomics.load(ctl, CLAIM) >>> 16, init.work);
+    if (init.slot < Atomics.load(ctl, ACTIVE)) runChunks(exports, ctl, Atomics.load(ctl, CLAIM) >>> 16, init.work, init.slot + 1);
   }
 }
 

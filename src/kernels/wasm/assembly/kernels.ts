@@ -82,30 +82,42 @@ export function sgemm(
       const overwrite = pc == 0 && !accumulate;
       if (transB) packBT(b, ldb, pc, kc, jc, nc, packedB);
       else packBN(b, ldb, pc, kc, jc, nc, packedB);
-      for (let ic = 0; ic < m; ic += MC) {
-        const mc = min(MC, m - ic);
-        if (transA) packAT(a, lda, ic, mc, pc, kc, packedA);
-        else packAN(a, lda, ic, mc, pc, kc, packedA);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const cols = min(NR, nc - jr);
-          const pb = packedB + (<usize>(jr * kc) << 2);
-          for (let ir = 0; ir < mc; ir += MR) {
-            const rows = min(MR, mc - ir);
-            const pa = packedA + (<usize>(ir * kc) << 2);
-            const cAt = c + (<usize>((ic + ir) * ldc + jc + jr) << 2);
-            if (rows == MR && cols == NR) {
-              microKernel(kc, pa, pb, cAt, <usize>ldc << 2, overwrite);
-            } else {
-              microKernel(kc, pa, pb, tile, NR << 2, true);
-              for (let r = 0; r < rows; r++) {
-                const dst = cAt + (<usize>(r * ldc) << 2);
-                const src = tile + (<usize>(r * NR) << 2);
-                for (let q = 0; q < cols; q++) {
-                  const at = dst + (<usize>q << 2);
-                  const v = load<f32>(src + (<usize>q << 2));
-                  store<f32>(at, overwrite ? v : load<f32>(at) + v);
-                }
-              }
+      macroBlock(transA, a, lda, m, pc, kc, packedA, packedB, nc, c + (<usize>jc << 2), ldc, overwrite, tile);
+    }
+  }
+}
+
+/**
+ * c[0..m, 0..nc] (= or +=) op(a)[0..m, pc..pc + kc] · B, where B (kc, nc) is already packed
+ * into NR-column panels at packedB: MC row blocks of op(a) packed in turn, then the micro-kernel
+ * over every MR×NR tile, edge tiles through the scratch tile.
+ */
+function macroBlock(
+  transA: i32, a: usize, lda: i32, m: i32, pc: i32, kc: i32, packedA: usize, packedB: usize, nc: i32,
+  c: usize, ldc: i32, overwrite: bool, tile: usize,
+): void {
+  for (let ic = 0; ic < m; ic += MC) {
+    const mc = min(MC, m - ic);
+    if (transA) packAT(a, lda, ic, mc, pc, kc, packedA);
+    else packAN(a, lda, ic, mc, pc, kc, packedA);
+    for (let jr = 0; jr < nc; jr += NR) {
+      const cols = min(NR, nc - jr);
+      const pb = packedB + (<usize>(jr * kc) << 2);
+      for (let ir = 0; ir < mc; ir += MR) {
+        const rows = min(MR, mc - ir);
+        const pa = packedA + (<usize>(ir * kc) << 2);
+        const cAt = c + (<usize>((ic + ir) * ldc + jr) << 2);
+        if (rows == MR && cols == NR) {
+          microKernel(kc, pa, pb, cAt, <usize>ldc << 2, overwrite);
+        } else {
+          microKernel(kc, pa, pb, tile, NR << 2, true);
+          for (let r = 0; r < rows; r++) {
+            const dst = cAt + (<usize>(r * ldc) << 2);
+            const src = tile + (<usize>(r * NR) << 2);
+            for (let q = 0; q < cols; q++) {
+              const at = dst + (<usize>q << 2);
+              const v = load<f32>(src + (<usize>q << 2));
+              store<f32>(at, overwrite ? v : load<f32>(at) + v);
             }
           }
         }
@@ -475,6 +487,278 @@ export function col2im(
         d += skip;
       }
     }
+  }
+}
+
+// ---------------------------------------------------------------- whole convolution layers
+
+/**
+ * A convolution layer over a batch, as 32-bit words at `desc` (index.ts writes them): sizes,
+ * window, and the byte addresses of its tensors. x: (N, C, H, W), w: (F, C/groups, kH, kW),
+ * b: (F), out and dout: (N, F, outH, outW), dx like x; dw and db are `blocks` partial sums,
+ * one (F, K) and one (F) per block of images, summed in block order afterwards (sumBlocks), so
+ * that the result does not depend on which thread ran which block.
+ */
+const D_N = 0, D_C = 1, D_H = 2, D_W = 3, D_F = 4, D_GROUPS = 5, D_KH = 6, D_KW = 7;
+const D_SH = 8, D_SW = 9, D_PT = 10, D_PL = 11, D_DH = 12, D_DW = 13, D_HO = 14, D_WO = 15;
+/** Output positions per im2col chunk (backward), and 1 for a 1×1 stride-1 unpadded window. */
+const D_CHUNK = 16, D_POINTWISE = 17;
+const D_X = 18, D_WEIGHT = 19, D_BIAS = 20, D_OUT = 21, D_DX = 22, D_DWEIGHT = 23, D_DBIAS = 24;
+/**
+ * Per-thread scratch, the first slot's address and the bytes between slots: the im2col columns
+ * (backward), the zero-padded image (forward, paddedSize floats).
+ */
+const D_COLS = 25, D_COLS_STRIDE = 26, D_BLOCKS = 27;
+/** Words in a descriptor. */
+export const CONV_WORDS: i32 = 32;
+
+// @ts-ignore: decorator
+@inline function word(desc: usize, at: i32): i32 {
+  return load<i32>(desc + (<usize>at << 2));
+}
+
+/** The rows and columns of a zero-padded copy of one image: every window reads inside it. */
+// @ts-ignore: decorator
+@inline function paddedHeight(desc: usize): i32 {
+  return (word(desc, D_HO) - 1) * word(desc, D_SH) + (word(desc, D_KH) - 1) * word(desc, D_DH) + 1;
+}
+
+// @ts-ignore: decorator
+@inline function paddedWidth(desc: usize): i32 {
+  return (word(desc, D_WO) - 1) * word(desc, D_SW) + (word(desc, D_KW) - 1) * word(desc, D_DW) + 1;
+}
+
+/** Floats of the padded copy of `channels` planes, with slack for the stride-2 vector reads. */
+export function paddedSize(desc: usize, channels: i32): i32 {
+  return channels * paddedHeight(desc) * paddedWidth(desc) + 16;
+}
+
+/**
+ * Copies planes xg: (channels, H, W) into xp: (channels, Hp, Wp) at (padTop, padLeft),
+ * dropping what no window reads; the border of xp is left as it is (zero: the caller clears
+ * xp once, and every copy writes the same cells).
+ */
+function padImage(desc: usize, xg: usize, channels: i32, xp: usize): void {
+  const height = word(desc, D_H), width = word(desc, D_W);
+  const padTop = word(desc, D_PT), padLeft = word(desc, D_PL);
+  const hp = paddedHeight(desc), wp = paddedWidth(desc);
+  const rows = min(height, hp - padTop);
+  const cols = min(width, wp - padLeft);
+  if (rows <= 0 || cols <= 0) return;
+  for (let c = 0; c < channels; c++) {
+    const src = xg + (<usize>(c * height * width) << 2);
+    const dst = xp + (<usize>((c * hp + padTop) * wp + padLeft) << 2);
+    for (let r = 0; r < rows; r++) copy(dst + (<usize>(r * wp) << 2), src + (<usize>(r * width) << 2), cols);
+  }
+}
+
+/**
+ * Packs columns [jc, jc + nc) and rows [pc, pc + kc) of one image and group's im2col matrix
+ * straight into NR-column panels (the layout packBN makes), without the matrix itself, reading
+ * the zero-padded copy xp (padImage) so that no read needs a bounds check. A panel of NR
+ * positions on one output row reads two vectors per window cell at stride 1 (four, shuffled,
+ * at stride 2); a panel across two output rows goes lane by lane. `lanes` (NR words of
+ * scratch) holds such a panel's window origins.
+ */
+function packIm2col(desc: usize, xp: usize, pc: i32, kc: i32, jc: i32, nc: i32, dst: usize, lanes: usize): void {
+  const kernelH = word(desc, D_KH), kernelW = word(desc, D_KW);
+  const strideH = word(desc, D_SH), strideW = word(desc, D_SW);
+  const dilationH = word(desc, D_DH), dilationW = word(desc, D_DW);
+  const outWidth = word(desc, D_WO);
+  const hp = paddedHeight(desc), wp = paddedWidth(desc);
+  const window = kernelH * kernelW;
+  const plane = hp * wp;
+  const zeros = f32x4.splat(0);
+  for (let jr = 0; jr < nc; jr += NR) {
+    const p0 = jc + jr;
+    const count = min(NR, nc - jr);
+    const i0 = p0 / outWidth;
+    const j0 = p0 - i0 * outWidth;
+    const oneRow = count == NR && j0 + NR <= outWidth;
+    if (!oneRow) {
+      for (let q = 0; q < NR; q++) {
+        const p = p0 + q;
+        const i = p / outWidth;
+        store<i32>(lanes + (<usize>q << 2), q < count ? i * strideH * wp + (p - i * outWidth) * strideW : -1);
+      }
+    }
+    const origin = xp + (<usize>(i0 * strideH * wp + j0 * strideW) << 2);
+    let c = pc / window;
+    let kh = (pc - c * window) / kernelW;
+    let kw = pc - c * window - kh * kernelW;
+    let offset = c * plane + kh * dilationH * wp + kw * dilationW;
+    let d = dst + (<usize>(jr * kc) << 2);
+    for (let p = 0; p < kc; p++, d += NR << 2) {
+      if (oneRow) {
+        const src = origin + (<usize>offset << 2);
+        if (strideW == 1) {
+          v128.store(d, v128.load(src));
+          v128.store(d, v128.load(src, 16), 16);
+        } else if (strideW == 2) {
+          v128.store(d, f32x4.shuffle(v128.load(src), v128.load(src, 16), 0, 2, 4, 6));
+          v128.store(d, f32x4.shuffle(v128.load(src, 32), v128.load(src, 48), 0, 2, 4, 6), 16);
+        } else {
+          for (let q = 0; q < NR; q++) store<f32>(d + (<usize>q << 2), load<f32>(src + (<usize>(q * strideW) << 2)));
+        }
+      } else {
+        v128.store(d, zeros);
+        v128.store(d, zeros, 16);
+        for (let q = 0; q < count; q++) {
+          store<f32>(d + (<usize>q << 2), load<f32>(xp + (<usize>(load<i32>(lanes + (<usize>q << 2)) + offset) << 2)));
+        }
+      }
+      if (++kw < kernelW) {
+        offset += dilationW;
+      } else {
+        kw = 0;
+        if (++kh == kernelH) {
+          kh = 0;
+          c++;
+        }
+        offset = c * plane + kh * dilationH * wp;
+      }
+    }
+  }
+}
+
+/**
+ * Forward over images [first, first + count), output positions [p0, p0 + pn):
+ * out[n] = w · im2col(x[n]) + b per group, the columns packed straight into the GEMM's panels
+ * (packIm2col) from a zero-padded copy of the image in this thread's slot of scratch, instead
+ * of written out whole. Every output value is the same sum in the same order whatever the
+ * ranges, so any split over threads gives the same result.
+ */
+export function convForward(desc: usize, first: i32, count: i32, p0: i32, pn: i32, slot: i32, work: usize): void {
+  const channels = word(desc, D_C), height = word(desc, D_H), width = word(desc, D_W);
+  const filters = word(desc, D_F), groups = word(desc, D_GROUPS);
+  const positions = word(desc, D_HO) * word(desc, D_WO);
+  const cg = channels / groups;
+  const fg = filters / groups;
+  const k = cg * word(desc, D_KH) * word(desc, D_KW);
+  const pointwise = word(desc, D_POINTWISE) != 0;
+  const x = <usize>word(desc, D_X), weight = <usize>word(desc, D_WEIGHT), bias = <usize>word(desc, D_BIAS), out = <usize>word(desc, D_OUT);
+  const xp = <usize>word(desc, D_COLS) + <usize>slot * <usize>word(desc, D_COLS_STRIDE);
+  const packedA = work;
+  const packedB = work + (<usize>(MC * KC) << 2);
+  const tile = packedB + (<usize>(KC * NC) << 2);
+  const slices = (k + KC - 1) / KC;
+  const kcMax = (k + slices - 1) / slices;
+  if (!pointwise) memory.fill(xp, 0, <usize>paddedSize(desc, cg) << 2);
+  for (let n = first; n < first + count; n++) {
+    for (let f = 0; f < filters; f++) {
+      const row = out + (<usize>((n * filters + f) * positions + p0) << 2);
+      const value = f32x4.splat(load<f32>(bias + (<usize>f << 2)));
+      let j = 0;
+      for (; j + 4 <= pn; j += 4) v128.store(row + (<usize>j << 2), value);
+      for (; j < pn; j++) store<f32>(row + (<usize>j << 2), f32x4.extract_lane(value, 0));
+    }
+    for (let group = 0; group < groups; group++) {
+      const xg = x + (<usize>((n * channels + group * cg) * height * width) << 2);
+      const c = out + (<usize>((n * filters + group * fg) * positions) << 2);
+      const a = weight + (<usize>(group * fg * k) << 2);
+      if (pointwise) {
+        sgemm(0, 0, fg, pn, k, a, k, xg + (<usize>p0 << 2), positions, c + (<usize>p0 << 2), positions, 1, work);
+        continue;
+      }
+      padImage(desc, xg, cg, xp);
+      for (let jc = p0; jc < p0 + pn; jc += NC) {
+        const nc = min(NC, p0 + pn - jc);
+        for (let pc = 0; pc < k; pc += kcMax) {
+          const kc = min(kcMax, k - pc);
+          packIm2col(desc, xp, pc, kc, jc, nc, packedB, tile);
+          macroBlock(0, a, k, fg, pc, kc, packedA, packedB, nc, c + (<usize>jc << 2), positions, false, tile);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Backward over block `block` of the `blocks` blocks of images: dx for its images, and its
+ * partial sums of dw and db. `slot` picks this thread's im2col columns. Per image and group:
+ * db += Σ_p dout; dw += dout · colsᵀ; cols = wᵀ · dout; dx += col2im(cols), in chunks of
+ * output positions.
+ */
+export function convBackward(desc: usize, block: i32, slot: i32, work: usize): void {
+  const images = word(desc, D_N), blocks = word(desc, D_BLOCKS);
+  const channels = word(desc, D_C), height = word(desc, D_H), width = word(desc, D_W);
+  const kernelH = word(desc, D_KH), kernelW = word(desc, D_KW);
+  const outWidth = word(desc, D_WO);
+  const filters = word(desc, D_F), groups = word(desc, D_GROUPS);
+  const positions = word(desc, D_HO) * outWidth;
+  const cg = channels / groups;
+  const fg = filters / groups;
+  const k = cg * kernelH * kernelW;
+  const chunk = word(desc, D_CHUNK);
+  const pointwise = word(desc, D_POINTWISE) != 0;
+  const x = <usize>word(desc, D_X), weight = <usize>word(desc, D_WEIGHT), dout = <usize>word(desc, D_OUT);
+  const dx = <usize>word(desc, D_DX);
+  const dw = <usize>word(desc, D_DWEIGHT) + (<usize>(block * filters * k) << 2);
+  const db = <usize>word(desc, D_DBIAS) + (<usize>(block * filters) << 2);
+  const cols = <usize>word(desc, D_COLS) + <usize>slot * <usize>word(desc, D_COLS_STRIDE);
+  const first = <i32>((<i64>block * images) / blocks);
+  const end = <i32>((<i64>(block + 1) * images) / blocks);
+  memory.fill(dw, 0, <usize>(filters * k) << 2);
+  memory.fill(db, 0, <usize>filters << 2);
+  const planeSize = height * width;
+  for (let n = first; n < end; n++) {
+    const doutN = dout + (<usize>(n * filters * positions) << 2);
+    sumRows(doutN, filters, positions, db);
+    memory.fill(dx + (<usize>(n * channels * planeSize) << 2), 0, <usize>(channels * planeSize) << 2);
+    for (let group = 0; group < groups; group++) {
+      const xg = x + (<usize>((n * channels + group * cg) * planeSize) << 2);
+      const dxg = dx + (<usize>((n * channels + group * cg) * planeSize) << 2);
+      const doutG = doutN + (<usize>(group * fg * positions) << 2);
+      const a = weight + (<usize>(group * fg * k) << 2);
+      const dwG = dw + (<usize>(group * fg * k) << 2);
+      if (pointwise) {
+        sgemm(0, 1, fg, k, positions, doutG, positions, xg, positions, dwG, k, 1, work);
+        sgemm(1, 0, k, positions, fg, a, k, doutG, positions, dxg, positions, 0, work);
+        continue;
+      }
+      for (let p0 = 0; p0 < positions; p0 += chunk) {
+        const count = min(chunk, positions - p0);
+        const doutChunk = doutG + (<usize>p0 << 2);
+        im2col(
+          xg, cg, height, width, kernelH, kernelW, word(desc, D_SH), word(desc, D_SW), word(desc, D_PT), word(desc, D_PL),
+          word(desc, D_DH), word(desc, D_DW), outWidth, p0, count, cols, count,
+        );
+        sgemm(0, 1, fg, k, count, doutChunk, positions, cols, count, dwG, k, 1, work);
+        sgemm(1, 0, k, count, fg, a, k, doutChunk, positions, cols, count, 0, work);
+        col2im(
+          cols, cg, height, width, kernelH, kernelW, word(desc, D_SH), word(desc, D_SW), word(desc, D_PT), word(desc, D_PL),
+          word(desc, D_DH), word(desc, D_DW), outWidth, p0, count, dxg, count,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * dst[i] = Σ_b src[b·n + i] over `blocks` blocks of n values, summed in block order, for
+ * elements [first, first + count).
+ */
+export function sumBlocks(src: usize, blocks: i32, n: i32, first: i32, count: i32, dst: usize): void {
+  const stride = <usize>n << 2;
+  let i = first;
+  const end = first + count;
+  for (; i + 4 <= end; i += 4) {
+    let at = src + (<usize>i << 2);
+    let total = v128.load(at);
+    for (let b = 1; b < blocks; b++) {
+      at += stride;
+      total = f32x4.add(total, v128.load(at));
+    }
+    v128.store(dst + (<usize>i << 2), total);
+  }
+  for (; i < end; i++) {
+    let at = src + (<usize>i << 2);
+    let total = load<f32>(at);
+    for (let b = 1; b < blocks; b++) {
+      at += stride;
+      total += load<f32>(at);
+    }
+    store<f32>(dst + (<usize>i << 2), total);
   }
 }
 
