@@ -82,7 +82,7 @@ export function sgemm(
       const overwrite = pc == 0 && !accumulate;
       if (transB) packBT(b, ldb, pc, kc, jc, nc, packedB);
       else packBN(b, ldb, pc, kc, jc, nc, packedB);
-      macroBlock(transA, a, lda, m, pc, kc, packedA, packedB, nc, c + (<usize>jc << 2), ldc, overwrite, tile);
+      macroBlock(transA, a, lda, m, pc, kc, packedA, packedB, nc, c + (<usize>jc << 2), ldc, overwrite, tile, 0);
     }
   }
 }
@@ -90,11 +90,13 @@ export function sgemm(
 /**
  * c[0..m, 0..nc] (= or +=) op(a)[0..m, pc..pc + kc] · B, where B (kc, nc) is already packed
  * into NR-column panels at packedB: MC row blocks of op(a) packed in turn, then the micro-kernel
- * over every MR×NR tile, edge tiles through the scratch tile.
+ * over every MR×NR tile, edge tiles through the scratch tile. With overwrite and a nonzero
+ * `bias` (m floats), c = bias[row] + the product: a conv layer's bias without a pass to fill
+ * c first (the same float32 sums as filling c, then accumulating).
  */
 function macroBlock(
   transA: i32, a: usize, lda: i32, m: i32, pc: i32, kc: i32, packedA: usize, packedB: usize, nc: i32,
-  c: usize, ldc: i32, overwrite: bool, tile: usize,
+  c: usize, ldc: i32, overwrite: bool, tile: usize, bias: usize,
 ): void {
   for (let ic = 0; ic < m; ic += MC) {
     const mc = min(MC, m - ic);
@@ -107,17 +109,19 @@ function macroBlock(
         const rows = min(MR, mc - ir);
         const pa = packedA + (<usize>(ir * kc) << 2);
         const cAt = c + (<usize>((ic + ir) * ldc + jr) << 2);
+        const biasAt = bias == 0 ? 0 : bias + (<usize>(ic + ir) << 2);
         if (rows == MR && cols == NR) {
-          microKernel(kc, pa, pb, cAt, <usize>ldc << 2, overwrite);
+          microKernel(kc, pa, pb, cAt, <usize>ldc << 2, overwrite, biasAt);
         } else {
-          microKernel(kc, pa, pb, tile, NR << 2, true);
+          microKernel(kc, pa, pb, tile, NR << 2, true, 0);
           for (let r = 0; r < rows; r++) {
             const dst = cAt + (<usize>(r * ldc) << 2);
             const src = tile + (<usize>(r * NR) << 2);
+            const base: f32 = biasAt == 0 ? 0 : load<f32>(biasAt + (<usize>r << 2));
             for (let q = 0; q < cols; q++) {
               const at = dst + (<usize>q << 2);
               const v = load<f32>(src + (<usize>q << 2));
-              store<f32>(at, overwrite ? v : load<f32>(at) + v);
+              store<f32>(at, overwrite ? (biasAt == 0 ? v : base + v) : load<f32>(at) + v);
             }
           }
         }
@@ -127,11 +131,12 @@ function macroBlock(
 }
 
 /**
- * c[0..4, 0..8] (= or +=) Σ_p pa[p, 0..4]ᵀ · pb[p, 0..8] over kc steps; ldc in bytes.
+ * c[0..4, 0..8] (= or +=) Σ_p pa[p, 0..4]ᵀ · pb[p, 0..8] over kc steps; ldc in bytes; with
+ * overwrite and a nonzero `bias`, each row r of c is bias[r] + the sum.
  * Per step: two vector loads of B, four broadcast loads of A, eight multiplies, eight adds.
  */
 // @ts-ignore: decorator
-@inline function microKernel(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, overwrite: bool): void {
+@inline function microKernel(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, overwrite: bool, bias: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -154,7 +159,20 @@ function macroBlock(
     pa += 16;
     pb += 32;
   }
-  if (!overwrite) {
+  if (overwrite && bias != 0) {
+    let r = v128.load32_splat(bias);
+    c00 = f32x4.add(c00, r);
+    c01 = f32x4.add(c01, r);
+    r = v128.load32_splat(bias, 4);
+    c10 = f32x4.add(c10, r);
+    c11 = f32x4.add(c11, r);
+    r = v128.load32_splat(bias, 8);
+    c20 = f32x4.add(c20, r);
+    c21 = f32x4.add(c21, r);
+    r = v128.load32_splat(bias, 12);
+    c30 = f32x4.add(c30, r);
+    c31 = f32x4.add(c31, r);
+  } else if (!overwrite) {
     c00 = f32x4.add(c00, v128.load(c));
     c01 = f32x4.add(c01, v128.load(c, 16));
     c10 = f32x4.add(c10, v128.load(c + ldc));
@@ -586,36 +604,44 @@ function packIm2col(desc: usize, xp: usize, pc: i32, kc: i32, jc: i32, nc: i32, 
     let c = pc / window;
     let kh = (pc - c * window) / kernelW;
     let kw = pc - c * window - kh * kernelW;
-    let offset = c * plane + kh * dilationH * wp + kw * dilationW;
     let d = dst + (<usize>(jr * kc) << 2);
-    for (let p = 0; p < kc; p++, d += NR << 2) {
+    // Runs of window cells along kw (one input row each), from (c, kh, kw) on.
+    for (let p = 0; p < kc; ) {
+      const run = min(kernelW - kw, kc - p);
+      const rowOffset = c * plane + kh * dilationH * wp;
       if (oneRow) {
-        const src = origin + (<usize>offset << 2);
+        let src = origin + (<usize>(rowOffset + kw * dilationW) << 2);
+        const step = <usize>dilationW << 2;
         if (strideW == 1) {
-          v128.store(d, v128.load(src));
-          v128.store(d, v128.load(src, 16), 16);
+          for (let q = 0; q < run; q++, src += step, d += NR << 2) {
+            v128.store(d, v128.load(src));
+            v128.store(d, v128.load(src, 16), 16);
+          }
         } else if (strideW == 2) {
-          v128.store(d, f32x4.shuffle(v128.load(src), v128.load(src, 16), 0, 2, 4, 6));
-          v128.store(d, f32x4.shuffle(v128.load(src, 32), v128.load(src, 48), 0, 2, 4, 6), 16);
+          for (let q = 0; q < run; q++, src += step, d += NR << 2) {
+            v128.store(d, f32x4.shuffle(v128.load(src), v128.load(src, 16), 0, 2, 4, 6));
+            v128.store(d, f32x4.shuffle(v128.load(src, 32), v128.load(src, 48), 0, 2, 4, 6), 16);
+          }
         } else {
-          for (let q = 0; q < NR; q++) store<f32>(d + (<usize>q << 2), load<f32>(src + (<usize>(q * strideW) << 2)));
+          for (let q = 0; q < run; q++, src += step, d += NR << 2) {
+            for (let l = 0; l < NR; l++) store<f32>(d + (<usize>l << 2), load<f32>(src + (<usize>(l * strideW) << 2)));
+          }
         }
       } else {
-        v128.store(d, zeros);
-        v128.store(d, zeros, 16);
-        for (let q = 0; q < count; q++) {
-          store<f32>(d + (<usize>q << 2), load<f32>(xp + (<usize>(load<i32>(lanes + (<usize>q << 2)) + offset) << 2)));
+        for (let q = 0; q < run; q++, d += NR << 2) {
+          const offset = rowOffset + (kw + q) * dilationW;
+          v128.store(d, zeros);
+          v128.store(d, zeros, 16);
+          for (let l = 0; l < count; l++) {
+            store<f32>(d + (<usize>l << 2), load<f32>(xp + (<usize>(load<i32>(lanes + (<usize>l << 2)) + offset) << 2)));
+          }
         }
       }
-      if (++kw < kernelW) {
-        offset += dilationW;
-      } else {
-        kw = 0;
-        if (++kh == kernelH) {
-          kh = 0;
-          c++;
-        }
-        offset = c * plane + kh * dilationH * wp;
+      p += run;
+      kw = 0;
+      if (++kh == kernelH) {
+        kh = 0;
+        c++;
       }
     }
   }
@@ -645,7 +671,9 @@ export function convForward(desc: usize, first: i32, count: i32, p0: i32, pn: i3
   const kcMax = (k + slices - 1) / slices;
   if (!pointwise) memory.fill(xp, 0, <usize>paddedSize(desc, cg) << 2);
   for (let n = first; n < first + count; n++) {
-    for (let f = 0; f < filters; f++) {
+    // The bias: filled in for a 1×1 window's sgemm to add to, else added by the first k slice.
+    const filled = pointwise ? filters : 0;
+    for (let f = 0; f < filled; f++) {
       const row = out + (<usize>((n * filters + f) * positions + p0) << 2);
       const value = f32x4.splat(load<f32>(bias + (<usize>f << 2)));
       let j = 0;
@@ -666,7 +694,9 @@ export function convForward(desc: usize, first: i32, count: i32, p0: i32, pn: i3
         for (let pc = 0; pc < k; pc += kcMax) {
           const kc = min(kcMax, k - pc);
           packIm2col(desc, xp, pc, kc, jc, nc, packedB, tile);
-          macroBlock(0, a, k, fg, pc, kc, packedA, packedB, nc, c + (<usize>jc << 2), positions, false, tile);
+          const firstSlice = pc == 0;
+          const groupBias = firstSlice ? bias + (<usize>(group * fg) << 2) : 0;
+          macroBlock(0, a, k, fg, pc, kc, packedA, packedB, nc, c + (<usize>jc << 2), positions, firstSlice, tile, groupBias);
         }
       }
     }
