@@ -9,7 +9,7 @@
  * The naive layers are far slower, so each is timed once on a batch of NAIVE_BATCH images and
  * scaled to the full batch (it is linear in N); the speedup column says so.
  */
-import { getBackend, getThreads, jsKernels, setBackend, setThreads, wasmKernels, wasmVariant, type Backend } from '../src/kernels/index.js';
+import { getBackend, getThreads, jsKernels, setBackend, setThreads, wasmKernels, wasmVariant, wasmWorkersReady, type Backend } from '../src/kernels/index.js';
 import { reluBackward, reluForward } from '../src/layers/activations.js';
 import { affineBackwardFast, affineForwardFast } from '../src/layers/affineFast.js';
 import { convBackwardNaive, convForwardNaive, type ConvParam } from '../src/layers/conv.js';
@@ -148,7 +148,7 @@ function benchMaxPool(dtype: DType, backend: Backend): string {
   return `| max pool 2×2 s2 on (50,32,32,32) | ${backend.padEnd(7)} | ${dtype} | ${pad(fwd.toFixed(2), 8)} | ${pad(fwdBwd.toFixed(2), 10)} | ${(naive / fwdBwd).toFixed(1)}× (naive ${naive.toFixed(1)} ms) |`;
 }
 
-/** The ReLU kernels (not yet what the relu layers call) on a conv output, js and wasm. */
+/** The ReLU kernels (what reluForward and reluBackward call) on a conv output, js and wasm. */
 function benchReluKernels(): string[] {
   const x = randomTensor([50, 32, 32, 32], 'float32').data;
   const dout = randomTensor([50, 32, 32, 32], 'float32').data;
@@ -204,7 +204,17 @@ function benchTrainingStep(dtype: DType, backend: Backend, threads = 1): { ms: n
   return { ms, imagesPerSecond: (N * 1000) / ms };
 }
 
-function main(): void {
+/** Starts the worker threads and waits for them, so that no timing includes their start-up. */
+async function startWorkers(): Promise<void> {
+  use('wasm', THREADS);
+  for (let waited = 0; wasmWorkersReady() < THREADS - 1; waited += 10) {
+    if (waited > 10_000) throw new Error(`only ${wasmWorkersReady()} of ${THREADS - 1} worker threads started in 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function main(): Promise<void> {
+  await startWorkers();
   console.log(`convnet fast layers, Node ${process.version}, median of ${REPS} runs`);
   console.log(`backends: js (pure TypeScript) and wasm (WebAssembly SIMD, float32; float64 runs the js kernels) on 1 and ${THREADS} threads (wasm×${THREADS}); default here: ${getBackend()} (${wasmVariant() ?? 'not loaded'}), ${getThreads()} threads\n`);
   console.log('| conv                                 | backend | dtype   |   fwd ms | GFLOP/s | fwd+bwd ms | GFLOP/s | notes |');
@@ -248,4 +258,4 @@ function main(): void {
   console.log(`- wasm training step on ${THREADS} threads >= 600 images/s: ${mark(ips.threads >= 600)} (${ips.threads.toFixed(0)}; one thread ${ips.wasm.toFixed(0)})`);
 }
 
-main();
+await main();

@@ -1,7 +1,9 @@
 /**
  * `npm run bench:peers`: the work of `npm run bench` on convnet and on its peers, side by side,
- * from one run: ConvNetJS (convnetjs), TensorFlow.js's cpu backend (@tensorflow/tfjs) and its
- * WebAssembly backend (@tensorflow/tfjs-backend-wasm), all float32 on one thread.
+ * from one run, all float32: convnet's WebAssembly backend on two threads and on one, its pure
+ * TypeScript backend (one thread), ConvNetJS (convnetjs), TensorFlow.js's cpu backend
+ * (@tensorflow/tfjs) and its WebAssembly backend (@tensorflow/tfjs-backend-wasm, which runs one
+ * thread in Node), all but the first on one thread.
  *
  * Fairness notes
  * - Layouts are converted outside the timed region: tfjs is NHWC with filters (HH, WW, C, F);
@@ -30,6 +32,29 @@ const { affineForwardFast, affineBackwardFast } = await import(new URL('layers/a
 const { reluForward, reluBackward } = await import(new URL('layers/activations.js', lib).href);
 const { softmaxLoss } = await import(new URL('layers/loss.js', lib).href);
 const { reshape } = await import(new URL('tensor.js', lib).href);
+const { setBackend, setThreads, wasmWorkersReady } = await import(new URL('kernels/index.js', lib).href);
+
+/** convnet's configurations: [column, backend, threads]. */
+const CONVNET = [
+  ['convnet wasm×2', 'wasm', 2],
+  ['convnet wasm', 'wasm', 1],
+  ['convnet js', 'js', 1],
+];
+
+/** Runs `measure` with convnet on each configuration: { column: result }. */
+async function onConvnet(measure) {
+  const results = {};
+  for (const [column, backend, threads] of CONVNET) {
+    setBackend(backend);
+    setThreads(threads);
+    // Let the worker threads start, so that the warm-up is not their start-up.
+    for (let waited = 0; backend === 'wasm' && wasmWorkersReady() < threads - 1 && waited < 5000; waited += 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    results[column] = measure();
+  }
+  return results;
+}
 
 const tf = require('@tensorflow/tfjs');
 const wasmBackend = require('@tensorflow/tfjs-backend-wasm');
@@ -241,7 +266,12 @@ const train = {
       const g2 = affineBackwardFast(reluBackward(g3.dx, r2.cache), h.cache);
       const g1 = convBackward(reluBackward(maxPoolBackward(reshape(g2.dx, pl.out.shape), pl.cache), r1.cache), c.cache);
       const g = { W1: g1.dw, b1: g1.db, W2: g2.dw, b2: g2.db, W3: g3.dw, b3: g3.db };
-      for (const k of Object.keys(p)) for (let i = 0; i < p[k].data.length; i++) p[k].data[i] -= 1e-3 * g[k].data[i];
+      for (const k of Object.keys(p)) {
+        // Local arrays: indexing p[k].data per element costs more than the whole step's layers.
+        const values = p[k].data;
+        const grad = g[k].data;
+        for (let i = 0; i < values.length; i++) values[i] -= 1e-3 * grad[i];
+      }
     });
     return { batch: N, imagesPerSecond: (N * 1000) / ms };
   },
@@ -296,7 +326,9 @@ const train = {
 
 // ------------------------------------------------------------------ run and print
 
-const SYSTEMS = ['convnet', 'ConvNetJS', 'tfjs-cpu', 'tfjs-wasm'];
+const SYSTEMS = [...CONVNET.map(([column]) => column), 'ConvNetJS', 'tfjs-cpu', 'tfjs-wasm'];
+/** The column the ratios are taken against: convnet on one thread, like the peers. */
+const BASE = 'convnet wasm';
 const rows = [];
 const note = (batch) => (batch < 50 ? `*${batch}` : '');
 
@@ -312,7 +344,7 @@ function log(message) {
 for (const c of CONV_CASES) {
   log(`timing ${c.label} …`);
   await onBackend('cpu');
-  const results = { convnet: conv.convnet(c), ConvNetJS: conv.convnetjs(c), 'tfjs-cpu': conv.tfjs(c, 'cpu') };
+  const results = { ...(await onConvnet(() => conv.convnet(c))), ConvNetJS: conv.convnetjs(c), 'tfjs-cpu': conv.tfjs(c, 'cpu') };
   await onBackend('wasm');
   results['tfjs-wasm'] = conv.tfjs(c, 'wasm');
   const flops = 2 * 50 * c.w[0] * c.w[1] * c.w[2] * c.w[3] * outSize(c.x[2], c.w[2], c.stride, c.pad) * outSize(c.x[3], c.w[3], c.stride, c.pad);
@@ -322,31 +354,38 @@ for (const c of CONV_CASES) {
 
 log('timing max pool …');
 await onBackend('cpu');
-const poolResults = { convnet: pool.convnet(), ConvNetJS: pool.convnetjs(), 'tfjs-cpu': pool.tfjs() };
+const poolResults = { ...(await onConvnet(() => pool.convnet())), ConvNetJS: pool.convnetjs(), 'tfjs-cpu': pool.tfjs() };
 await onBackend('wasm');
 poolResults['tfjs-wasm'] = pool.tfjs();
 rows.push({ label: 'max pool 2×2 s2 (50,32,32,32) fwd+bwd', unit: 'ms', lowerIsBetter: true, values: Object.fromEntries(SYSTEMS.map((s) => [s, { value: poolResults[s].fwdBwd, note: note(poolResults[s].batch) }])) });
 
 log('timing the training step …');
 await onBackend('cpu');
-const trainResults = { convnet: train.convnet(), ConvNetJS: train.convnetjs(), 'tfjs-cpu': train.tfjs('cpu') };
+const trainResults = { ...(await onConvnet(() => train.convnet())), ConvNetJS: train.convnetjs(), 'tfjs-cpu': train.tfjs('cpu') };
 await onBackend('wasm');
 trainResults['tfjs-wasm'] = train.tfjs('wasm');
 rows.push({ label: 'three-layer convnet training step', unit: 'images/s', lowerIsBetter: false, values: Object.fromEntries(SYSTEMS.map((s) => [s, { value: trainResults[s].imagesPerSecond, note: note(trainResults[s].batch) }])) });
 
 const fmt = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-console.log(`\nconvnet vs peers, float32, one thread, Node ${process.version}, tfjs ${tf.version.tfjs}, median of up to ${REPS} runs`);
-console.log('Each cell: time or rate (GFLOP/s for convs), then convnet\'s advantage (× = how many times faster convnet is).');
+console.log(`\nconvnet vs peers, float32, Node ${process.version}, tfjs ${tf.version.tfjs}, median of up to ${REPS} runs`);
+console.log(`Each cell: time or rate (GFLOP/s for convs), then how many times faster ${BASE} (one thread) is than it (below 1×: slower).`);
 console.log('*n: timed on a batch of n and scaled to 50.\n');
 console.log(`| workload | ${SYSTEMS.join(' | ')} |`);
 console.log(`|---|${SYSTEMS.map(() => '---').join('|')}|`);
 for (const row of rows) {
-  const base = row.values.convnet.value;
+  const base = row.values[BASE].value;
   const cells = SYSTEMS.map((s) => {
     const { value, note: n, gflops } = row.values[s];
     const rate = gflops === undefined ? '' : ` (${gflops.toFixed(2)} GFLOP/s)`;
-    const ratio = s === 'convnet' ? '' : ` ${(row.lowerIsBetter ? value / base : base / value).toFixed(1)}×`;
+    const ratio = s === BASE ? '' : ` ${(row.lowerIsBetter ? value / base : base / value).toFixed(1)}×`;
     return `${fmt(value)} ${row.unit}${rate}${n}${ratio}`;
   });
   console.log(`| ${row.label} | ${cells.join(' | ')} |`);
 }
+
+const trainRow = rows[rows.length - 1].values;
+const vsTfjsWasm = (column) => (trainRow[column].value / trainRow['tfjs-wasm'].value).toFixed(1);
+console.log(
+  `\ntraining step: convnet wasm on 2 threads ${fmt(trainRow['convnet wasm×2'].value)} images/s = ${vsTfjsWasm('convnet wasm×2')}× tfjs-wasm's ${fmt(trainRow['tfjs-wasm'].value)}; ` +
+    `on 1 thread ${vsTfjsWasm('convnet wasm')}×.`,
+);
