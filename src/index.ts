@@ -51,7 +51,7 @@ export {
   type PoolWindow,
   type FloatArray,
 } from './kernels/index.js';
-export { setBackend, getBackend, setThreads, getThreads, loadWasm, wasmAvailable, wasmKernels, type Backend } from './kernels/index.js';
+export { setBackend, getBackend, setThreads, getThreads, loadWasm, wasmAvailable, wasmKernels, wasmVariant, wasmWorkersReady, type Backend } from './kernels/index.js';
 export * from './layers/activations.js';
 export * from './layers/conv.js';
 export * from './layers/pool.js';

@@ -18,15 +18,41 @@
  * All randomness (minibatches, accuracy subsampling) comes from `seed`: the same seed, model
  * and data give the same loss history.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { setImmediate as nextTick } from 'node:timers/promises';
 import { ConvnetError, fail, show } from '../errors.js';
 import { rng, type Rng } from '../rng.js';
 import { allocate, clone, sizeOf, zerosLike, type Tensor } from '../tensor.js';
 import { assertObject, assertTensor, integer } from '../validate.js';
 import { assertModel, type LossAndGrads, type Model } from './model.js';
 import { getUpdateRule, type OptimConfig, type UpdateRule, type UpdateRuleName } from './optim.js';
+
+/**
+ * Resolves after pending timers, I/O and messages have had their turn: setImmediate in Node, a
+ * MessageChannel message in browsers (setTimeout(0) would be clamped to 4 ms per iteration).
+ * Node's own modules are not imported here, so that the library loads in browsers.
+ */
+const yieldToEventLoop: () => Promise<void> = (() => {
+  const g = globalThis as unknown as { setImmediate?: (callback: () => void) => unknown; MessageChannel?: new () => MessagePortPair };
+  if (typeof g.setImmediate === 'function') {
+    const setImmediate = g.setImmediate;
+    return () => new Promise<void>((resolve) => void setImmediate(resolve));
+  }
+  if (typeof g.MessageChannel === 'function') {
+    const channel = new g.MessageChannel();
+    const waiting: (() => void)[] = [];
+    channel.port1.onmessage = () => waiting.shift()?.();
+    return () =>
+      new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        channel.port2.postMessage(null);
+      });
+  }
+  return () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+})();
+
+interface MessagePortPair {
+  port1: { onmessage: ((event: unknown) => void) | null };
+  port2: { postMessage(message: unknown): void };
+}
 
 /** X tensors are (N, …) — NCHW images or (N, D) rows; y holds N class labels. */
 export interface TrainingData {
@@ -338,7 +364,7 @@ export class Solver {
           yield check;
         }
         // Let timers, I/O and signal handlers (a progress bar, Ctrl-C) run.
-        await nextTick();
+        await yieldToEventLoop();
       }
       this.completed = this.lossHistory.length === this.numIterations && this.checkIterations.at(-1) === this.numIterations;
     } finally {
@@ -412,7 +438,7 @@ export class Solver {
       if (step >= 0) {
         accuracy = step;
       } else {
-        await nextTick();
+        await yieldToEventLoop();
         if (this.stopping) return null;
       }
     }
@@ -485,8 +511,13 @@ export class Solver {
       buffers,
     };
     this.log(`Saving checkpoint to "${path}"`);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, JSON.stringify(checkpoint));
+    // Node's file system, loaded only when a checkpoint is written (the library runs in browsers).
+    const fs = await import('node:fs/promises').catch(() => {
+      throw new ConvnetError('Solver', `checkpointName needs Node's file system to write "${path}", and this runtime has none`);
+    });
+    const { dirname } = await import('node:path');
+    await fs.mkdir(dirname(path), { recursive: true });
+    await fs.writeFile(path, JSON.stringify(checkpoint));
   }
 }
 

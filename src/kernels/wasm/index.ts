@@ -789,6 +789,11 @@ export function wasmWorkersReady(): number {
   return defaultRuntime === undefined ? 0 : defaultRuntime.workersReady();
 }
 
+/** Chunks of split calls the default instance's calling thread and workers have run. */
+export function wasmChunkCounts(): { caller: number; workers: number } {
+  return defaultRuntime === undefined ? { caller: 0, workers: 0 } : defaultRuntime.chunkCounts();
+}
+
 /** Bytes of the scratch the default instance has handed out (0 before it loads). */
 export function wasmScratchBytes(): number {
   return defaultRuntime === undefined ? 0 : defaultRuntime.scratchBytes();
