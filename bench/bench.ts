@@ -9,7 +9,8 @@
  * The naive layers are far slower, so each is timed once on a batch of NAIVE_BATCH images and
  * scaled to the full batch (it is linear in N); the speedup column says so.
  */
-import { getBackend, getThreads, jsKernels, setBackend, setThreads, wasmKernels, wasmVariant, wasmWorkersReady, type Backend } from '../src/kernels/index.js';
+import { getBackend, getThreads, jsKernels, setBackend, setKernels, setThreads, wasmKernels, wasmVariant, wasmWorkersReady, type Backend } from '../src/kernels/index.js';
+import { createWasmKernels } from '../src/kernels/wasm/index.js';
 import { reluBackward, reluForward } from '../src/layers/activations.js';
 import { affineBackwardFast, affineForwardFast } from '../src/layers/affineFast.js';
 import { convBackwardNaive, convForwardNaive, type ConvParam } from '../src/layers/conv.js';
@@ -64,9 +65,17 @@ const CONV_CASES: ConvCase[] = [
   { label: 'x(50,32,32,32) w(64,32,3,3) s2 p1', x: [50, 32, 32, 32], w: [64, 32, 3, 3], param: { stride: 2, pad: 1 } },
 ];
 
+/**
+ * The plain-SIMD build on one thread, timed beside the default where that is the relaxed-SIMD
+ * build (fused multiply-add): what CONVNET_RELAXED_SIMD=0, or an engine without relaxed SIMD, gets.
+ */
+setBackend('wasm'); // loads the module, so that wasmVariant() answers
+const plainSimd = wasmVariant() === 'relaxed-simd' ? createWasmKernels({ relaxed: false, threads: 1 }) : undefined;
+setBackend('auto');
+
 /** The float32 figures the targets are about, filled in as the benchmarks run. */
 const targets = {
-  convGflops: { js: [] as number[], wasm: [] as number[], threads: [] as number[] },
+  convGflops: { js: [] as number[], wasm: [] as number[], threads: [] as number[], plain: [] as number[] },
   poolMs: Number.NaN,
   imagesPerSecond: { js: Number.NaN, wasm: Number.NaN, threads: Number.NaN },
 };
@@ -83,8 +92,13 @@ interface ConvTiming {
   flops: number;
 }
 
-function benchConvCase(c: ConvCase, dtype: DType, backend: Backend, threads = 1): ConvTiming {
-  use(backend, threads);
+function benchConvCase(c: ConvCase, dtype: DType, backend: Backend | 'wasm-simd', threads = 1): ConvTiming {
+  if (backend === 'wasm-simd') {
+    use('wasm');
+    setKernels(plainSimd!);
+  } else {
+    use(backend, threads);
+  }
   const x = randomTensor(c.x, dtype);
   const w = randomTensor(c.w, dtype, 0.1);
   const b = randomTensor([c.w[0]], dtype);
@@ -130,6 +144,11 @@ function benchConv(dtype: DType, withNaive: boolean): string[] {
       targets.convGflops.wasm.push(wasm.flops / wasm.fwd / 1e6, (3 * wasm.flops) / wasm.fwdBwd / 1e6);
       targets.convGflops.threads.push(threaded.flops / threaded.fwd / 1e6, (3 * threaded.flops) / threaded.fwdBwd / 1e6);
       rows.push(convRow(c, dtype, 'wasm', wasm, `${speedup(wasm)}; wasm/js: fwd ${(js.fwd / wasm.fwd).toFixed(1)}×, fwd+bwd ${(js.fwdBwd / wasm.fwdBwd).toFixed(1)}×`));
+      if (plainSimd !== undefined) {
+        const plain = benchConvCase(c, dtype, 'wasm-simd');
+        targets.convGflops.plain.push(plain.flops / plain.fwd / 1e6, (3 * plain.flops) / plain.fwdBwd / 1e6);
+        rows.push(convRow(c, dtype, 'simd', plain, `plain SIMD (no fused multiply-add), one thread; relaxed/plain: fwd ${(plain.fwd / wasm.fwd).toFixed(2)}×, fwd+bwd ${(plain.fwdBwd / wasm.fwdBwd).toFixed(2)}×`));
+      }
       rows.push(convRow(c, dtype, `wasm×${THREADS}`, threaded, `${THREADS} threads / 1: fwd ${(wasm.fwd / threaded.fwd).toFixed(2)}×, fwd+bwd ${(wasm.fwdBwd / threaded.fwdBwd).toFixed(2)}×`));
     }
   }
@@ -246,8 +265,11 @@ async function main(): Promise<void> {
   const both = wasm.filter((_, i) => i % 2 === 1);
   const lowestJs = Math.min(...targets.convGflops.js);
   console.log('\nTargets (float32; one thread unless it says threads):');
-  console.log(`- wasm conv forward >= 25 GFLOP/s on each shape: ${mark(Math.min(...forward) >= 25)} (${forward.map((v) => v.toFixed(1)).join(', ')})`);
-  console.log(`- wasm conv forward+backward >= 20 GFLOP/s on each shape: ${mark(Math.min(...both) >= 20)} (${both.map((v) => v.toFixed(1)).join(', ')})`);
+  const plain = targets.convGflops.plain;
+  const plainNote = (offset: number): string =>
+    plain.length === 0 ? '' : `; plain SIMD: ${plain.filter((_, i) => i % 2 === offset).map((v) => v.toFixed(1)).join(', ')}`;
+  console.log(`- wasm conv forward >= 25 GFLOP/s on each shape: ${mark(Math.min(...forward) >= 25)} (${wasmVariant()}: ${forward.map((v) => v.toFixed(1)).join(', ')}${plainNote(0)})`);
+  console.log(`- wasm conv forward+backward >= 20 GFLOP/s on each shape: ${mark(Math.min(...both) >= 20)} (${wasmVariant()}: ${both.map((v) => v.toFixed(1)).join(', ')}${plainNote(1)})`);
   console.log(`- js conv forward and forward+backward >= 3 GFLOP/s on each shape: ${mark(lowestJs >= 3)} (lowest ${lowestJs.toFixed(2)})`);
   console.log(`- max pool forward+backward < 10 ms: ${mark(targets.poolMs < 10)} (${targets.poolMs.toFixed(2)} ms)`);
   console.log(`- js training step >= 80 images/s: ${mark(targets.imagesPerSecond.js >= 80)} (${targets.imagesPerSecond.js.toFixed(0)})`);

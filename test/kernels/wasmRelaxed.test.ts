@@ -1,12 +1,13 @@
 /**
  * The relaxed-SIMD build of the WebAssembly kernels (fused multiply-add in the GEMM) against
- * the shared kernel suite: here where the engine has relaxed SIMD, else in a child Node run
- * with --experimental-wasm-relaxed-simd (Node 20; later Node has it on). wasm.test.ts covers
- * the plain-SIMD build.
+ * the shared kernel suite: here where the engine has relaxed SIMD (on Node 20 the loader turns
+ * V8's --experimental-wasm-relaxed-simd on; later Node has it on), else in a child Node run with
+ * the flag. wasm.test.ts covers the plain-SIMD build. And the choice of build, with and without
+ * CONVNET_RELAXED_SIMD=0, in child processes.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { wasmRelaxedSimdSupported } from '../../src/kernels/index.js';
 import { createWasmKernels } from '../../src/kernels/wasm/index.js';
@@ -29,3 +30,25 @@ if (wasmRelaxedSimdSupported()) {
     assert.ok(passed >= 100, `the child ran ${passed} passing tests`);
   });
 }
+
+describe('which build the default instance runs', () => {
+  const variant = (env: Record<string, string>): string => {
+    const script = "const k = await import(process.argv[1]); k.setBackend('wasm'); k.wasmAvailable(); console.log(k.wasmVariant());";
+    const kernels = new URL('../../src/kernels/index.js', import.meta.url).href;
+    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
+    delete childEnv.CONVNET_BACKEND;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script, kernels], { encoding: 'utf8', env: childEnv });
+    assert.equal(run.status, 0, run.stderr);
+    return run.stdout.trim();
+  };
+
+  it('relaxed SIMD by default where the engine has it, Node 20 included (the loader turns its flag on)', () => {
+    const nodeMajor = Number(process.versions.node.split('.')[0]);
+    const expected = nodeMajor >= 20 ? 'relaxed-simd' : 'simd';
+    assert.equal(variant({}), expected);
+  });
+
+  it('CONVNET_RELAXED_SIMD=0 keeps the plain-SIMD build', () => {
+    assert.equal(variant({ CONVNET_RELAXED_SIMD: '0' }), 'simd');
+  });
+});
