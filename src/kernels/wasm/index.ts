@@ -508,8 +508,15 @@ class Runtime {
     const outSize = g.batch * g.filters * positions;
     if (outSize <= 0) return;
     const k = g.channels * g.kernelH * g.kernelW;
+    const imageSize = g.inChannels * g.height * g.width;
+    const outImage = g.filters * positions;
     this.reset();
-    const xAt = this.vectorIn(x, 0, g.batch * g.inChannels * g.height * g.width);
+    const pool = outSize * k >= this.parallelMacs ? this.parallel() : undefined;
+    // Split by images: x copied in and out copied out image by image while the workers compute.
+    const byImages = pool !== undefined && g.batch >= CHUNKS_PER_THREAD * this.threads;
+    const xDirect = this.owns(x);
+    const xAt = xDirect ? x.byteOffset : this.stage(g.batch * imageSize);
+    if (!xDirect && !byImages) this.copyIn(x, 0, g.batch * imageSize, xAt);
     const wAt = this.vectorIn(w, 0, g.filters * k);
     const bAt = this.vectorIn(b, 0, g.filters);
     const direct = this.owns(out);
@@ -520,13 +527,24 @@ class Runtime {
     const padded = this.stage((this.threads * paddedStride) / 4);
     this.heapInt[(desc >> 2) + CONV_COLS] = padded | 0;
     this.heapInt[(desc >> 2) + CONV_COLS + 1] = paddedStride;
-    const pool = outSize * k >= this.parallelMacs ? this.parallel() : undefined;
     if (pool === undefined) {
       this.exports.convForward(desc, 0, g.batch, 0, positions, 0, this.work);
-    } else if (g.batch >= CHUNKS_PER_THREAD * this.threads) {
+    } else if (byImages) {
       // Blocks of images.
       const step = Math.ceil(g.batch / Math.min(g.batch, MAX_CHUNKS));
-      pool.run(this.work, CONV_FORWARD, Math.ceil(g.batch / step), step, 0, [desc, g.batch, positions, 1]);
+      const images = (chunk: number): [number, number] => [chunk * step, Math.min(step, g.batch - chunk * step)];
+      const pipeline = xDirect && direct ? undefined : {
+        input: (chunk: number): void => {
+          const [first, count] = images(chunk);
+          if (!xDirect) this.copyIn(x, first * imageSize, count * imageSize, xAt + first * imageSize * 4);
+        },
+        output: (chunk: number): void => {
+          const [first, count] = images(chunk);
+          if (!direct) this.copyOut(outAt + first * outImage * 4, count * outImage, out, first * outImage);
+        },
+      };
+      pool.run(this.work, CONV_FORWARD, Math.ceil(g.batch / step), step, 0, [desc, g.batch, positions, 1], pipeline);
+      return;
     } else {
       // Few images: blocks of each image's output positions too.
       const nr = this.exports.NR.value;
@@ -551,10 +569,18 @@ class Runtime {
     }
     // Fixed by the sizes alone, so the sums do not depend on the thread count.
     const blocks = Math.max(1, Math.min(g.batch, MAX_CONV_BLOCKS, Math.floor(CONV_PARTIAL_VALUES / (wSize + g.filters))));
+    const pool = blocks >= 2 && g.batch * g.filters * positions * k >= this.parallelMacs ? this.parallel() : undefined;
+    const imageSize = g.inChannels * g.height * g.width;
+    const doutImage = g.filters * positions;
     this.reset();
-    const xAt = this.vectorIn(x, 0, xSize);
+    // With threads, x and dout are copied in and dx out block by block while the workers compute.
+    const xDirect = this.owns(x);
+    const xAt = xDirect ? x.byteOffset : this.stage(xSize);
+    if (!xDirect && pool === undefined) this.copyIn(x, 0, xSize, xAt);
+    const doutDirect = this.owns(dout);
+    const doutAt = doutDirect ? dout.byteOffset : this.stage(g.batch * doutImage);
+    if (!doutDirect && pool === undefined) this.copyIn(dout, 0, g.batch * doutImage, doutAt);
     const wAt = this.vectorIn(w, 0, wSize);
-    const doutAt = this.vectorIn(dout, 0, g.batch * g.filters * positions);
     const dxDirect = this.owns(dx);
     const dxAt = dxDirect ? dx.byteOffset : this.stage(xSize);
     const dwPartials = this.stage(blocks * wSize);
@@ -562,17 +588,31 @@ class Runtime {
     const colsStride = g.pointwise ? 0 : align(k * g.chunk * 4);
     const cols = g.pointwise ? 0 : this.stage((this.threads * colsStride) / 4);
     const desc = this.describe(g, { x: xAt, w: wAt, b: 0, out: doutAt, dx: dxAt, dw: dwPartials, db: dbPartials, cols, colsStride, blocks });
-    const pool = blocks >= 2 && g.batch * g.filters * positions * k >= this.parallelMacs ? this.parallel() : undefined;
     if (pool === undefined) {
       for (let block = 0; block < blocks; block++) this.exports.convBackward(desc, block, 0, this.work);
     } else {
-      pool.run(this.work, CONV_BACKWARD, blocks, 1, 0, [desc]);
+      // The images of block b, as the module computes them.
+      const images = (block: number): [number, number] => {
+        const first = Math.floor((block * g.batch) / blocks);
+        return [first, Math.floor(((block + 1) * g.batch) / blocks) - first];
+      };
+      pool.run(this.work, CONV_BACKWARD, blocks, 1, 0, [desc], {
+        input: (block) => {
+          const [first, count] = images(block);
+          if (!xDirect) this.copyIn(x, first * imageSize, count * imageSize, xAt + first * imageSize * 4);
+          if (!doutDirect) this.copyIn(dout, first * doutImage, count * doutImage, doutAt + first * doutImage * 4);
+        },
+        output: (block) => {
+          const [first, count] = images(block);
+          if (!dxDirect) this.copyOut(dxAt + first * imageSize * 4, count * imageSize, dx, first * imageSize);
+        },
+      });
     }
     const dwAt = this.owns(dw) ? dw.byteOffset : this.stage(wSize);
     const dbAt = this.owns(db) ? db.byteOffset : this.stage(g.filters);
     this.sumBlocks(dwPartials, blocks, wSize, dwAt);
     this.sumBlocks(dbPartials, blocks, g.filters, dbAt);
-    if (!dxDirect) this.copyOut(dxAt, xSize, dx, 0);
+    if (!dxDirect && pool === undefined) this.copyOut(dxAt, xSize, dx, 0);
     if (!this.owns(dw)) this.copyOut(dwAt, wSize, dw, 0);
     if (!this.owns(db)) this.copyOut(dbAt, g.filters, db, 0);
   }

@@ -28,13 +28,23 @@ export const ERROR = 4;
 export const READY = 5;
 /** Workers with slot < ACTIVE take part (setThreads(n): n − 1 workers). */
 export const ACTIVE = 6;
+/** Chunks whose inputs the calling thread has staged (a pipelined call; else TOTAL). */
+export const INPUT_READY = 7;
 const KIND = 8;
 const TOTAL = 9;
 const STEP = 10;
 const SPLIT = 11;
 const ARGS = 16;
+/**
+ * Per-chunk done flags of a pipelined call, from this word on: chunk c's word is set to the
+ * call's generation when the chunk is finished, so that the calling thread can copy its
+ * outputs out while other chunks still run.
+ */
+export const FLAGS = 64;
+/** The most chunks a pipelined call may have. */
+export const MAX_FLAGGED = 4096;
 /** Words in the control block. */
-export const CONTROL_WORDS = 64;
+export const CONTROL_WORDS = FLAGS + MAX_FLAGGED;
 
 export const GEMM = 1;
 export const IM2COL = 2;
@@ -44,8 +54,13 @@ export const CONV_FORWARD = 5;
 export const CONV_BACKWARD = 6;
 export const SUM_BLOCKS = 7;
 
-/** Writes a call into the control block (before it is published). */
-export function writeJob(ctl: Int32Array, kind: number, total: number, step: number, split: number, args: readonly number[]): void {
+/**
+ * Writes a call into the control block (before it is published). A pipelined call starts with
+ * no chunk's inputs ready and its done flags cleared.
+ */
+export function writeJob(ctl: Int32Array, kind: number, total: number, step: number, split: number, args: readonly number[], pipelined: boolean): void {
+  ctl[INPUT_READY] = pipelined ? 0 : total;
+  if (pipelined) ctl.fill(0, FLAGS, FLAGS + total);
   ctl[KIND] = kind;
   ctl[TOTAL] = total;
   ctl[STEP] = step;
@@ -56,9 +71,10 @@ export function writeJob(ctl: Int32Array, kind: number, total: number, step: num
 /**
  * Claims and runs chunks of the call of generation `generation` until none is left; `work` is
  * this thread's GEMM scratch, `slot` its index (0: the calling thread; worker w: w + 1).
- * Returns the number of chunks this thread ran.
+ * A chunk whose inputs are not staged yet (INPUT_READY) is waited for; `afterChunk` runs after
+ * each chunk this thread finishes. Returns the number of chunks this thread ran.
  */
-export function runChunks(exports: KernelExports, ctl: Int32Array, generation: number, work: number, slot: number): number {
+export function runChunks(exports: KernelExports, ctl: Int32Array, generation: number, work: number, slot: number, afterChunk?: () => void): number {
   let ran = 0;
   for (;;) {
     const word = Atomics.load(ctl, CLAIM);
@@ -66,6 +82,8 @@ export function runChunks(exports: KernelExports, ctl: Int32Array, generation: n
     const chunk = word & 0xffff;
     if (chunk >= ctl[TOTAL]!) return ran;
     if (Atomics.compareExchange(ctl, CLAIM, word, word + 1) !== word) continue;
+    // The calling thread stages inputs in chunk order, a copy of memory: a short spin.
+    while (Atomics.load(ctl, INPUT_READY) <= chunk) void 0;
     try {
       runChunk(exports, ctl, chunk, work, slot);
     } catch (error) {
@@ -73,7 +91,12 @@ export function runChunks(exports: KernelExports, ctl: Int32Array, generation: n
       void error;
     }
     ran++;
+    if (chunk < MAX_FLAGGED) {
+      Atomics.store(ctl, FLAGS + chunk, generation);
+      Atomics.notify(ctl, FLAGS + chunk);
+    }
     if (Atomics.add(ctl, DONE, 1) + 1 === ctl[TOTAL]) Atomics.notify(ctl, DONE);
+    afterChunk?.();
   }
 }
 

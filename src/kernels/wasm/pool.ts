@@ -12,7 +12,7 @@
  */
 import { ConvnetError, show } from '../../errors.js';
 import type { KernelExports, WasmMemory, WorkerInit } from './exports.js';
-import { ACTIVE, CLAIM, DONE, ERROR, READY, runChunks, STOP, WAKE, writeJob } from './jobs.js';
+import { ACTIVE, CLAIM, DONE, ERROR, FLAGS, INPUT_READY, MAX_FLAGGED, READY, runChunks, STOP, WAKE, writeJob } from './jobs.js';
 
 /** The most threads setThreads accepts. */
 export const MAX_THREADS = 64;
@@ -101,6 +101,14 @@ function spawn(init: WorkerInit, onError: () => void): WorkerHandle | undefined 
 /** Polls of the done count before the calling thread sleeps on it. */
 const SPIN = 2000;
 
+/** The calling thread's part of a pipelined call (ThreadPool.run). */
+export interface Pipeline {
+  /** Stages chunk `chunk`'s inputs (called in chunk order, before the chunk may run). */
+  input(chunk: number): void;
+  /** Copies chunk `chunk`'s outputs out (called in chunk order, once the chunk is done). */
+  output(chunk: number): void;
+}
+
 export class ThreadPool {
   private readonly workers: (WorkerHandle | undefined)[] = [];
   private generation = 0;
@@ -138,17 +146,55 @@ export class ThreadPool {
     Atomics.store(this.ctl, ACTIVE, workers);
   }
 
-  /** Runs a call's `total` chunks on this thread and the active workers; returns when all are done. */
-  run(work: number, kind: number, total: number, step: number, split: number, args: readonly number[]): void {
+  /**
+   * Runs a call's `total` chunks on this thread and the active workers; returns when all are
+   * done. With `pipeline`, this thread stages each chunk's inputs (input(c), in chunk order; the
+   * workers start on the first chunks meanwhile) and copies each chunk's outputs out (output(c),
+   * in chunk order, as chunks finish, between its own chunks): copies that only this thread can
+   * make, since the data lives in arrays the workers cannot see.
+   */
+  run(work: number, kind: number, total: number, step: number, split: number, args: readonly number[], pipeline?: Pipeline): void {
     const ctl = this.ctl;
-    writeJob(ctl, kind, total, step, split, args);
+    if (pipeline !== undefined && total > MAX_FLAGGED) throw new Error(`a pipelined call has at most ${MAX_FLAGGED} chunks, got ${total}`);
+    writeJob(ctl, kind, total, step, split, args, pipeline !== undefined);
     Atomics.store(ctl, DONE, 0);
     Atomics.store(ctl, ERROR, 0);
     this.generation = (this.generation % 0x7fff) + 1;
     Atomics.store(ctl, CLAIM, this.generation << 16);
     Atomics.add(ctl, WAKE, 1);
     Atomics.notify(ctl, WAKE);
-    const mine = runChunks(this.exports, ctl, this.generation, work, 0);
+    const generation = this.generation;
+    let copied = 0;
+    /** Copies out the finished chunks in order; with `wait`, all of them. */
+    const drain = (wait: boolean): void => {
+      while (copied < total) {
+        const flag = Atomics.load(ctl, FLAGS + copied);
+        if (flag === generation) {
+          pipeline!.output(copied++);
+          continue;
+        }
+        if (!wait) return;
+        if (this.canWait) {
+          try {
+            Atomics.wait(ctl, FLAGS + copied, flag, 1);
+          } catch {
+            this.canWait = false; // a browser's main thread: spin
+          }
+        }
+      }
+    };
+    if (pipeline !== undefined) {
+      try {
+        for (let chunk = 0; chunk < total; chunk++) {
+          pipeline.input(chunk);
+          Atomics.store(ctl, INPUT_READY, chunk + 1);
+        }
+      } finally {
+        Atomics.store(ctl, INPUT_READY, total); // never leave a worker waiting
+      }
+    }
+    const mine = runChunks(this.exports, ctl, generation, work, 0, pipeline === undefined ? undefined : () => drain(false));
+    if (pipeline !== undefined) drain(true);
     this.chunks.caller += mine;
     this.chunks.workers += total - mine;
     for (let spins = 0; ; spins++) {
