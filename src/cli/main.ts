@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConvnetError } from '../errors.js';
-import { getBackend, getThreads, setBackend, setThreads } from '../kernels/index.js';
+import { getBackend, getThreads, setBackend, setThreads, wasmVariant } from '../kernels/index.js';
 import { printGradCheckTable, runGradChecks } from './gradcheck.js';
 import { runTrain, UsageError, type TrainCommandOptions } from './train.js';
 
@@ -67,7 +67,8 @@ program
     const { threads, backend, ...trainOptions } = opts;
     if (backend !== undefined) setBackend(backend);
     if (threads !== undefined) setThreads(threads);
-    console.log(`kernels: ${getBackend()}, ${getThreads()} thread${getThreads() === 1 ? '' : 's'}`);
+    const variant = getBackend() === 'wasm' ? ` (${wasmVariant()})` : '';
+    console.log(`kernels: ${getBackend()}${variant}, ${getThreads()} thread${getThreads() === 1 ? '' : 's'}`);
     await runTrain({ ...trainOptions, progress: opts.progress && process.stderr.isTTY === true });
   });
 
