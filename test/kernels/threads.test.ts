@@ -15,6 +15,8 @@ import type { ConvParam } from '../../src/layers/conv.js';
 import { randn, type Tensor } from '../../src/tensor.js';
 import { rng } from '../../src/rng.js';
 import { runKernelSuite } from './suite.js';
+import { ThreeLayerConvNet } from '../../src/models/threeLayerConvNet.js';
+import { Solver } from '../../src/train/solver.js';
 
 /** Waits (yielding to the event loop) until the instance's workers have started. */
 async function ready(kernels: WasmKernelInstance, workers: number): Promise<void> {
@@ -89,6 +91,36 @@ describe('threads', () => {
     } finally {
       for (const instance of instances) instance.terminate();
     }
+  });
+
+  it('the same seed trains the same network on 1 and 3 threads (every call split)', async () => {
+    const gen = rng(5);
+    const labels = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i % 4);
+    const data = {
+      XTrain: randn([24, 2, 12, 12], gen, 'float32'),
+      yTrain: labels(24),
+      XVal: randn([8, 2, 12, 12], gen, 'float32'),
+      yVal: labels(8),
+    };
+    const train = async (threads: number): Promise<{ losses: number[]; params: Float32Array[] }> => {
+      const kernels = createWasmKernels({ threads, splitAll: true });
+      const previous = setKernels(kernels);
+      try {
+        await ready(kernels, threads - 1);
+        const model = new ThreeLayerConvNet({ inputDim: [2, 12, 12], numFilters: 6, filterSize: 3, hiddenDim: 12, numClasses: 4, dtype: 'float32', seed: 9 });
+        const solver = new Solver(model, data, { updateRule: 'adam', optimConfig: { learningRate: 5e-3 }, numEpochs: 2, batchSize: 6, verbose: false, seed: 4 });
+        await solver.train();
+        return { losses: solver.lossHistory, params: Object.values(model.params).map((p) => p.data as Float32Array) };
+      } finally {
+        setKernels(previous);
+        kernels.terminate();
+      }
+    };
+    const one = await train(1);
+    const three = await train(3);
+    assert.equal(one.losses.length, 8);
+    assert.deepEqual(three.losses, one.losses);
+    assert.deepEqual(three.params, one.params);
   });
 
   it('setThreads takes 1 to 64 and getThreads reports it', () => {
