@@ -60,6 +60,7 @@ export * from './layers/dropout.js';
 export * from './layers/reshape.js';
 export * from './layers/gemm.js';
 export * from './layers/batchnorm.js';
+export * from './layers/batchnormFast.js';
 export * from './layers/layernorm.js';
 export * from './layers/groupnorm.js';
 export * from './models/index.js';

@@ -192,6 +192,29 @@ export interface Kernels {
   reluBackward(x: FloatArray, xOffset: number, dout: FloatArray, doutOffset: number, n: number, dx: FloatArray, dxOffset: number): void;
 
   /**
+   * Batch norm's statistics: for channels c in [c0, c1) of x viewed as (N, C, S) (element
+   * (n, c, s) at (n·C + c)·S + s), mean[c] and the biased variance[c] over its N·S values, in
+   * float64, two passes (mean, then Σ (x − mean)²).
+   */
+  channelMoments(x: FloatArray, N: number, C: number, S: number, c0: number, c1: number, mean: Float64Array, variance: Float64Array): void;
+
+  /** For channels [c0, c1) of (N, C, S): sums[c] = Σ dout, dots[c] = Σ dout · (x − centre[c]), in float64. */
+  channelSums(
+    dout: FloatArray, x: FloatArray, N: number, C: number, S: number, c0: number, c1: number,
+    centre: Float64Array, sums: Float64Array, dots: Float64Array,
+  ): void;
+
+  /**
+   * For channels [c0, c1) of (N, C, S): out = a[c] · (x − centre[c]) + k[c], or with dout,
+   * out = a[c] · dout + b[c] · (x − centre[c]) + k[c] (b is unused without dout). Every value
+   * of those channels is written.
+   */
+  channelAffine(
+    x: FloatArray, dout: FloatArray | null, N: number, C: number, S: number, c0: number, c1: number,
+    centre: Float64Array, a: Float64Array, b: Float64Array, k: Float64Array, out: FloatArray,
+  ): void;
+
+  /**
    * Optional: float32 scratch of at least `length` values that this backend reads and writes in
    * place (a view of its own memory, e.g. WebAssembly linear memory), or undefined to let the
    * caller use an ordinary array. The fast layers' workspace (workspace.ts) asks for it, so

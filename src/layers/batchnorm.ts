@@ -69,7 +69,7 @@ export interface BatchnormCache {
 export type BatchnormGradients = { dx: Tensor; dgamma: Tensor; dbeta: Tensor };
 
 /** Viewing x as (N, C, S): C normalised channels (or features), S values per channel per sample. */
-interface Layout {
+export interface BatchnormLayout {
   N: number;
   C: number;
   S: number;
@@ -86,13 +86,18 @@ export function batchnormForward(
   bnParam: BatchnormParam,
 ): { out: Tensor; cache: BatchnormCache } {
   const fn = 'batchnormForward';
+  return normaliseForward(fn, x, gamma, beta, bnParam, featureLayout(fn, x, gamma, beta), 'D');
+}
+
+/** The (N, D) layout of batchnorm's x, with gamma and beta of D elements checked. */
+export function featureLayout(fn: string, x: Tensor, gamma: Tensor, beta: Tensor): BatchnormLayout {
   assertTensor(fn, 'x', x, 2);
   const [N, D] = x.shape as [number, number];
   assertTensor(fn, 'gamma', gamma);
   assertTensor(fn, 'beta', beta);
   assertSize(fn, 'gamma', gamma, D, 'D');
   assertSize(fn, 'beta', beta, D, 'D');
-  return normaliseForward(fn, x, gamma, beta, bnParam, { N, C: D, S: 1 }, 'D');
+  return { N, C: D, S: 1 };
 }
 
 /**
@@ -174,13 +179,18 @@ export function spatialBatchnormForward(
   bnParam: BatchnormParam,
 ): { out: Tensor; cache: BatchnormCache } {
   const fn = 'spatialBatchnormForward';
+  return normaliseForward(fn, x, gamma, beta, bnParam, spatialLayout(fn, x, gamma, beta), 'C');
+}
+
+/** The (N, C, H·W) layout of spatial batchnorm's x, with gamma and beta of C elements checked. */
+export function spatialLayout(fn: string, x: Tensor, gamma: Tensor, beta: Tensor): BatchnormLayout {
   assertTensor(fn, 'x', x, 4);
   const [N, C, H, W] = x.shape as [number, number, number, number];
   assertTensor(fn, 'gamma', gamma);
   assertTensor(fn, 'beta', beta);
   assertChannelParam(fn, 'gamma', gamma, C);
   assertChannelParam(fn, 'beta', beta, C);
-  return normaliseForward(fn, x, gamma, beta, bnParam, { N, C, S: H * W }, 'C');
+  return { N, C, S: H * W };
 }
 
 /** Spatial batchnorm backward (closed form): dx (N, C, H, W), dgamma/dbeta in their parameters' shapes. */
@@ -194,15 +204,19 @@ export function spatialBatchnormBackward(dout: Tensor, cache: BatchnormCache): B
 // ---------------------------------------------------------------------------------------------
 // shared by both layouts
 
-function normaliseForward(
+/**
+ * Checks a forward's bnParam and running statistics against x (the naive and fast layers share
+ * this): the dtype, mode, eps and momentum to use.
+ */
+export function checkForward(
   fn: string,
   x: Tensor,
   gamma: Tensor,
   beta: Tensor,
   bnParam: BatchnormParam,
-  { N, C, S }: Layout,
+  { N, C, S }: BatchnormLayout,
   meaning: 'D' | 'C',
-): { out: Tensor; cache: BatchnormCache } {
+): { dtype: DType; mode: BatchnormMode; eps: number; momentum: number } {
   const dtype = assertSameDtype(fn, { x, gamma, beta });
   const { mode, eps, momentum } = readParam(fn, bnParam);
   const M = N * S; // values per channel
@@ -221,7 +235,35 @@ function normaliseForward(
   if (mode === 'train' && M === 0) {
     fail(fn, 'x with at least one value per channel in train mode (batch statistics of nothing are undefined)', `shape ${show(x.shape)}`);
   }
+  return { dtype, mode, eps, momentum };
+}
 
+/**
+ * Moves the running statistics toward the batch's, creating them as zeros in the caller's
+ * bnParam on the first train-mode forward.
+ */
+export function updateRunning(bnParam: BatchnormParam, dtype: DType, mean: Float64Array, variance: Float64Array, momentum: number): void {
+  const C = mean.length;
+  const runningMean = (bnParam.runningMean ??= zeros([C], dtype));
+  const runningVar = (bnParam.runningVar ??= zeros([C], dtype));
+  for (let c = 0; c < C; c++) {
+    runningMean.data[c] = momentum * runningMean.data[c]! + (1 - momentum) * mean[c]!;
+    runningVar.data[c] = momentum * runningVar.data[c]! + (1 - momentum) * variance[c]!;
+  }
+}
+
+function normaliseForward(
+  fn: string,
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  bnParam: BatchnormParam,
+  layout: BatchnormLayout,
+  meaning: 'D' | 'C',
+): { out: Tensor; cache: BatchnormCache } {
+  const { dtype, mode, eps, momentum } = checkForward(fn, x, gamma, beta, bnParam, layout, meaning);
+  const { N, C, S } = layout;
+  const M = N * S; // values per channel
   const at = (n: number, c: number, s: number): number => (n * C + c) * S + s;
   const mean = new Float64Array(C); // (C)
   const variance = new Float64Array(C); // (C)
@@ -240,12 +282,7 @@ function normaliseForward(
       variance[c] = squares / M; // biased, like CS231n and ONNX
     }
     // Running statistics live in the caller's object: create them as zeros, then update in place.
-    const runningMean = (bnParam.runningMean ??= zeros([C], dtype));
-    const runningVar = (bnParam.runningVar ??= zeros([C], dtype));
-    for (let c = 0; c < C; c++) {
-      runningMean.data[c] = momentum * runningMean.data[c]! + (1 - momentum) * mean[c]!;
-      runningVar.data[c] = momentum * runningVar.data[c]! + (1 - momentum) * variance[c]!;
-    }
+    updateRunning(bnParam, dtype, mean, variance, momentum);
   } else {
     mean.set(bnParam.runningMean!.data);
     variance.set(bnParam.runningVar!.data);
@@ -272,7 +309,7 @@ function normaliseForward(
 }
 
 /** dbeta = Σ dout, dgamma = Σ dout · xhat, both over n and s for each channel. */
-function paramGradients(dout: Tensor, cache: BatchnormCache, { N, C, S }: Layout): { dgamma: Tensor; dbeta: Tensor } {
+function paramGradients(dout: Tensor, cache: BatchnormCache, { N, C, S }: BatchnormLayout): { dgamma: Tensor; dbeta: Tensor } {
   const dtype: DType = cache.x.dtype;
   const dgamma = allocate(dtype, C);
   const dbeta = allocate(dtype, C);
@@ -300,7 +337,7 @@ function paramGradients(dout: Tensor, cache: BatchnormCache, { N, C, S }: Layout
  *   dx = (invStd / M) · (M · dxhat − Σ dxhat − xhat · Σ dxhat · xhat)
  * In test mode the statistics are constants and dx = dxhat · invStd.
  */
-function closedFormBackward(dout: Tensor, cache: BatchnormCache, layout: Layout): BatchnormGradients {
+function closedFormBackward(dout: Tensor, cache: BatchnormCache, layout: BatchnormLayout): BatchnormGradients {
   const { N, C, S } = layout;
   const { x, gamma, xhat, invStd } = cache;
   const M = N * S;
@@ -354,8 +391,12 @@ function assertChannelParam(fn: string, name: string, t: Tensor, C: number): voi
   if (!ok) fail(fn, `${name} of shape [${C}] or [1, ${C}, 1, 1] (C)`, `shape ${show(s)}`);
 }
 
-/** Checks that the cache came from the matching forward (x of the right rank, consistent sizes). */
-function checkCache(fn: string, cache: unknown, rank: 2 | 4): Layout {
+/**
+ * Checks that the cache came from the matching forward (x of the right rank, consistent sizes).
+ * `useXhat` false (the fast backward): xhat is not read, so a fast forward's lazily computed
+ * xhat is not computed here.
+ */
+export function checkCache(fn: string, cache: unknown, rank: 2 | 4, useXhat = true): BatchnormLayout {
   const forward = rank === 2 ? 'batchnormForward' : 'spatialBatchnormForward';
   assertCache(fn, cache, ['mode', 'x', 'gamma', 'betaShape', 'xhat', 'mean', 'variance', 'invStd', 'eps']);
   const c = cache as BatchnormCache;
@@ -370,8 +411,7 @@ function checkCache(fn: string, cache: unknown, rank: 2 | 4): Layout {
   const perChannel = [c.mean, c.variance, c.invStd];
   const consistent =
     (c.mode === 'train' || c.mode === 'test') &&
-    c.xhat instanceof Float64Array &&
-    c.xhat.length === c.x.data.length &&
+    (!useXhat || (c.xhat instanceof Float64Array && c.xhat.length === c.x.data.length)) &&
     perChannel.every((a) => a instanceof Float64Array && a.length === C) &&
     c.gamma.data.length === C &&
     Array.isArray(c.betaShape) &&

@@ -5,7 +5,8 @@
 import { reluBackward, reluForward, type ReluCache } from '../layers/activations.js';
 import { affineBackward, affineForward, convBackward, convForward, maxPoolBackward, maxPoolForward } from '../layers/auto.js';
 import type { AffineCache } from '../layers/affine.js';
-import { spatialBatchnormBackward, spatialBatchnormForward, type BatchnormCache, type BatchnormParam } from '../layers/batchnorm.js';
+import type { BatchnormCache, BatchnormParam } from '../layers/batchnorm.js';
+import { spatialBatchnormBackwardFast as spatialBatchnormBackward, spatialBatchnormForwardFast as spatialBatchnormForward } from '../layers/batchnormFast.js';
 import type { ConvCache, ConvParam } from '../layers/conv.js';
 import type { MaxPoolCache, PoolParam } from '../layers/pool.js';
 import type { Tensor } from '../tensor.js';

@@ -6,7 +6,13 @@
 import { ConvnetError } from '../errors.js';
 import { leakyReluBackward, leakyReluForward, reluBackward, reluForward } from '../layers/activations.js';
 import { affineBackward, affineForward, avgPoolBackward, avgPoolForward, convBackward, convForward, maxPoolBackward, maxPoolForward } from '../layers/auto.js';
-import { batchnormBackward, batchnormForward, spatialBatchnormBackward, spatialBatchnormForward, type BatchnormParam } from '../layers/batchnorm.js';
+import type { BatchnormParam } from '../layers/batchnorm.js';
+import {
+  batchnormBackwardFast as batchnormBackward,
+  batchnormForwardFast as batchnormForward,
+  spatialBatchnormBackwardFast as spatialBatchnormBackward,
+  spatialBatchnormForwardFast as spatialBatchnormForward,
+} from '../layers/batchnormFast.js';
 import { dropoutBackward, dropoutForward } from '../layers/dropout.js';
 import { spatialGroupnormBackward, spatialGroupnormForward } from '../layers/groupnorm.js';
 import { layernormBackward, layernormForward } from '../layers/layernorm.js';

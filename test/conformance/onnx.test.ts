@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { convForward } from '../../src/layers/convFast.js';
 import { avgPoolForwardFast, maxPoolForward } from '../../src/layers/poolFast.js';
+import { batchnormForwardFast, spatialBatchnormForwardFast } from '../../src/layers/batchnormFast.js';
 import {
   ATOL,
   CASE_TOLERANCE,
@@ -41,14 +42,22 @@ interface Suite {
 
 /**
  * One suite per layer set; each runs every case. The fast set replaces only the layers it speeds
- * up (convFast.ts, poolFast.ts) and keeps the naive rest, so its other cases run twice.
+ * up (convFast.ts, poolFast.ts, batchnormFast.ts) and keeps the naive rest, so its other cases
+ * run twice.
  */
 const SUITES: Suite[] = [
   { prefix: '', label: 'naive layers', layers: NAIVE_LAYERS },
   {
     prefix: 'fast: ',
     label: 'fast layers',
-    layers: { ...NAIVE_LAYERS, conv: convForward, maxPool: maxPoolForward, avgPool: avgPoolForwardFast },
+    layers: {
+      ...NAIVE_LAYERS,
+      conv: convForward,
+      maxPool: maxPoolForward,
+      avgPool: avgPoolForwardFast,
+      batchnorm: batchnormForwardFast,
+      spatialBatchnorm: spatialBatchnormForwardFast,
+    },
   },
 ];
 

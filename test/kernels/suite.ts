@@ -598,6 +598,70 @@ function convBatchSuite(kernels: Kernels): void {
   });
 }
 
+// ---------------------------------------------------------------- per-channel (batch norm)
+
+function channelSuite(kernels: Kernels): void {
+  describe('per-channel kernels', () => {
+    for (const dtype of ['float64', 'float32'] as DType[]) {
+      it(`${dtype} channelMoments, channelSums and channelAffine equal plain loops over a channel range (40 random layouts)`, () => {
+        const gen = rng(dtype === 'float64' ? 61 : 62);
+        for (let trial = 0; trial < 40; trial++) {
+          const N = 1 + gen.int(5);
+          const C = 1 + gen.int(6);
+          const S = 1 + gen.int(40);
+          const c0 = gen.int(C);
+          const c1 = c0 + 1 + gen.int(C - c0);
+          const size = N * C * S;
+          const x = randomArray(gen, dtype, size);
+          for (let i = 0; i < size; i++) x[i] = x[i]! + 20; // far from zero
+          const dout = randomArray(gen, dtype, size);
+          const per = (): Float64Array => Float64Array.from({ length: C }, () => gen.normal());
+          const [centre, a, b, k] = [per(), per(), per(), per()];
+          const label = `N ${N} C ${C} S ${S} channels [${c0}, ${c1})`;
+          const mean = new Float64Array(C).fill(Number.NaN);
+          const variance = new Float64Array(C).fill(Number.NaN);
+          kernels.channelMoments(x, N, C, S, c0, c1, mean, variance);
+          const sums = new Float64Array(C).fill(Number.NaN);
+          const dots = new Float64Array(C).fill(Number.NaN);
+          kernels.channelSums(dout, x, N, C, S, c0, c1, centre, sums, dots);
+          const out = makeArray(dtype, size).fill(Number.NaN);
+          const dx = makeArray(dtype, size).fill(Number.NaN);
+          kernels.channelAffine(x, null, N, C, S, c0, c1, centre, a, b, k, out);
+          kernels.channelAffine(x, dout, N, C, S, c0, c1, centre, a, b, k, dx);
+          for (let c = 0; c < C; c++) {
+            const inside = c >= c0 && c < c1;
+            const values: number[] = [];
+            for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) values.push((n * C + c) * S + s);
+            if (!inside) {
+              for (const array of [mean, variance, sums, dots]) assert.ok(Number.isNaN(array[c]!), `${label}: channel ${c} written`);
+              for (const i of values) assert.ok(Number.isNaN(out[i]!) && Number.isNaN(dx[i]!), `${label}: channel ${c} written`);
+              continue;
+            }
+            const m = values.reduce((t, i) => t + x[i]!, 0) / values.length;
+            const v = values.reduce((t, i) => t + (x[i]! - m) ** 2, 0) / values.length;
+            const close = (got: number, want: number, scale: number, what: string): void =>
+              assert.ok(Math.abs(got - want) <= 1e-12 * scale, `${label}: ${what} ${got} vs ${want}`);
+            close(mean[c]!, m, Math.abs(m), `mean[${c}]`);
+            close(variance[c]!, v, v + 1e-300, `variance[${c}]`);
+            const sum = values.reduce((t, i) => t + dout[i]!, 0);
+            const dot = values.reduce((t, i) => t + dout[i]! * (x[i]! - centre[c]!), 0);
+            const magnitude = values.reduce((t, i) => t + Math.abs(dout[i]!) * (1 + Math.abs(x[i]! - centre[c]!)), 0);
+            close(sums[c]!, sum, magnitude, `sums[${c}]`);
+            close(dots[c]!, dot, magnitude, `dots[${c}]`);
+            const eps = dtype === 'float32' ? 1e-6 : 1e-14;
+            for (const i of values) {
+              const want = a[c]! * (x[i]! - centre[c]!) + k[c]!;
+              const wantDx = a[c]! * dout[i]! + b[c]! * (x[i]! - centre[c]!) + k[c]!;
+              assert.ok(Math.abs(out[i]! - want) <= eps * (1 + Math.abs(want)), `${label}: out ${out[i]} vs ${want}`);
+              assert.ok(Math.abs(dx[i]! - wantDx) <= eps * (1 + Math.abs(wantDx)), `${label}: dx ${dx[i]} vs ${wantDx}`);
+            }
+          }
+        }
+      });
+    }
+  });
+}
+
 /** Registers the whole kernel contract for one backend under `kernels <name>`. */
 export function runKernelSuite(kernels: Kernels, name: string = kernels.name): void {
   describe(`kernels ${name}`, () => {
@@ -605,6 +669,7 @@ export function runKernelSuite(kernels: Kernels, name: string = kernels.name): v
     im2colSuite(kernels);
     poolSuite(kernels);
     elementwiseSuite(kernels);
+    channelSuite(kernels);
     convBatchSuite(kernels);
   });
 }

@@ -6,6 +6,7 @@ import type { Kernels } from '../types.js';
 import { fillCols, fillRows, reluBackward, reluForward, sumCols, sumRows } from './elementwise.js';
 import { gemm } from './gemm.js';
 import { col2im, im2col } from './im2col.js';
+import { channelAffine, channelMoments, channelSums } from './norm.js';
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward } from './pool.js';
 
 export const jsKernels: Kernels = Object.freeze({
@@ -23,4 +24,7 @@ export const jsKernels: Kernels = Object.freeze({
   sumCols,
   reluForward,
   reluBackward,
+  channelMoments,
+  channelSums,
+  channelAffine,
 });

@@ -770,6 +770,10 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
       if (isFloat32(dx)) runtime().reluBackward(x, xOffset, dout, doutOffset, n, dx, dxOffset);
       else jsKernels.reluBackward(x, xOffset, dout, doutOffset, n, dx, dxOffset);
     },
+    // Memory-bound, and x would have to be copied in first: the JavaScript kernels run these.
+    channelMoments: jsKernels.channelMoments,
+    channelSums: jsKernels.channelSums,
+    channelAffine: jsKernels.channelAffine,
     scratch32: (length: number) => runtime().scratch32(length),
     convForward(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void {
       runtime().convForward(x, w, b, g, out);
