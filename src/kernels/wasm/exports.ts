@@ -27,6 +27,12 @@ export interface KernelExports {
   paddedSize(desc: number, channels: number): number;
   convBackward(desc: number, block: number, slot: number, work: number): void;
   sumBlocks(src: number, blocks: number, n: number, first: number, count: number, dst: number): void;
+  channelMoments(x: number, n: number, c: number, s: number, c0: number, c1: number, mean: number, variance: number): void;
+  channelSums(dout: number, x: number, n: number, c: number, s: number, c0: number, c1: number, centre: number, sums: number, dots: number): void;
+  channelAffine(
+    x: number, dout: number, n: number, c: number, s: number, c0: number, c1: number,
+    centre: number, a: number, b: number, k: number, out: number,
+  ): void;
   CONV_WORDS: { value: number };
   MR: { value: number };
   NR: { value: number };

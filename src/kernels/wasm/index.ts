@@ -31,7 +31,7 @@ import { jsKernels } from '../js/index.js';
 import type { ColumnGeometry, ConvBatchGeometry, FloatArray, GemmArgs, Kernels, PoolWindow } from '../types.js';
 import { WASM_BASE64, WASM_RELAXED_BASE64 } from './binary.js';
 import { instantiate, wasmApi, type KernelExports, type WasmMemory } from './exports.js';
-import { COL2IM, CONTROL_WORDS, CONV_BACKWARD, CONV_FORWARD, GEMM, IM2COL, MAXPOOL, SUM_BLOCKS } from './jobs.js';
+import { CHANNEL_AFFINE, CHANNEL_MOMENTS, CHANNEL_SUMS, COL2IM, CONTROL_WORDS, CONV_BACKWARD, CONV_FORWARD, GEMM, IM2COL, MAXPOOL, SUM_BLOCKS } from './jobs.js';
 import { MAX_THREADS, onThreads, ThreadPool } from './pool.js';
 
 const PAGE = 65536;
@@ -628,6 +628,78 @@ class Runtime {
     pool.run(this.work, SUM_BLOCKS, Math.ceil(n / step), step, 0, [src, blocks, n, dst]);
   }
 
+  /** Stages float64 values; returns the byte address. */
+  private f64In(values: Float64Array): number {
+    const at = this.stage(values.length * 2);
+    new Float64Array(this.memory.buffer, at, values.length).set(values);
+    return at;
+  }
+
+  /** Copies entries [from, to) of the float64 array staged at `at` into dst. */
+  private f64Out(at: number, from: number, to: number, dst: Float64Array): void {
+    dst.set(new Float64Array(this.memory.buffer, at + from * 8, to - from), from);
+  }
+
+  /**
+   * Runs a per-channel kernel over channels [c0, c1), split over the threads by blocks of
+   * channels when there is enough work; `args` follow N, C, S, c0, c1 in the job's order.
+   */
+  private channels(kind: number, n: number, c: number, s: number, c0: number, c1: number, args: number[], run: () => void): void {
+    const pool = n * s * (c1 - c0) >= this.parallelValues && c1 - c0 >= 2 ? this.parallel() : undefined;
+    if (pool === undefined) {
+      run();
+      return;
+    }
+    const step = Math.ceil((c1 - c0) / Math.min(c1 - c0, CHUNKS_PER_THREAD * this.threads));
+    pool.run(this.work, kind, Math.ceil((c1 - c0) / step), step, 0, [n, c, s, c0, c1, ...args]);
+  }
+
+  channelMoments(x: Float32Array, n: number, c: number, s: number, c0: number, c1: number, mean: Float64Array, variance: Float64Array): void {
+    if (c1 <= c0) return;
+    this.reset();
+    const xAt = this.vectorIn(x, 0, n * c * s);
+    const meanAt = this.stage(2 * c);
+    const varAt = this.stage(2 * c);
+    this.channels(CHANNEL_MOMENTS, n, c, s, c0, c1, [xAt, meanAt, varAt], () => this.exports.channelMoments(xAt, n, c, s, c0, c1, meanAt, varAt));
+    this.f64Out(meanAt, c0, c1, mean);
+    this.f64Out(varAt, c0, c1, variance);
+  }
+
+  channelSums(dout: Float32Array, x: Float32Array, n: number, c: number, s: number, c0: number, c1: number, centre: Float64Array, sums: Float64Array, dots: Float64Array): void {
+    if (c1 <= c0) return;
+    this.reset();
+    const doutAt = this.vectorIn(dout, 0, n * c * s);
+    const xAt = this.vectorIn(x, 0, n * c * s);
+    const centreAt = this.f64In(centre);
+    const sumsAt = this.stage(2 * c);
+    const dotsAt = this.stage(2 * c);
+    this.channels(CHANNEL_SUMS, n, c, s, c0, c1, [doutAt, xAt, centreAt, sumsAt, dotsAt], () =>
+      this.exports.channelSums(doutAt, xAt, n, c, s, c0, c1, centreAt, sumsAt, dotsAt),
+    );
+    this.f64Out(sumsAt, c0, c1, sums);
+    this.f64Out(dotsAt, c0, c1, dots);
+  }
+
+  channelAffine(
+    x: Float32Array, dout: Float32Array | null, n: number, c: number, s: number, c0: number, c1: number,
+    centre: Float64Array, a: Float64Array, b: Float64Array, k: Float64Array, out: Float32Array,
+  ): void {
+    if (c1 <= c0 || n * s <= 0) return;
+    this.reset();
+    const xAt = this.vectorIn(x, 0, n * c * s);
+    const doutAt = dout === null ? 0 : this.vectorIn(dout, 0, n * c * s);
+    const [centreAt, aAt, bAt, kAt] = [centre, a, b, k].map((values) => this.f64In(values)) as [number, number, number, number];
+    const direct = this.owns(out);
+    const outAt = direct ? out.byteOffset : this.stage(n * c * s);
+    this.channels(CHANNEL_AFFINE, n, c, s, c0, c1, [xAt, doutAt, centreAt, aAt, bAt, kAt, outAt], () =>
+      this.exports.channelAffine(xAt, doutAt, n, c, s, c0, c1, centreAt, aAt, bAt, kAt, outAt),
+    );
+    if (direct) return;
+    // Only the channels written: the rest of out keeps its values.
+    if (c0 === 0 && c1 === c) this.copyOut(outAt, n * c * s, out, 0);
+    else for (let i = 0; i < n; i++) this.copyOut(outAt + (i * c + c0) * s * 4, (c1 - c0) * s, out, (i * c + c0) * s);
+  }
+
   /** The address of `n` values of `src` from `offset`, copied into staging unless they live here. */
   private vectorIn(src: FloatArray, offset: number, n: number): number {
     if (this.owns(src)) return src.byteOffset + offset * 4;
@@ -770,10 +842,22 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
       if (isFloat32(dx)) runtime().reluBackward(x, xOffset, dout, doutOffset, n, dx, dxOffset);
       else jsKernels.reluBackward(x, xOffset, dout, doutOffset, n, dx, dxOffset);
     },
-    // Memory-bound, and x would have to be copied in first: the JavaScript kernels run these.
-    channelMoments: jsKernels.channelMoments,
-    channelSums: jsKernels.channelSums,
-    channelAffine: jsKernels.channelAffine,
+    channelMoments(x: FloatArray, n: number, c: number, s: number, c0: number, c1: number, mean: Float64Array, variance: Float64Array): void {
+      if (isFloat32(x)) runtime().channelMoments(x, n, c, s, c0, c1, mean, variance);
+      else jsKernels.channelMoments(x, n, c, s, c0, c1, mean, variance);
+    },
+    channelSums(dout: FloatArray, x: FloatArray, n: number, c: number, s: number, c0: number, c1: number, centre: Float64Array, sums: Float64Array, dots: Float64Array): void {
+      if (isFloat32(dout) && isFloat32(x)) runtime().channelSums(dout, x, n, c, s, c0, c1, centre, sums, dots);
+      else jsKernels.channelSums(dout, x, n, c, s, c0, c1, centre, sums, dots);
+    },
+    channelAffine(
+      x: FloatArray, dout: FloatArray | null, n: number, c: number, s: number, c0: number, c1: number,
+      centre: Float64Array, a: Float64Array, b: Float64Array, k: Float64Array, out: FloatArray,
+    ): void {
+      // Float64 out (the naive backward's xhat, from float32 x): the JavaScript kernel.
+      if (isFloat32(out) && isFloat32(x) && (dout === null || isFloat32(dout))) runtime().channelAffine(x, dout, n, c, s, c0, c1, centre, a, b, k, out);
+      else jsKernels.channelAffine(x, dout, n, c, s, c0, c1, centre, a, b, k, out);
+    },
     scratch32: (length: number) => runtime().scratch32(length),
     convForward(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void {
       runtime().convForward(x, w, b, g, out);

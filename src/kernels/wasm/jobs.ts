@@ -15,7 +15,8 @@
  * into blocks of output positions (copies), col2im into blocks of channels (disjoint planes of
  * dx, each summed in the same order), max pooling into blocks of planes, a convolution
  * layer's forward into blocks of images, its backward into a fixed number of blocks of images
- * (set by the batch and layer sizes alone) whose partial dw and db are summed in block order.
+ * (set by the batch and layer sizes alone) whose partial dw and db are summed in block order,
+ * the per-channel kernels into blocks of channels (each channel summed by one thread).
  */
 import type { KernelExports } from './exports.js';
 
@@ -53,6 +54,9 @@ export const MAXPOOL = 4;
 export const CONV_FORWARD = 5;
 export const CONV_BACKWARD = 6;
 export const SUM_BLOCKS = 7;
+export const CHANNEL_MOMENTS = 8;
+export const CHANNEL_SUMS = 9;
+export const CHANNEL_AFFINE = 10;
 
 /**
  * Writes a call into the control block (before it is published). A pipelined call starts with
@@ -170,6 +174,20 @@ function runChunk(x: KernelExports, ctl: Int32Array, chunk: number, work: number
       // Elements [start, start + n) of the block sums (args: src, blocks, n, dst).
       const start = chunk * step;
       x.sumBlocks(a(0) >>> 0, a(1), a(2), start, Math.min(step, a(2) - start), a(3) >>> 0);
+      return;
+    }
+    case CHANNEL_MOMENTS:
+    case CHANNEL_SUMS:
+    case CHANNEL_AFFINE: {
+      // Channels [first + chunk·step, …) of [first, end) (args: N, C, S, first, end, then the
+      // kernel's addresses in its own order).
+      const n = a(0), channels = a(1), s = a(2);
+      const c0 = a(3) + chunk * step;
+      const c1 = Math.min(a(4), c0 + step);
+      const kind = ctl[KIND];
+      if (kind === CHANNEL_MOMENTS) x.channelMoments(a(5) >>> 0, n, channels, s, c0, c1, a(6) >>> 0, a(7) >>> 0);
+      else if (kind === CHANNEL_SUMS) x.channelSums(a(5) >>> 0, a(6) >>> 0, n, channels, s, c0, c1, a(7) >>> 0, a(8) >>> 0, a(9) >>> 0);
+      else x.channelAffine(a(5) >>> 0, a(6) >>> 0, n, channels, s, c0, c1, a(7) >>> 0, a(8) >>> 0, a(9) >>> 0, a(10) >>> 0, a(11) >>> 0);
       return;
     }
     default:

@@ -838,6 +838,131 @@ export function sumRows(src: usize, rows: i32, cols: i32, sums: usize): void {
   }
 }
 
+// ---------------------------------------------------------------- per-channel (batch norm)
+
+/**
+ * Σ of n float32 values at src in float64 (two f64x2 partial sums), and Σ (v − centre)² when
+ * `squares`.
+ */
+function runSum(src: usize, n: i32, centre: f64, squares: bool): f64 {
+  let lo = f64x2.splat(0);
+  let hi = f64x2.splat(0);
+  const m = f64x2.splat(centre);
+  let i = 0;
+  for (; i + 4 <= n; i += 4, src += 16) {
+    const v = v128.load(src);
+    let a = f64x2.promote_low_f32x4(v);
+    let b = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+    if (squares) {
+      a = f64x2.sub(a, m);
+      b = f64x2.sub(b, m);
+      a = f64x2.mul(a, a);
+      b = f64x2.mul(b, b);
+    }
+    lo = f64x2.add(lo, a);
+    hi = f64x2.add(hi, b);
+  }
+  const both = f64x2.add(lo, hi);
+  let total = f64x2.extract_lane(both, 0) + f64x2.extract_lane(both, 1);
+  for (; i < n; i++, src += 4) {
+    const d = <f64>load<f32>(src) - (squares ? centre : 0);
+    total += squares ? d * d : d;
+  }
+  return total;
+}
+
+/**
+ * For channels [c0, c1) of x viewed as (N, C, S): mean[c] and the biased variance[c] (float64
+ * arrays) over the channel's N·S values, two passes. The same sums as the JavaScript kernel
+ * up to summation order.
+ */
+export function channelMoments(x: usize, n: i32, c: i32, s: i32, c0: i32, c1: i32, mean: usize, variance: usize): void {
+  const count = <f64>n * <f64>s;
+  for (let ch = c0; ch < c1; ch++) {
+    let sum: f64 = 0;
+    for (let i = 0; i < n; i++) sum += runSum(x + (<usize>((i * c + ch) * s) << 2), s, 0, false);
+    const m = sum / count;
+    let squares: f64 = 0;
+    for (let i = 0; i < n; i++) squares += runSum(x + (<usize>((i * c + ch) * s) << 2), s, m, true);
+    store<f64>(mean + (<usize>ch << 3), m);
+    store<f64>(variance + (<usize>ch << 3), squares / count);
+  }
+}
+
+/** For channels [c0, c1) of (N, C, S): sums[c] = Σ dout, dots[c] = Σ dout · (x − centre[c]) (float64). */
+export function channelSums(dout: usize, x: usize, n: i32, c: i32, s: i32, c0: i32, c1: i32, centre: usize, sums: usize, dots: usize): void {
+  for (let ch = c0; ch < c1; ch++) {
+    const mc = load<f64>(centre + (<usize>ch << 3));
+    const m = f64x2.splat(mc);
+    let sum = f64x2.splat(0);
+    let dot = f64x2.splat(0);
+    let sumTail: f64 = 0;
+    let dotTail: f64 = 0;
+    for (let i = 0; i < n; i++) {
+      const at = <usize>((i * c + ch) * s) << 2;
+      let g = dout + at;
+      let v = x + at;
+      let j = 0;
+      for (; j + 4 <= s; j += 4, g += 16, v += 16) {
+        const gv = v128.load(g);
+        const xv = v128.load(v);
+        const g0 = f64x2.promote_low_f32x4(gv);
+        const g1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(gv, gv, 2, 3, 0, 1));
+        const x0 = f64x2.sub(f64x2.promote_low_f32x4(xv), m);
+        const x1 = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1)), m);
+        sum = f64x2.add(sum, f64x2.add(g0, g1));
+        dot = f64x2.add(dot, f64x2.add(f64x2.mul(g0, x0), f64x2.mul(g1, x1)));
+      }
+      for (; j < s; j++, g += 4, v += 4) {
+        const gs = <f64>load<f32>(g);
+        sumTail += gs;
+        dotTail += gs * (<f64>load<f32>(v) - mc);
+      }
+    }
+    store<f64>(sums + (<usize>ch << 3), f64x2.extract_lane(sum, 0) + f64x2.extract_lane(sum, 1) + sumTail);
+    store<f64>(dots + (<usize>ch << 3), f64x2.extract_lane(dot, 0) + f64x2.extract_lane(dot, 1) + dotTail);
+  }
+}
+
+/**
+ * For channels [c0, c1) of (N, C, S), in float32: out = a[c] · (x − centre[c]) + k[c], or with
+ * dout (nonzero), out = a[c] · dout + b[c] · (x − centre[c]) + k[c]; centre, a, b, k are float64
+ * arrays.
+ */
+export function channelAffine(x: usize, dout: usize, n: i32, c: i32, s: i32, c0: i32, c1: i32, centre: usize, a: usize, b: usize, k: usize, out: usize): void {
+  for (let i = 0; i < n; i++) {
+    for (let ch = c0; ch < c1; ch++) {
+      const at = <usize>((i * c + ch) * s) << 2;
+      const mc = <f32>load<f64>(centre + (<usize>ch << 3));
+      const ac = <f32>load<f64>(a + (<usize>ch << 3));
+      const bc = <f32>load<f64>(b + (<usize>ch << 3));
+      const kc = <f32>load<f64>(k + (<usize>ch << 3));
+      const m = f32x4.splat(mc), av = f32x4.splat(ac), bv = f32x4.splat(bc), kv = f32x4.splat(kc);
+      let j = 0;
+      if (dout == 0) {
+        for (; j + 4 <= s; j += 4) {
+          const o = at + (<usize>j << 2);
+          v128.store(out + o, f32x4.add(f32x4.mul(av, f32x4.sub(v128.load(x + o), m)), kv));
+        }
+        for (; j < s; j++) {
+          const o = at + (<usize>j << 2);
+          store<f32>(out + o, ac * (load<f32>(x + o) - mc) + kc);
+        }
+      } else {
+        for (; j + 4 <= s; j += 4) {
+          const o = at + (<usize>j << 2);
+          const centred = f32x4.sub(v128.load(x + o), m);
+          v128.store(out + o, f32x4.add(f32x4.add(f32x4.mul(av, v128.load(dout + o)), f32x4.mul(bv, centred)), kv));
+        }
+        for (; j < s; j++) {
+          const o = at + (<usize>j << 2);
+          store<f32>(out + o, ac * load<f32>(dout + o) + bc * (load<f32>(x + o) - mc) + kc);
+        }
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- pooling
 
 /** The first maximum of a 2×2 window (offsets 0, 1, W, W + 1 in scan order), a NaN winning. */
