@@ -59,9 +59,26 @@ export * from './layers/loss.js';
 export * from './layers/dropout.js';
 export * from './layers/reshape.js';
 export * from './layers/gemm.js';
-export * from './layers/batchnorm.js';
+export {
+  batchnormForward,
+  batchnormBackward,
+  batchnormBackwardAlt,
+  spatialBatchnormForward,
+  spatialBatchnormBackward,
+  type BatchnormMode,
+  type BatchnormParam,
+  type BatchnormCache,
+  type BatchnormGradients,
+} from './layers/batchnorm.js';
 export * from './layers/batchnormFast.js';
 export * from './layers/layernorm.js';
-export * from './layers/groupnorm.js';
+export {
+  spatialGroupnormForward,
+  spatialGroupnormBackward,
+  type GroupnormParam,
+  type GroupnormCache,
+  type GroupnormGradients,
+} from './layers/groupnorm.js';
+export * from './layers/groupnormFast.js';
 export * from './models/index.js';
 export * from './train/index.js';

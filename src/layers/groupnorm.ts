@@ -14,7 +14,7 @@
  * Sums run in JS numbers (float64); outputs and gradients have the input's dtype.
  */
 import { ConvnetError, fail, show } from '../errors.js';
-import { allocate, type Tensor } from '../tensor.js';
+import { allocate, type DType, type Tensor } from '../tensor.js';
 import {
   assertCache,
   assertObject,
@@ -67,21 +67,10 @@ export function spatialGroupnormForward(
   gnParam: GroupnormParam = {},
 ): { out: Tensor; cache: GroupnormCache } {
   const fn = 'spatialGroupnormForward';
-  assertTensor(fn, 'x', x, 4);
-  const [N, C, H, W] = x.shape as [number, number, number, number];
-  assertTensor(fn, 'gamma', gamma);
-  assertTensor(fn, 'beta', beta);
-  assertChannelParam(fn, 'gamma', gamma, C);
-  assertChannelParam(fn, 'beta', beta, C);
-  const dtype = assertSameDtype(fn, { x, gamma, beta });
-  integer(fn, 'G', G, 1);
-  if (C % G !== 0) fail(fn, `G to divide the ${C} channels (C)`, show(G));
-  assertObject(fn, 'gnParam', gnParam);
-  const eps = numberInRange(fn, 'gnParam.eps', gnParam.eps, 0, Infinity, 1e-5, { low: true });
+  const { N, C, H, W, dtype, eps } = checkForward(fn, x, gamma, beta, G, gnParam);
   const HW = H * W;
   const Cg = C / G; // channels per group
   const M = Cg * HW; // values per group
-  if (N > 0 && M === 0) fail(fn, 'x with H, W >= 1 (values to normalise over)', `shape ${show(x.shape)}`);
 
   const mean = new Float64Array(N * G); // (N, G)
   const invStd = new Float64Array(N * G); // (N, G)
@@ -168,6 +157,30 @@ export function spatialGroupnormBackward(dout: Tensor, cache: GroupnormCache): G
   };
 }
 
+/** Checks a forward's arguments (the naive and fast layers share this). */
+export function checkForward(
+  fn: string,
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  G: number,
+  gnParam: GroupnormParam,
+): { N: number; C: number; H: number; W: number; dtype: DType; eps: number } {
+  assertTensor(fn, 'x', x, 4);
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  assertTensor(fn, 'gamma', gamma);
+  assertTensor(fn, 'beta', beta);
+  assertChannelParam(fn, 'gamma', gamma, C);
+  assertChannelParam(fn, 'beta', beta, C);
+  const dtype = assertSameDtype(fn, { x, gamma, beta });
+  integer(fn, 'G', G, 1);
+  if (C % G !== 0) fail(fn, `G to divide the ${C} channels (C)`, show(G));
+  assertObject(fn, 'gnParam', gnParam);
+  const eps = numberInRange(fn, 'gnParam.eps', gnParam.eps, 0, Infinity, 1e-5, { low: true });
+  if (N > 0 && H * W === 0) fail(fn, 'x with H, W >= 1 (values to normalise over)', `shape ${show(x.shape)}`);
+  return { N, C, H, W, dtype, eps };
+}
+
 /** gamma or beta: shape (1, C, 1, 1) or (C). */
 function assertChannelParam(fn: string, name: string, t: Tensor, C: number): void {
   const s = t.shape;
@@ -175,7 +188,11 @@ function assertChannelParam(fn: string, name: string, t: Tensor, C: number): voi
   if (!ok) fail(fn, `${name} of shape [1, ${C}, 1, 1] or [${C}] (C)`, `shape ${show(s)}`);
 }
 
-function checkCache(fn: string, cache: unknown): asserts cache is GroupnormCache {
+/**
+ * Checks that the cache came from spatialGroupnormForward. `useXhat` false (the fast backward):
+ * xhat is not read, so a fast forward's lazily computed xhat is not computed here.
+ */
+export function checkCache(fn: string, cache: unknown, useXhat = true): asserts cache is GroupnormCache {
   assertCache(fn, cache, ['x', 'gamma', 'betaShape', 'G', 'xhat', 'mean', 'invStd', 'eps']);
   const c = cache as GroupnormCache;
   assertTensor(fn, 'cache.x', c.x);
@@ -189,8 +206,7 @@ function checkCache(fn: string, cache: unknown): asserts cache is GroupnormCache
     Number.isInteger(G) &&
     G >= 1 &&
     C % G === 0 &&
-    c.xhat instanceof Float64Array &&
-    c.xhat.length === c.x.data.length &&
+    (!useXhat || (c.xhat instanceof Float64Array && c.xhat.length === c.x.data.length)) &&
     [c.mean, c.invStd].every((a) => a instanceof Float64Array && a.length === N * G) &&
     c.gamma.data.length === C &&
     Array.isArray(c.betaShape);

@@ -14,7 +14,7 @@ import {
   spatialBatchnormForwardFast as spatialBatchnormForward,
 } from '../layers/batchnormFast.js';
 import { dropoutBackward, dropoutForward } from '../layers/dropout.js';
-import { spatialGroupnormBackward, spatialGroupnormForward } from '../layers/groupnorm.js';
+import { spatialGroupnormBackwardFast as spatialGroupnormBackward, spatialGroupnormForwardFast as spatialGroupnormForward } from '../layers/groupnormFast.js';
 import { layernormBackward, layernormForward } from '../layers/layernorm.js';
 import { softmaxLoss } from '../layers/loss.js';
 import { globalAvgPoolBackward, globalAvgPoolForward } from '../layers/pool.js';

@@ -15,6 +15,7 @@ import { describe, test } from 'node:test';
 import { convForward } from '../../src/layers/convFast.js';
 import { avgPoolForwardFast, maxPoolForward } from '../../src/layers/poolFast.js';
 import { batchnormForwardFast, spatialBatchnormForwardFast } from '../../src/layers/batchnormFast.js';
+import { spatialGroupnormForwardFast } from '../../src/layers/groupnormFast.js';
 import {
   ATOL,
   CASE_TOLERANCE,
@@ -42,7 +43,7 @@ interface Suite {
 
 /**
  * One suite per layer set; each runs every case. The fast set replaces only the layers it speeds
- * up (convFast.ts, poolFast.ts, batchnormFast.ts) and keeps the naive rest, so its other cases
+ * up (convFast.ts, poolFast.ts, batchnormFast.ts, groupnormFast.ts) and keeps the naive rest, so its other cases
  * run twice.
  */
 const SUITES: Suite[] = [
@@ -57,6 +58,7 @@ const SUITES: Suite[] = [
       avgPool: avgPoolForwardFast,
       batchnorm: batchnormForwardFast,
       spatialBatchnorm: spatialBatchnormForwardFast,
+      spatialGroupnorm: spatialGroupnormForwardFast,
     },
   },
 ];
