@@ -13,7 +13,7 @@
  * Arithmetic runs in float64 and is stored in w's dtype (state tensors have w's dtype).
  */
 import { ConvnetError, show } from '../errors.js';
-import { allocate, type Tensor, type TypedArray } from '../tensor.js';
+import { allocate, allocateUninitialized, type Tensor, type TypedArray } from '../tensor.js';
 import { assertObject, assertShape, assertTensor, finiteNumber, integer, numberInRange } from '../validate.js';
 
 /** Hyperparameters and per-parameter state of every rule; each rule accepts only its own keys. */
@@ -72,12 +72,21 @@ function prepare(fn: string, w: unknown, dw: unknown, config: unknown, name: str
       throw new ConvnetError(fn, `expected config keys among ${keys.join(', ')}, got ${show(key)}${hint}`);
     }
   }
-  assertFinite(fn, name, w.data, name);
-  assertFinite(fn, name, dw.data, dname);
   return { w, dw, c };
 }
 
-/** A NaN or infinity in a parameter or gradient is an error, never a silently spreading NaN. */
+/**
+ * A NaN or infinity in a parameter or gradient is an error, never a silently spreading NaN.
+ * The rules check in their own loop, for speed: `probe` is Σ (w·0 + dw·0), 0 when every value is
+ * finite and NaN otherwise; then this finds the first culprit for the message. Called before the
+ * rule returns, so a bad input never yields a result (the rules write nothing they were given).
+ */
+function assertFiniteInputs(fn: string, name: string, w: Tensor, dw: Tensor, probe: number): void {
+  if (probe === 0) return;
+  assertFinite(fn, name, w.data, name);
+  assertFinite(fn, name, dw.data, `d${name}`);
+}
+
 function assertFinite(fn: string, param: string, data: TypedArray, what: string): void {
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i]!)) {
@@ -121,8 +130,15 @@ export function sgd(w: Tensor, dw: Tensor, config?: OptimConfig, name = 'w'): Up
   const fn = 'sgd';
   const p = prepare(fn, w, dw, config, name, ['learningRate']);
   const lr = learningRate(fn, p.c, 1e-2);
-  const next = allocate(w.dtype, w.data.length);
-  for (let i = 0; i < next.length; i++) next[i] = w.data[i]! - lr * dw.data[i]!;
+  const wd = w.data;
+  const g = dw.data;
+  const next = allocateUninitialized(w.dtype, wd.length);
+  let probe = 0;
+  for (let i = 0; i < next.length; i++) {
+    probe += wd[i]! * 0 + g[i]! * 0;
+    next[i] = wd[i]! - lr * g[i]!;
+  }
+  assertFiniteInputs(fn, name, w, dw, probe);
   return { next: like(w, next), config: { learningRate: lr } };
 }
 
@@ -133,12 +149,17 @@ export function sgdMomentum(w: Tensor, dw: Tensor, config?: OptimConfig, name = 
   const lr = learningRate(fn, p.c, 1e-2);
   const mu = rate(fn, 'momentum', p.c, 0.9);
   const v0 = state(fn, 'velocity', p.c.velocity, w);
-  const v = allocate(w.dtype, w.data.length);
-  const next = allocate(w.dtype, w.data.length);
+  const wd = w.data;
+  const g = dw.data;
+  const v = allocateUninitialized(w.dtype, wd.length);
+  const next = allocateUninitialized(w.dtype, wd.length);
+  let probe = 0;
   for (let i = 0; i < next.length; i++) {
-    v[i] = mu * v0[i]! - lr * dw.data[i]!;
-    next[i] = w.data[i]! + v[i]!;
+    probe += wd[i]! * 0 + g[i]! * 0;
+    v[i] = mu * v0[i]! - lr * g[i]!;
+    next[i] = wd[i]! + v[i]!;
   }
+  assertFiniteInputs(fn, name, w, dw, probe);
   return { next: like(w, next), config: { learningRate: lr, momentum: mu, velocity: like(w, v) } };
 }
 
@@ -153,13 +174,18 @@ export function rmsprop(w: Tensor, dw: Tensor, config?: OptimConfig, name = 'w')
   const rho = rate(fn, 'decayRate', p.c, 0.99);
   const eps = epsilon(fn, p.c);
   const cache0 = state(fn, 'cache', p.c.cache, w);
-  const cache = allocate(w.dtype, w.data.length);
-  const next = allocate(w.dtype, w.data.length);
+  const wd = w.data;
+  const gd = dw.data;
+  const cache = allocateUninitialized(w.dtype, wd.length);
+  const next = allocateUninitialized(w.dtype, wd.length);
+  let probe = 0;
   for (let i = 0; i < next.length; i++) {
-    const g = dw.data[i]!;
+    const g = gd[i]!;
+    probe += wd[i]! * 0 + g * 0;
     cache[i] = rho * cache0[i]! + (1 - rho) * g * g;
-    next[i] = w.data[i]! - (lr * g) / (Math.sqrt(cache[i]!) + eps);
+    next[i] = wd[i]! - (lr * g) / (Math.sqrt(cache[i]!) + eps);
   }
+  assertFiniteInputs(fn, name, w, dw, probe);
   return { next: like(w, next), config: { learningRate: lr, decayRate: rho, epsilon: eps, cache: like(w, cache) } };
 }
 
@@ -179,19 +205,26 @@ export function adam(w: Tensor, dw: Tensor, config?: OptimConfig, name = 'w'): U
   const t = integer(fn, 'config.t', p.c.t, 0, 0) + 1;
   const m0 = state(fn, 'm', p.c.m, w);
   const v0 = state(fn, 'v', p.c.v, w);
-  const m = allocate(w.dtype, w.data.length);
-  const v = allocate(w.dtype, w.data.length);
-  const next = allocate(w.dtype, w.data.length);
-  const correct1 = 1 - Math.pow(beta1, t);
-  const correct2 = 1 - Math.pow(beta2, t);
+  const wd = w.data;
+  const gd = dw.data;
+  const m = allocateUninitialized(w.dtype, wd.length);
+  const v = allocateUninitialized(w.dtype, wd.length);
+  const next = allocateUninitialized(w.dtype, wd.length);
+  // lr·m̂ / (√v̂ + ε) = (lr / (1−β1ᵗ))·m / (√v · (1/√(1−β2ᵗ)) + ε): one division per value.
+  const stepScale = lr / (1 - Math.pow(beta1, t));
+  const rootScale = 1 / Math.sqrt(1 - Math.pow(beta2, t));
+  let probe = 0;
   for (let i = 0; i < next.length; i++) {
-    const g = dw.data[i]!;
-    m[i] = beta1 * m0[i]! + (1 - beta1) * g;
-    v[i] = beta2 * v0[i]! + (1 - beta2) * g * g;
-    const mHat = m[i]! / correct1;
-    const vHat = v[i]! / correct2;
-    next[i] = w.data[i]! - (lr * mHat) / (Math.sqrt(vHat) + eps);
+    const g = gd[i]!;
+    probe += wd[i]! * 0 + g * 0;
+    const mi = beta1 * m0[i]! + (1 - beta1) * g;
+    const vi = beta2 * v0[i]! + (1 - beta2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    // From the stored (w's dtype) moments, as the next step will read them.
+    next[i] = wd[i]! - (stepScale * m[i]!) / (Math.sqrt(v[i]!) * rootScale + eps);
   }
+  assertFiniteInputs(fn, name, w, dw, probe);
   return {
     next: like(w, next),
     config: { learningRate: lr, beta1, beta2, epsilon: eps, m: like(w, m), v: like(w, v), t },
