@@ -98,6 +98,8 @@ export interface ConvBatchGeometry extends ColumnGeometry {
   pointwise: boolean;
   /** Output positions per im2col chunk: the cap on a backend's column scratch. */
   chunk: number;
+  /** convForward: apply relu to the output (conv → relu in one pass). */
+  relu?: boolean;
 }
 
 export interface Kernels {
@@ -232,7 +234,8 @@ export interface Kernels {
 
   /**
    * Optional: the matching backward over the whole batch: dx, dw and db are overwritten. The
-   * result must not depend on the thread count.
+   * result must not depend on the thread count. With `reluOut` (the output of a forward with
+   * relu), dout is first zeroed where reluOut is not positive: relu's backward, fused.
    */
   convBackward?(
     x: Float32Array,
@@ -242,5 +245,6 @@ export interface Kernels {
     dx: Float32Array,
     dw: Float32Array,
     db: Float32Array,
+    reluOut?: Float32Array,
   ): void;
 }

@@ -39,6 +39,7 @@ import type { ColumnGeometry, ConvBatchGeometry } from '../kernels/types.js';
 import { workspace } from '../kernels/workspace.js';
 import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertCache, assertUpstream } from '../validate.js';
+import { reluBackward, type ReluCache } from './activations.js';
 import { convGeometry, type ConvCache, type ConvGeometry, type ConvParam } from './conv.js';
 
 /** The largest im2col chunk, in values. */
@@ -102,6 +103,11 @@ function chunkLength(K: number, P: number): number {
 }
 
 export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam = {}): { out: Tensor; cache: ConvCache } {
+  return forward(x, w, b, convParam, false);
+}
+
+/** The forward; with `relu`, max(conv, 0) (the batch kernel applies it per image, in cache). */
+function forward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam, relu: boolean): { out: Tensor; cache: ConvCache } {
   const g = convGeometry('convForward', x, w, b, convParam);
   const kernels = getKernels();
   const { N, C, H, W, F, HH, WW, groups, Cg, Fg, Ho, Wo } = g;
@@ -111,7 +117,7 @@ export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvPara
   const chunk = chunkLength(K, P);
   const cache = { x, w, b, geometry: g };
   if (kernels.convForward !== undefined && out instanceof Float32Array) {
-    kernels.convForward(x.data as Float32Array, w.data as Float32Array, b.data as Float32Array, convBatchGeometry(g, chunk), out);
+    kernels.convForward(x.data as Float32Array, w.data as Float32Array, b.data as Float32Array, { ...convBatchGeometry(g, chunk), relu }, out);
     return { out: { shape: [N, F, Ho, Wo], data: out, dtype: x.dtype }, cache };
   }
   const pointwise = isPointwise(g);
@@ -144,10 +150,16 @@ export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvPara
       }
     }
   }
+  if (relu) kernels.reluForward(out, 0, out.length, out, 0); // in place
   return { out: { shape: [N, F, Ho, Wo], data: out, dtype: x.dtype }, cache };
 }
 
 export function convBackward(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: Tensor; db: Tensor } {
+  return backward(dout, cache);
+}
+
+/** The backward; with `reluOut` (a fused forward's output), relu's backward first, fused in. */
+function backward(dout: Tensor, cache: ConvCache, reluOut?: Float32Array): { dx: Tensor; dw: Tensor; db: Tensor } {
   const fn = 'convBackward';
   assertCache(fn, cache, ['x', 'w', 'b', 'geometry']);
   const { x, w, geometry: g } = cache;
@@ -170,7 +182,7 @@ export function convBackward(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: 
   });
   if (batchKernel && kernels.convBackward !== undefined) {
     const f32 = (t: Tensor): Float32Array => t.data as Float32Array;
-    kernels.convBackward(f32(x), f32(w), f32(dout), convBatchGeometry(g, chunk), dx as Float32Array, dw as Float32Array, db as Float32Array);
+    kernels.convBackward(f32(x), f32(w), f32(dout), convBatchGeometry(g, chunk), dx as Float32Array, dw as Float32Array, db as Float32Array, reluOut);
     return result();
   }
   const pointwise = isPointwise(g);
@@ -219,4 +231,33 @@ export function convBackward(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: 
     }
   }
   return result();
+}
+
+/** What convReluBackwardFast needs: the conv's cache and relu's (here, relu's output as its x). */
+export interface ConvReluFastCache {
+  conv: ConvCache;
+  relu: ReluCache;
+}
+
+/**
+ * conv → relu, as convForward then reluForward. Where the backend has batch kernels (float32
+ * WebAssembly) the relu is applied inside the conv call and its backward is fused into the
+ * conv's, so the conv's output never crosses into JavaScript and back. The relu cache holds the
+ * relu's output in place of its input: out > 0 exactly where the input is (NaN in neither), so
+ * reluBackward gives the same dx from it.
+ */
+export function convReluForwardFast(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam = {}): { out: Tensor; cache: ConvReluFastCache } {
+  const { out, cache } = forward(x, w, b, convParam, true);
+  return { out, cache: { conv: cache, relu: { x: out } } };
+}
+
+/** The backward of convReluForwardFast: relu's backward, then the conv's (fused where it can be). */
+export function convReluBackwardFast(dout: Tensor, cache: ConvReluFastCache): { dx: Tensor; dw: Tensor; db: Tensor } {
+  const kernels = getKernels();
+  const reluOut = cache?.relu?.x;
+  if (kernels.convBackward !== undefined && dout?.data instanceof Float32Array && reluOut?.data instanceof Float32Array && cache.conv?.x?.dtype === 'float32') {
+    assertUpstream('reluBackward', dout, reluOut.shape, reluOut.dtype);
+    return backward(dout, cache.conv, reluOut.data);
+  }
+  return backward(reluBackward(dout, cache.relu), cache.conv);
 }

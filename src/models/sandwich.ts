@@ -1,6 +1,7 @@
 /**
  * Sandwich layers: common sequences fused into one forward/backward pair, as in CS231n's
- * layer_utils. Each backward runs the pieces' backwards in reverse order.
+ * layer_utils. Each backward runs the pieces' backwards in reverse order; conv → relu runs as
+ * one kernel call each way where the backend can (convReluForwardFast), with the same results.
  */
 import { reluBackward, reluForward, type ReluCache } from '../layers/activations.js';
 import { affineBackward, affineForward, convBackward, convForward, maxPoolBackward, maxPoolForward } from '../layers/auto.js';
@@ -8,6 +9,7 @@ import type { AffineCache } from '../layers/affine.js';
 import type { BatchnormCache, BatchnormParam } from '../layers/batchnorm.js';
 import { spatialBatchnormBackwardFast as spatialBatchnormBackward, spatialBatchnormForwardFast as spatialBatchnormForward } from '../layers/batchnormFast.js';
 import type { ConvCache, ConvParam } from '../layers/conv.js';
+import { convReluBackwardFast, convReluForwardFast } from '../layers/convFast.js';
 import type { MaxPoolCache, PoolParam } from '../layers/pool.js';
 import type { Tensor } from '../tensor.js';
 
@@ -32,15 +34,13 @@ export interface ConvReluCache {
   relu: ReluCache;
 }
 
-/** conv → relu. */
+/** conv → relu (one pass where the kernels can: convReluForwardFast). */
 export function convReluForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam): { out: Tensor; cache: ConvReluCache } {
-  const c = convForward(x, w, b, convParam);
-  const r = reluForward(c.out);
-  return { out: r.out, cache: { conv: c.cache, relu: r.cache } };
+  return convReluForwardFast(x, w, b, convParam);
 }
 
 export function convReluBackward(dout: Tensor, cache: ConvReluCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  return convBackward(reluBackward(dout, cache.relu), cache.conv);
+  return convReluBackwardFast(dout, cache);
 }
 
 export interface ConvReluPoolCache {
@@ -57,15 +57,13 @@ export function convReluPoolForward(
   convParam: ConvParam,
   poolParam: PoolParam,
 ): { out: Tensor; cache: ConvReluPoolCache } {
-  const c = convForward(x, w, b, convParam);
-  const r = reluForward(c.out);
-  const p = maxPoolForward(r.out, poolParam);
-  return { out: p.out, cache: { conv: c.cache, relu: r.cache, pool: p.cache } };
+  const c = convReluForwardFast(x, w, b, convParam);
+  const p = maxPoolForward(c.out, poolParam);
+  return { out: p.out, cache: { ...c.cache, pool: p.cache } };
 }
 
 export function convReluPoolBackward(dout: Tensor, cache: ConvReluPoolCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  const dr = maxPoolBackward(dout, cache.pool);
-  return convBackward(reluBackward(dr, cache.relu), cache.conv);
+  return convReluBackwardFast(maxPoolBackward(dout, cache.pool), cache);
 }
 
 export interface ConvBnReluCache {

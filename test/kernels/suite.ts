@@ -593,6 +593,22 @@ function convBatchSuite(kernels: Kernels): void {
           const err = scaledError(got, want.data);
           assert.ok(err < 1e-5, `${label}: ${name} error ${err}`);
         }
+
+        // relu fused in: out = max(conv, 0); backward with that output masks dout first.
+        const reluOut = new Float32Array(N * F * P).fill(Number.NaN);
+        convForward(f32(x64), f32(w64), f32(b64), { ...convBatchGeometry(g, chunk), relu: true }, reluOut);
+        const expectedRelu = expected.out.data.map((v) => Math.max(v, 0));
+        assert.ok(scaledError(reluOut, expectedRelu) < 1e-5, `${label}: relu out error ${scaledError(reluOut, expectedRelu)}`);
+        const masked = dout.map((v, i) => (expected.out.data[i]! > 0 ? v : 0));
+        const reluGrads = convBackwardNaive({ shape: [N, F, g.Ho, g.Wo], data: masked, dtype: 'float64' }, expected.cache);
+        const doutCopy = Float32Array.from(dout);
+        convBackward(f32(x64), f32(w64), doutCopy, convBatchGeometry(g, chunk), dx, dw, db, reluOut);
+        assert.deepEqual(doutCopy, Float32Array.from(dout), `${label}: the fused relu backward wrote into dout`);
+        for (const [name, got, want] of [['dx', dx, reluGrads.dx], ['dw', dw, reluGrads.dw], ['db', db, reluGrads.db]] as const) {
+          // (Seeded data: no conv output lies within float32 rounding of 0, where the masks could differ.)
+          const err = scaledError(got, want.data);
+          assert.ok(err < 1e-5, `${label}: relu ${name} error ${err}`);
+        }
       }
     });
   });

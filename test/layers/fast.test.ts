@@ -18,7 +18,8 @@ import { relError } from '../../src/gradcheck.js';
 import { affineBackwardFast, affineForwardFast } from '../../src/layers/affineFast.js';
 import { affineBackwardNaive, affineForwardNaive } from '../../src/layers/affine.js';
 import { convBackwardNaive, convForwardNaive, type ConvParam } from '../../src/layers/conv.js';
-import { convBackward, convForward, setConvColumnLimit } from '../../src/layers/convFast.js';
+import { convBackward, convForward, convReluBackwardFast, convReluForwardFast, setConvColumnLimit } from '../../src/layers/convFast.js';
+import { reluBackward, reluForward } from '../../src/layers/activations.js';
 import {
   avgPoolBackwardNaive,
   avgPoolForwardNaive,
@@ -141,6 +142,40 @@ describe('fast conv equals naive conv', () => {
       it(`${dtype} ${name}`, () => checkConv(config, dtype, 1000 + i));
     }
   }
+});
+
+describe('fused conv → relu equals convForward → reluForward (and the backwards)', () => {
+  const gen = rng(2025);
+  for (let i = 0; i < 12; i++) {
+    const config = randomConvConfig(gen, i);
+    for (const dtype of DTYPES) {
+      it(`${dtype} x ${config.x.join('×')} w ${config.w.join('×')} ${JSON.stringify(config.param)}`, () => {
+        const g = rng(3000 + i);
+        const x = randomTensor(g, config.x, dtype);
+        const w = randomTensor(g, config.w, dtype);
+        const b = randomTensor(g, [config.w[0]!], dtype);
+        const label = `x ${config.x} w ${config.w}`;
+        const conv = convForward(x, w, b, config.param);
+        const relu = reluForward(conv.out);
+        const fused = convReluForwardFast(x, w, b, config.param);
+        assertClose('out', fused.out, relu.out, label);
+        const dout = randomTensor(g, relu.out.shape, dtype);
+        const want = convBackward(reluBackward(dout, relu.cache), conv.cache);
+        const got = convReluBackwardFast(dout, fused.cache);
+        assertClose('dx', got.dx, want.dx, label);
+        assertClose('dw', got.dw, want.dw, label);
+        assertClose('db', got.db, want.db, label);
+        // Its relu cache (the relu's output as x) gives reluBackward the same mask.
+        assertClose('relu dx', reluBackward(dout, fused.cache.relu), reluBackward(dout, relu.cache), label);
+      });
+    }
+  }
+
+  it('checks dout like reluBackward', () => {
+    const g = rng(5);
+    const fused = convReluForwardFast(randomTensor(g, [2, 3, 5, 5], 'float32'), randomTensor(g, [4, 3, 3, 3], 'float32'), randomTensor(g, [4], 'float32'), { pad: 1 });
+    assert.throws(() => convReluBackwardFast(randomTensor(g, [2, 4, 5, 4], 'float32'), fused.cache), (error: unknown) => error instanceof ConvnetError && /^reluBackward: expected dout/.test(error.message));
+  });
 });
 
 // ---------------------------------------------------------------- pooling

@@ -491,12 +491,16 @@ class Runtime {
   }
 
   /** Writes a conv layer's descriptor (assembly/kernels.ts: the D_* words) into staging. */
-  private describe(g: ConvBatchGeometry, at: { x: number; w: number; b: number; out: number; dx: number; dw: number; db: number; cols: number; colsStride: number; blocks: number }): number {
+  private describe(
+    g: ConvBatchGeometry,
+    at: { x: number; w: number; b: number; out: number; dx: number; dw: number; db: number; cols: number; colsStride: number; blocks: number; reluOut?: number },
+  ): number {
     const desc = this.stage(this.exports.CONV_WORDS.value);
     const words = [
       g.batch, g.inChannels, g.height, g.width, g.filters, g.groups, g.kernelH, g.kernelW,
       g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW, g.outHeight, g.outWidth,
       g.chunk, g.pointwise ? 1 : 0, at.x, at.w, at.b, at.out, at.dx, at.dw, at.db, at.cols, at.colsStride, at.blocks,
+      g.relu === true ? 1 : 0, at.reluOut ?? 0,
     ];
     // Addresses above 2 GiB go in as their 32-bit pattern (the module reads them unsigned).
     for (let i = 0; i < words.length; i++) this.heapInt[(desc >> 2) + i] = words[i]! | 0;
@@ -556,7 +560,7 @@ class Runtime {
     if (!direct) this.copyOut(outAt, outSize, out, 0);
   }
 
-  convBackward(x: Float32Array, w: Float32Array, dout: Float32Array, g: ConvBatchGeometry, dx: Float32Array, dw: Float32Array, db: Float32Array): void {
+  convBackward(x: Float32Array, w: Float32Array, dout: Float32Array, g: ConvBatchGeometry, dx: Float32Array, dw: Float32Array, db: Float32Array, reluOut?: Float32Array): void {
     const positions = g.outHeight * g.outWidth;
     const k = g.channels * g.kernelH * g.kernelW;
     const xSize = g.batch * g.inChannels * g.height * g.width;
@@ -577,9 +581,13 @@ class Runtime {
     const xDirect = this.owns(x);
     const xAt = xDirect ? x.byteOffset : this.stage(xSize);
     if (!xDirect && pool === undefined) this.copyIn(x, 0, xSize, xAt);
-    const doutDirect = this.owns(dout);
+    // The fused relu backward zeroes entries of dout in place: always on a copy.
+    const doutDirect = this.owns(dout) && reluOut === undefined;
     const doutAt = doutDirect ? dout.byteOffset : this.stage(g.batch * doutImage);
     if (!doutDirect && pool === undefined) this.copyIn(dout, 0, g.batch * doutImage, doutAt);
+    const reluDirect = reluOut === undefined || this.owns(reluOut);
+    const reluAt = reluOut === undefined ? 0 : reluDirect ? reluOut.byteOffset : this.stage(g.batch * doutImage);
+    if (!reluDirect && pool === undefined) this.copyIn(reluOut!, 0, g.batch * doutImage, reluAt);
     const wAt = this.vectorIn(w, 0, wSize);
     const dxDirect = this.owns(dx);
     const dxAt = dxDirect ? dx.byteOffset : this.stage(xSize);
@@ -587,7 +595,7 @@ class Runtime {
     const dbPartials = this.stage(blocks * g.filters);
     const colsStride = g.pointwise ? 0 : align(k * g.chunk * 4);
     const cols = g.pointwise ? 0 : this.stage((this.threads * colsStride) / 4);
-    const desc = this.describe(g, { x: xAt, w: wAt, b: 0, out: doutAt, dx: dxAt, dw: dwPartials, db: dbPartials, cols, colsStride, blocks });
+    const desc = this.describe(g, { x: xAt, w: wAt, b: 0, out: doutAt, dx: dxAt, dw: dwPartials, db: dbPartials, cols, colsStride, blocks, reluOut: reluAt });
     if (pool === undefined) {
       for (let block = 0; block < blocks; block++) this.exports.convBackward(desc, block, 0, this.work);
     } else {
@@ -601,6 +609,7 @@ class Runtime {
           const [first, count] = images(block);
           if (!xDirect) this.copyIn(x, first * imageSize, count * imageSize, xAt + first * imageSize * 4);
           if (!doutDirect) this.copyIn(dout, first * doutImage, count * doutImage, doutAt + first * doutImage * 4);
+          if (!reluDirect) this.copyIn(reluOut!, first * doutImage, count * doutImage, reluAt + first * doutImage * 4);
         },
         output: (block) => {
           const [first, count] = images(block);
@@ -862,8 +871,8 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
     convForward(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void {
       runtime().convForward(x, w, b, g, out);
     },
-    convBackward(x: Float32Array, w: Float32Array, dout: Float32Array, g: ConvBatchGeometry, dx: Float32Array, dw: Float32Array, db: Float32Array): void {
-      runtime().convBackward(x, w, dout, g, dx, dw, db);
+    convBackward(x: Float32Array, w: Float32Array, dout: Float32Array, g: ConvBatchGeometry, dx: Float32Array, dw: Float32Array, db: Float32Array, reluOut?: Float32Array): void {
+      runtime().convBackward(x, w, dout, g, dx, dw, db, reluOut);
     },
   });
 }

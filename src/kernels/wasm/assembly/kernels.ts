@@ -527,6 +527,11 @@ const D_X = 18, D_WEIGHT = 19, D_BIAS = 20, D_OUT = 21, D_DX = 22, D_DWEIGHT = 2
  * (backward), the zero-padded image (forward, paddedSize floats).
  */
 const D_COLS = 25, D_COLS_STRIDE = 26, D_BLOCKS = 27;
+/**
+ * A relu fused in: forward, 1 to write max(out, 0); backward, the address of that forward's
+ * output (0: none), whose nonpositive (or NaN) entries zero dout first (dout must be a copy).
+ */
+const D_RELU = 28, D_RELU_OUT = 29;
 /** Words in a descriptor. */
 export const CONV_WORDS: i32 = 32;
 
@@ -700,6 +705,10 @@ export function convForward(desc: usize, first: i32, count: i32, p0: i32, pn: i3
         }
       }
     }
+    if (word(desc, D_RELU) != 0) {
+      // max(out, 0) on this image's positions, still in cache (NaN stays NaN, as relu's kernel).
+      for (let f = 0; f < filters; f++) relu(out + (<usize>((n * filters + f) * positions + p0) << 2), pn, out + (<usize>((n * filters + f) * positions + p0) << 2));
+    }
   }
 }
 
@@ -733,6 +742,12 @@ export function convBackward(desc: usize, block: i32, slot: i32, work: usize): v
   const planeSize = height * width;
   for (let n = first; n < end; n++) {
     const doutN = dout + (<usize>(n * filters * positions) << 2);
+    const reluOut = <usize>word(desc, D_RELU_OUT);
+    if (reluOut != 0) {
+      // relu's backward, fused: dout = 0 where the relu output is not positive.
+      const r = reluOut + (<usize>(n * filters * positions) << 2);
+      reluBackward(r, doutN, filters * positions, doutN);
+    }
     sumRows(doutN, filters, positions, db);
     memory.fill(dx + (<usize>(n * channels * planeSize) << 2), 0, <usize>(channels * planeSize) << 2);
     for (let group = 0; group < groups; group++) {
