@@ -247,4 +247,25 @@ export interface Kernels {
     db: Float32Array,
     reluOut?: Float32Array,
   ): void;
+
+  /**
+   * Optional: conv → relu → 2×2 stride-2 max pool over the whole batch (float32), writing only
+   * the pool's output and argmax, (N, F, pooledHeight, pooledWidth) with pooledHeight =
+   * ⌊outHeight / 2⌋ (the max pool kernel's conventions); the conv's output stays inside the
+   * backend. g.relu is implied.
+   */
+  convReluPoolForward?(
+    x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry,
+    pooled: Float32Array, argmax: Int32Array, pooledHeight: number, pooledWidth: number,
+  ): void;
+
+  /**
+   * Optional: its backward from the pool's gradient, output and argmax: dx, dw and db are
+   * overwritten.
+   */
+  convReluPoolBackward?(
+    x: Float32Array, w: Float32Array, g: ConvBatchGeometry,
+    dpooled: Float32Array, pooled: Float32Array, argmax: Int32Array, pooledHeight: number, pooledWidth: number,
+    dx: Float32Array, dw: Float32Array, db: Float32Array,
+  ): void;
 }

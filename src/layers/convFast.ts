@@ -40,6 +40,8 @@ import { workspace } from '../kernels/workspace.js';
 import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertCache, assertUpstream } from '../validate.js';
 import { reluBackward, type ReluCache } from './activations.js';
+import type { PoolParam } from './pool.js';
+import { maxPoolBackward, maxPoolForward, type MaxPoolFastCache } from './poolFast.js';
 import { convGeometry, type ConvCache, type ConvGeometry, type ConvParam } from './conv.js';
 
 /** The largest im2col chunk, in values. */
@@ -260,4 +262,84 @@ export function convReluBackwardFast(dout: Tensor, cache: ConvReluFastCache): { 
     return backward(dout, cache.conv, reluOut.data);
   }
   return backward(reluBackward(dout, cache.relu), cache.conv);
+}
+
+/** What convReluPoolBackwardFast needs: the conv's cache, and the relu's and pool's or the fused call's. */
+export interface ConvReluPoolFastCache {
+  conv: ConvCache;
+  /** When composed: relu's cache (its output as x, see convReluForwardFast). */
+  relu?: ReluCache;
+  /** When composed: the max pool's. */
+  pool?: MaxPoolFastCache;
+  /** When fused: the pool's output (N, F, height, width) and each window's argmax in its plane. */
+  fused?: { out: Tensor; argmax: Int32Array; height: number; width: number };
+}
+
+/** A 2×2 window at stride 2 without padding, dilation or ceil mode (what the fused kernel pools). */
+function isPlain2x2(p: PoolParam): boolean {
+  const pair = (v: unknown, d: number): boolean =>
+    v === undefined || v === d || (Array.isArray(v) && v.every((e) => e === d) && (v.length === 2 || v.length === 4));
+  return p?.poolHeight === 2 && p.poolWidth === 2 && pair(p.stride, 2) && pair(p.pad, 0) && pair(p.dilation, 1) && !p.ceilMode;
+}
+
+/**
+ * conv → relu → max pool, as convReluForwardFast then maxPoolForward. Where the backend has the
+ * fused kernel (float32 WebAssembly) and the pool is 2×2 at stride 2, one call does all three
+ * and only the pool's output and argmax leave the backend; the backward builds the conv's dout
+ * from them (each window's gradient at its argmax where its maximum is positive) inside the
+ * backend too. Same results as the composition.
+ */
+export function convReluPoolForwardFast(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam, poolParam: PoolParam): { out: Tensor; cache: ConvReluPoolFastCache } {
+  const kernels = getKernels();
+  if (kernels.convReluPoolForward !== undefined && x?.dtype === 'float32' && isPlain2x2(poolParam)) {
+    const g = convGeometry('convForward', x, w, b, convParam);
+    if (g.Ho >= 2 && g.Wo >= 2) {
+      const height = Math.floor(g.Ho / 2);
+      const width = Math.floor(g.Wo / 2);
+      const size = g.N * g.F * height * width;
+      const pooled = allocateUninitialized('float32', size) as Float32Array; // every window written
+      const argmax = new Int32Array(size);
+      const chunk = chunkLength(g.Cg * g.HH * g.WW, g.Ho * g.Wo);
+      const f32 = (t: Tensor): Float32Array => t.data as Float32Array;
+      kernels.convReluPoolForward(f32(x), f32(w), f32(b), convBatchGeometry(g, chunk), pooled, argmax, height, width);
+      const out: Tensor = { shape: [g.N, g.F, height, width], data: pooled, dtype: 'float32' };
+      return { out, cache: { conv: { x, w, b, geometry: g }, fused: { out, argmax, height, width } } };
+    }
+  }
+  const c = convReluForwardFast(x, w, b, convParam);
+  const p = maxPoolForward(c.out, poolParam);
+  return { out: p.out, cache: { conv: c.cache.conv, relu: c.cache.relu, pool: p.cache } };
+}
+
+/** The backward of convReluPoolForwardFast. */
+export function convReluPoolBackwardFast(dout: Tensor, cache: ConvReluPoolFastCache): { dx: Tensor; dw: Tensor; db: Tensor } {
+  const fused = cache?.fused;
+  if (fused === undefined) {
+    return convReluBackwardFast(maxPoolBackward(dout, cache.pool!), { conv: cache.conv, relu: cache.relu! });
+  }
+  assertCache('convBackward', cache.conv, ['x', 'w', 'b', 'geometry']);
+  assertUpstream('maxPoolBackward', dout, fused.out.shape, 'float32');
+  const { x, w, geometry: g } = cache.conv;
+  const kernels = getKernels();
+  if (kernels.convReluPoolBackward === undefined) {
+    // The backend changed since the forward: the pool's and relu's backward here, then the conv's.
+    const planeOut = g.Ho * g.Wo;
+    const windows = fused.height * fused.width;
+    const dconv = allocate('float32', g.N * g.F * planeOut);
+    for (let i = 0; i < fused.argmax.length; i++) {
+      if (fused.out.data[i]! > 0) dconv[Math.floor(i / windows) * planeOut + fused.argmax[i]!] += dout.data[i]!;
+    }
+    return convBackward({ shape: [g.N, g.F, g.Ho, g.Wo], data: dconv, dtype: 'float32' }, cache.conv);
+  }
+  const dx = allocateUninitialized('float32', x.data.length) as Float32Array; // overwritten
+  const dw = allocate('float32', w.data.length) as Float32Array;
+  const db = allocate('float32', g.F) as Float32Array;
+  const chunk = chunkLength(g.Cg * g.HH * g.WW, g.Ho * g.Wo);
+  const f32 = (t: Tensor): Float32Array => t.data as Float32Array;
+  kernels.convReluPoolBackward(f32(x), f32(w), convBatchGeometry(g, chunk), f32(dout), f32(fused.out), fused.argmax, fused.height, fused.width, dx, dw, db);
+  return {
+    dx: { shape: [...x.shape], data: dx, dtype: 'float32' },
+    dw: { shape: [...w.shape], data: dw, dtype: 'float32' },
+    db: { shape: [g.F], data: db, dtype: 'float32' },
+  };
 }

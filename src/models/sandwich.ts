@@ -4,13 +4,19 @@
  * one kernel call each way where the backend can (convReluForwardFast), with the same results.
  */
 import { reluBackward, reluForward, type ReluCache } from '../layers/activations.js';
-import { affineBackward, affineForward, convBackward, convForward, maxPoolBackward, maxPoolForward } from '../layers/auto.js';
+import { affineBackward, affineForward, convBackward, convForward } from '../layers/auto.js';
 import type { AffineCache } from '../layers/affine.js';
 import type { BatchnormCache, BatchnormParam } from '../layers/batchnorm.js';
 import { spatialBatchnormBackwardFast as spatialBatchnormBackward, spatialBatchnormForwardFast as spatialBatchnormForward } from '../layers/batchnormFast.js';
 import type { ConvCache, ConvParam } from '../layers/conv.js';
-import { convReluBackwardFast, convReluForwardFast } from '../layers/convFast.js';
-import type { MaxPoolCache, PoolParam } from '../layers/pool.js';
+import {
+  convReluBackwardFast,
+  convReluForwardFast,
+  convReluPoolBackwardFast,
+  convReluPoolForwardFast,
+  type ConvReluPoolFastCache,
+} from '../layers/convFast.js';
+import type { PoolParam } from '../layers/pool.js';
 import type { Tensor } from '../tensor.js';
 
 export interface AffineReluCache {
@@ -43,13 +49,10 @@ export function convReluBackward(dout: Tensor, cache: ConvReluCache): { dx: Tens
   return convReluBackwardFast(dout, cache);
 }
 
-export interface ConvReluPoolCache {
-  conv: ConvCache;
-  relu: ReluCache;
-  pool: MaxPoolCache;
-}
+/** conv → relu → max pool's cache (convReluPoolForwardFast: composed or fused). */
+export type ConvReluPoolCache = ConvReluPoolFastCache;
 
-/** conv → relu → max pool. */
+/** conv → relu → max pool (one kernel call each way for 2×2 pools where the backend can). */
 export function convReluPoolForward(
   x: Tensor,
   w: Tensor,
@@ -57,13 +60,11 @@ export function convReluPoolForward(
   convParam: ConvParam,
   poolParam: PoolParam,
 ): { out: Tensor; cache: ConvReluPoolCache } {
-  const c = convReluForwardFast(x, w, b, convParam);
-  const p = maxPoolForward(c.out, poolParam);
-  return { out: p.out, cache: { ...c.cache, pool: p.cache } };
+  return convReluPoolForwardFast(x, w, b, convParam, poolParam);
 }
 
 export function convReluPoolBackward(dout: Tensor, cache: ConvReluPoolCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  return convReluBackwardFast(maxPoolBackward(dout, cache.pool), cache);
+  return convReluPoolBackwardFast(dout, cache);
 }
 
 export interface ConvBnReluCache {

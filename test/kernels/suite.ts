@@ -609,6 +609,36 @@ function convBatchSuite(kernels: Kernels): void {
           const err = scaledError(got, want.data);
           assert.ok(err < 1e-5, `${label}: relu ${name} error ${err}`);
         }
+
+        // conv → relu → 2×2 stride-2 max pool fused, where the backend has it and the planes are 2×2 or more.
+        if (kernels.convReluPoolForward !== undefined && kernels.convReluPoolBackward !== undefined && g.Ho >= 2 && g.Wo >= 2) {
+          const poolParam = { poolHeight: 2, poolWidth: 2, stride: 2 };
+          const reluTensor: Tensor = { shape: [N, F, g.Ho, g.Wo], data: Float64Array.from(expectedRelu), dtype: 'float64' };
+          const pooledWant = maxPoolForwardNaive(reluTensor, poolParam);
+          const [ph, pw] = [Math.floor(g.Ho / 2), Math.floor(g.Wo / 2)];
+          const pooled = new Float32Array(N * F * ph * pw).fill(Number.NaN);
+          const argmax = new Int32Array(N * F * ph * pw).fill(-1);
+          kernels.convReluPoolForward(f32(x64), f32(w64), f32(b64), convBatchGeometry(g, chunk), pooled, argmax, ph, pw);
+          assert.ok(scaledError(pooled, pooledWant.out.data) < 1e-5, `${label}: pooled error ${scaledError(pooled, pooledWant.out.data)}`);
+          // The argmax is the kernel's own (float32 maxima); it must point at a cell holding the maximum.
+          for (let i = 0; i < argmax.length; i++) {
+            const plane = Math.floor(i / (ph * pw));
+            assert.equal(reluOut[plane * g.Ho * g.Wo + argmax[i]!], pooled[i], `${label}: argmax ${i}`);
+          }
+          const dpooled = Float32Array.from({ length: pooled.length }, () => gen.normal());
+          // The reference: dpooled at each argmax where the maximum is positive, then the conv's backward.
+          const dconv = new Float64Array(N * F * g.Ho * g.Wo);
+          for (let i = 0; i < argmax.length; i++) {
+            if (pooled[i]! > 0) dconv[Math.floor(i / (ph * pw)) * g.Ho * g.Wo + argmax[i]!] += dpooled[i]!;
+          }
+          const poolGrads = convBackwardNaive({ shape: [N, F, g.Ho, g.Wo], data: dconv, dtype: 'float64' }, expected.cache);
+          dx.fill(Number.NaN);
+          kernels.convReluPoolBackward(f32(x64), f32(w64), convBatchGeometry(g, chunk), dpooled, pooled, argmax, ph, pw, dx, dw, db);
+          for (const [name, got, want] of [['dx', dx, poolGrads.dx], ['dw', dw, poolGrads.dw], ['db', db, poolGrads.db]] as const) {
+            const err = scaledError(got, want.data);
+            assert.ok(err < 1e-5, `${label}: pooled ${name} error ${err}`);
+          }
+        }
       }
     });
   });

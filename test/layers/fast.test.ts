@@ -18,7 +18,8 @@ import { relError } from '../../src/gradcheck.js';
 import { affineBackwardFast, affineForwardFast } from '../../src/layers/affineFast.js';
 import { affineBackwardNaive, affineForwardNaive } from '../../src/layers/affine.js';
 import { convBackwardNaive, convForwardNaive, type ConvParam } from '../../src/layers/conv.js';
-import { convBackward, convForward, convReluBackwardFast, convReluForwardFast, setConvColumnLimit } from '../../src/layers/convFast.js';
+import { convBackward, convForward, convReluBackwardFast, convReluForwardFast, convReluPoolBackwardFast, convReluPoolForwardFast, setConvColumnLimit } from '../../src/layers/convFast.js';
+import { setBackend, getBackend, type Backend } from '../../src/kernels/index.js';
 import { reluBackward, reluForward } from '../../src/layers/activations.js';
 import {
   avgPoolBackwardNaive,
@@ -167,6 +168,47 @@ describe('fused conv → relu equals convForward → reluForward (and the backwa
         assertClose('db', got.db, want.db, label);
         // Its relu cache (the relu's output as x) gives reluBackward the same mask.
         assertClose('relu dx', reluBackward(dout, fused.cache.relu), reluBackward(dout, relu.cache), label);
+      });
+    }
+  }
+
+  for (let i = 0; i < 10; i++) {
+    const config = randomConvConfig(rng(4000 + i), i);
+    for (const dtype of DTYPES) {
+      it(`conv → relu → 2×2 pool, ${dtype} x ${config.x.join('×')} w ${config.w.join('×')} ${JSON.stringify(config.param)}: fused equals composed`, () => {
+        const g = rng(5000 + i);
+        const x = randomTensor(g, config.x, dtype);
+        const w = randomTensor(g, config.w, dtype);
+        const b = randomTensor(g, [config.w[0]!], dtype);
+        const label = `x ${config.x} w ${config.w}`;
+        const poolParam = { poolHeight: 2, poolWidth: 2, stride: 2 };
+        const conv = convForward(x, w, b, config.param);
+        const [, , Ho, Wo] = conv.out.shape as [number, number, number, number];
+        if (Ho < 2 || Wo < 2) {
+          // No 2×2 window fits: both paths give maxPoolForward's error.
+          assert.throws(() => convReluPoolForwardFast(x, w, b, config.param, poolParam), ConvnetError);
+          return;
+        }
+        const relu = reluForward(conv.out);
+        const pool = maxPoolForward(relu.out, poolParam);
+        const fused = convReluPoolForwardFast(x, w, b, config.param, poolParam);
+        assertClose('out', fused.out, pool.out, label);
+        const dout = randomTensor(g, pool.out.shape, dtype);
+        const want = convBackward(reluBackward(maxPoolBackward(dout, pool.cache), relu.cache), conv.cache);
+        const got = convReluPoolBackwardFast(dout, fused.cache);
+        assertClose('dx', got.dx, want.dx, label);
+        assertClose('dw', got.dw, want.dw, label);
+        assertClose('db', got.db, want.db, label);
+        // A backend switch between forward and backward (the other backend's backward path).
+        const previous: Backend = getBackend() === 'wasm' ? 'wasm' : 'js';
+        setBackend(previous === 'wasm' ? 'js' : 'wasm');
+        try {
+          const other = convReluPoolBackwardFast(dout, fused.cache);
+          assertClose('dx (other backend)', other.dx, want.dx, label);
+          assertClose('dw (other backend)', other.dw, want.dw, label);
+        } finally {
+          setBackend(previous);
+        }
       });
     }
   }

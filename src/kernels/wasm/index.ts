@@ -239,6 +239,19 @@ export interface WasmKernelOptions {
   relaxed?: boolean;
 }
 
+/** A 2×2 stride-2 max pool fused after a conv → relu: its output and argmax, (N, F, height, width). */
+interface FusedPool {
+  out: Float32Array;
+  argmax: Int32Array;
+  height: number;
+  width: number;
+}
+
+/** The backward of a fused pool: the forward's output and argmax, and the gradient of its output. */
+interface FusedPoolGradient extends FusedPool {
+  dout: Float32Array;
+}
+
 /** A loaded module with its memory and its bookkeeping. */
 class Runtime {
   readonly shared: boolean;
@@ -493,7 +506,11 @@ class Runtime {
   /** Writes a conv layer's descriptor (assembly/kernels.ts: the D_* words) into staging. */
   private describe(
     g: ConvBatchGeometry,
-    at: { x: number; w: number; b: number; out: number; dx: number; dw: number; db: number; cols: number; colsStride: number; blocks: number; reluOut?: number },
+    at: {
+      x: number; w: number; b: number; out: number; dx: number; dw: number; db: number; cols: number; colsStride: number; blocks: number;
+      reluOut?: number;
+      pool?: { out: number; argmax: number; height: number; width: number; dout: number };
+    },
   ): number {
     const desc = this.stage(this.exports.CONV_WORDS.value);
     const words = [
@@ -501,19 +518,25 @@ class Runtime {
       g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW, g.outHeight, g.outWidth,
       g.chunk, g.pointwise ? 1 : 0, at.x, at.w, at.b, at.out, at.dx, at.dw, at.db, at.cols, at.colsStride, at.blocks,
       g.relu === true ? 1 : 0, at.reluOut ?? 0,
+      at.pool?.out ?? 0, at.pool?.argmax ?? 0, at.pool?.height ?? 0, at.pool?.width ?? 0, at.pool?.dout ?? 0,
     ];
     // Addresses above 2 GiB go in as their 32-bit pattern (the module reads them unsigned).
     for (let i = 0; i < words.length; i++) this.heapInt[(desc >> 2) + i] = words[i]! | 0;
     return desc;
   }
 
-  convForward(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void {
+  /**
+   * A conv layer's forward (relu too with g.relu). With `fused`, a 2×2 stride-2 max pool follows
+   * inside WebAssembly memory and only its output and argmax are copied out (`out` is unused).
+   */
+  convForward(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array | null, fused?: FusedPool): void {
     const positions = g.outHeight * g.outWidth;
     const outSize = g.batch * g.filters * positions;
     if (outSize <= 0) return;
     const k = g.channels * g.kernelH * g.kernelW;
     const imageSize = g.inChannels * g.height * g.width;
     const outImage = g.filters * positions;
+    const pooledImage = fused === undefined ? 0 : g.filters * fused.height * fused.width;
     this.reset();
     const pool = outSize * k >= this.parallelMacs ? this.parallel() : undefined;
     // Split by images: x copied in and out copied out image by image while the workers compute.
@@ -523,14 +546,28 @@ class Runtime {
     if (!xDirect && !byImages) this.copyIn(x, 0, g.batch * imageSize, xAt);
     const wAt = this.vectorIn(w, 0, g.filters * k);
     const bAt = this.vectorIn(b, 0, g.filters);
-    const direct = this.owns(out);
+    const direct = out !== null && fused === undefined && this.owns(out);
     const outAt = direct ? out.byteOffset : this.stage(outSize);
-    const desc = this.describe(g, { x: xAt, w: wAt, b: bAt, out: outAt, dx: 0, dw: 0, db: 0, cols: 0, colsStride: 0, blocks: 0 });
+    const pooledAt = fused === undefined ? 0 : this.stage(g.batch * pooledImage);
+    const argmaxAt = fused === undefined ? 0 : this.stage(g.batch * pooledImage);
+    const desc = this.describe(g, {
+      x: xAt, w: wAt, b: bAt, out: outAt, dx: 0, dw: 0, db: 0, cols: 0, colsStride: 0, blocks: 0,
+      pool: fused === undefined ? undefined : { out: pooledAt, argmax: argmaxAt, height: fused.height, width: fused.width, dout: 0 },
+    });
     // Each thread's zero-padded copy of an image (unused by a 1×1 window).
     const paddedStride = g.pointwise ? 0 : align(this.exports.paddedSize(desc, g.channels) * 4);
     const padded = this.stage((this.threads * paddedStride) / 4);
     this.heapInt[(desc >> 2) + CONV_COLS] = padded | 0;
     this.heapInt[(desc >> 2) + CONV_COLS + 1] = paddedStride;
+    /** Copies images [first, first + count) of the results out. */
+    const copyImagesOut = (first: number, count: number): void => {
+      if (fused !== undefined) {
+        this.copyOut(pooledAt + first * pooledImage * 4, count * pooledImage, fused.out, first * pooledImage);
+        fused.argmax.set(this.heapInt.subarray((argmaxAt >> 2) + first * pooledImage, (argmaxAt >> 2) + (first + count) * pooledImage), first * pooledImage);
+      } else if (!direct) {
+        this.copyOut(outAt + first * outImage * 4, count * outImage, out!, first * outImage);
+      }
+    };
     if (pool === undefined) {
       this.exports.convForward(desc, 0, g.batch, 0, positions, 0, this.work);
     } else if (byImages) {
@@ -542,25 +579,33 @@ class Runtime {
           const [first, count] = images(chunk);
           if (!xDirect) this.copyIn(x, first * imageSize, count * imageSize, xAt + first * imageSize * 4);
         },
-        output: (chunk: number): void => {
-          const [first, count] = images(chunk);
-          if (!direct) this.copyOut(outAt + first * outImage * 4, count * outImage, out, first * outImage);
-        },
+        output: (chunk: number): void => copyImagesOut(...images(chunk)),
       };
       pool.run(this.work, CONV_FORWARD, Math.ceil(g.batch / step), step, 0, [desc, g.batch, positions, 1], pipeline);
       return;
     } else {
-      // Few images: blocks of each image's output positions too.
+      // Few images: blocks of each image's output positions too (and the pool after: it needs whole planes).
       const nr = this.exports.NR.value;
       const perImage = Math.min(Math.ceil(positions / nr), Math.ceil((CHUNKS_PER_THREAD * this.threads) / g.batch));
       const step = Math.ceil(positions / perImage / nr) * nr;
       const blocks = Math.ceil(positions / step);
       pool.run(this.work, CONV_FORWARD, g.batch * blocks, step, 0, [desc, g.batch, positions, blocks]);
+      if (fused !== undefined && blocks > 1) {
+        this.exports.maxPool2x2(outAt, g.batch * g.filters, g.outHeight, g.outWidth, fused.height, fused.width, pooledAt, argmaxAt);
+      }
     }
-    if (!direct) this.copyOut(outAt, outSize, out, 0);
+    copyImagesOut(0, g.batch);
   }
 
-  convBackward(x: Float32Array, w: Float32Array, dout: Float32Array, g: ConvBatchGeometry, dx: Float32Array, dw: Float32Array, db: Float32Array, reluOut?: Float32Array): void {
+  /**
+   * A conv layer's backward; with `reluOut`, relu's backward first; with `fused`, dout is built
+   * in WebAssembly memory from a fused forward's pooled output, argmax and gradient (`dout` is
+   * unused).
+   */
+  convBackward(
+    x: Float32Array, w: Float32Array, dout: Float32Array | null, g: ConvBatchGeometry, dx: Float32Array, dw: Float32Array, db: Float32Array,
+    reluOut?: Float32Array, fused?: FusedPoolGradient,
+  ): void {
     const positions = g.outHeight * g.outWidth;
     const k = g.channels * g.kernelH * g.kernelW;
     const xSize = g.batch * g.inChannels * g.height * g.width;
@@ -582,9 +627,21 @@ class Runtime {
     const xAt = xDirect ? x.byteOffset : this.stage(xSize);
     if (!xDirect && pool === undefined) this.copyIn(x, 0, xSize, xAt);
     // The fused relu backward zeroes entries of dout in place: always on a copy.
-    const doutDirect = this.owns(dout) && reluOut === undefined;
+    const doutDirect = dout !== null && fused === undefined && this.owns(dout) && reluOut === undefined;
     const doutAt = doutDirect ? dout.byteOffset : this.stage(g.batch * doutImage);
-    if (!doutDirect && pool === undefined) this.copyIn(dout, 0, g.batch * doutImage, doutAt);
+    const doutCopied = dout !== null && fused === undefined && !doutDirect;
+    if (doutCopied && pool === undefined) this.copyIn(dout!, 0, g.batch * doutImage, doutAt);
+    // A fused pool's gradient, output and argmax (a quarter of dout's size each).
+    const pooledImage = fused === undefined ? 0 : g.filters * fused.height * fused.width;
+    const [poolDoutAt, poolOutAt, argmaxAt] = fused === undefined ? [0, 0, 0] : [this.stage(g.batch * pooledImage), this.stage(g.batch * pooledImage), this.stage(g.batch * pooledImage)];
+    const pooledIn = (first: number, count: number): void => {
+      if (fused === undefined) return;
+      const [from, n] = [first * pooledImage, count * pooledImage];
+      this.copyIn(fused.dout, from, n, poolDoutAt + from * 4);
+      this.copyIn(fused.out, from, n, poolOutAt + from * 4);
+      this.heapInt.set(fused.argmax.subarray(from, from + n), (argmaxAt >> 2) + from);
+    };
+    if (pool === undefined) pooledIn(0, g.batch);
     const reluDirect = reluOut === undefined || this.owns(reluOut);
     const reluAt = reluOut === undefined ? 0 : reluDirect ? reluOut.byteOffset : this.stage(g.batch * doutImage);
     if (!reluDirect && pool === undefined) this.copyIn(reluOut!, 0, g.batch * doutImage, reluAt);
@@ -595,7 +652,10 @@ class Runtime {
     const dbPartials = this.stage(blocks * g.filters);
     const colsStride = g.pointwise ? 0 : align(k * g.chunk * 4);
     const cols = g.pointwise ? 0 : this.stage((this.threads * colsStride) / 4);
-    const desc = this.describe(g, { x: xAt, w: wAt, b: 0, out: doutAt, dx: dxAt, dw: dwPartials, db: dbPartials, cols, colsStride, blocks, reluOut: reluAt });
+    const desc = this.describe(g, {
+      x: xAt, w: wAt, b: 0, out: doutAt, dx: dxAt, dw: dwPartials, db: dbPartials, cols, colsStride, blocks, reluOut: reluAt,
+      pool: fused === undefined ? undefined : { out: poolOutAt, argmax: argmaxAt, height: fused.height, width: fused.width, dout: poolDoutAt },
+    });
     if (pool === undefined) {
       for (let block = 0; block < blocks; block++) this.exports.convBackward(desc, block, 0, this.work);
     } else {
@@ -608,7 +668,8 @@ class Runtime {
         input: (block) => {
           const [first, count] = images(block);
           if (!xDirect) this.copyIn(x, first * imageSize, count * imageSize, xAt + first * imageSize * 4);
-          if (!doutDirect) this.copyIn(dout, first * doutImage, count * doutImage, doutAt + first * doutImage * 4);
+          if (doutCopied) this.copyIn(dout!, first * doutImage, count * doutImage, doutAt + first * doutImage * 4);
+          pooledIn(first, count);
           if (!reluDirect) this.copyIn(reluOut!, first * doutImage, count * doutImage, reluAt + first * doutImage * 4);
         },
         output: (block) => {
@@ -873,6 +934,19 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
     },
     convBackward(x: Float32Array, w: Float32Array, dout: Float32Array, g: ConvBatchGeometry, dx: Float32Array, dw: Float32Array, db: Float32Array, reluOut?: Float32Array): void {
       runtime().convBackward(x, w, dout, g, dx, dw, db, reluOut);
+    },
+    convReluPoolForward(
+      x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry,
+      pooled: Float32Array, argmax: Int32Array, pooledHeight: number, pooledWidth: number,
+    ): void {
+      runtime().convForward(x, w, b, { ...g, relu: true }, null, { out: pooled, argmax, height: pooledHeight, width: pooledWidth });
+    },
+    convReluPoolBackward(
+      x: Float32Array, w: Float32Array, g: ConvBatchGeometry,
+      dpooled: Float32Array, pooled: Float32Array, argmax: Int32Array, pooledHeight: number, pooledWidth: number,
+      dx: Float32Array, dw: Float32Array, db: Float32Array,
+    ): void {
+      runtime().convBackward(x, w, null, g, dx, dw, db, undefined, { dout: dpooled, out: pooled, argmax, height: pooledHeight, width: pooledWidth });
     },
   });
 }

@@ -532,8 +532,15 @@ const D_COLS = 25, D_COLS_STRIDE = 26, D_BLOCKS = 27;
  * output (0: none), whose nonpositive (or NaN) entries zero dout first (dout must be a copy).
  */
 const D_RELU = 28, D_RELU_OUT = 29;
+/**
+ * A 2×2 stride-2 max pool fused after the relu: the pooled output's and argmax's addresses and
+ * the pooled plane's size. Forward (D_POOL_OUT nonzero) writes them per image; backward
+ * (D_POOL_DOUT nonzero: the pooled gradient) builds each image's dout from them: the gradient
+ * at the argmax where the pooled value is positive (relu), 0 elsewhere.
+ */
+const D_POOL_OUT = 30, D_POOL_ARGMAX = 31, D_POOL_H = 32, D_POOL_W = 33, D_POOL_DOUT = 34;
 /** Words in a descriptor. */
-export const CONV_WORDS: i32 = 32;
+export const CONV_WORDS: i32 = 40;
 
 // @ts-ignore: decorator
 @inline function word(desc: usize, at: i32): i32 {
@@ -709,6 +716,13 @@ export function convForward(desc: usize, first: i32, count: i32, p0: i32, pn: i3
       // max(out, 0) on this image's positions, still in cache (NaN stays NaN, as relu's kernel).
       for (let f = 0; f < filters; f++) relu(out + (<usize>((n * filters + f) * positions + p0) << 2), pn, out + (<usize>((n * filters + f) * positions + p0) << 2));
     }
+    const pooled = <usize>word(desc, D_POOL_OUT);
+    if (pooled != 0 && p0 == 0 && pn == positions) {
+      // The fused pool, over this image's whole planes (a call on part of them leaves it to the caller).
+      const ph = word(desc, D_POOL_H), pw = word(desc, D_POOL_W);
+      const at = <usize>(n * filters * ph * pw) << 2;
+      maxPool2x2(out + (<usize>(n * filters * positions) << 2), filters, word(desc, D_HO), word(desc, D_WO), ph, pw, pooled + at, <usize>word(desc, D_POOL_ARGMAX) + at);
+    }
   }
 }
 
@@ -742,6 +756,28 @@ export function convBackward(desc: usize, block: i32, slot: i32, work: usize): v
   const planeSize = height * width;
   for (let n = first; n < end; n++) {
     const doutN = dout + (<usize>(n * filters * positions) << 2);
+    const pooledDout = <usize>word(desc, D_POOL_DOUT);
+    if (pooledDout != 0) {
+      // dout of the conv → relu → pool: each window's gradient to its argmax if its maximum
+      // (the relu's output there) is positive.
+      const ph = word(desc, D_POOL_H), pw = word(desc, D_POOL_W);
+      const windows = ph * pw;
+      memory.fill(doutN, 0, <usize>(filters * positions) << 2);
+      const first = <usize>(n * filters * windows) << 2;
+      const g = pooledDout + first;
+      const value = <usize>word(desc, D_POOL_OUT) + first;
+      const argmax = <usize>word(desc, D_POOL_ARGMAX) + first;
+      for (let f = 0; f < filters; f++) {
+        const plane = doutN + (<usize>(f * positions) << 2);
+        for (let i = f * windows; i < (f + 1) * windows; i++) {
+          const o = <usize>i << 2;
+          if (load<f32>(value + o) > 0) {
+            const at = plane + (<usize>load<i32>(argmax + o) << 2);
+            store<f32>(at, load<f32>(at) + load<f32>(g + o));
+          }
+        }
+      }
+    }
     const reluOut = <usize>word(desc, D_RELU_OUT);
     if (reluOut != 0) {
       // relu's backward, fused: dout = 0 where the relu output is not positive.
