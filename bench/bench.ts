@@ -20,6 +20,7 @@ import { maxPoolBackwardNaive, maxPoolForwardNaive } from '../src/layers/pool.js
 import { maxPoolBackward, maxPoolForward } from '../src/layers/poolFast.js';
 import { rng } from '../src/rng.js';
 import { randn, reshape, type DType, type Tensor } from '../src/tensor.js';
+import { ThreeLayerConvNet } from '../src/models/threeLayerConvNet.js';
 
 const REPS = Number(process.env.BENCH_REPS ?? 7);
 const THREADS = Number(process.env.BENCH_THREADS ?? Math.max(2, getThreads()));
@@ -232,6 +233,29 @@ async function startWorkers(): Promise<void> {
   }
 }
 
+/**
+ * The same network and step through the model (ThreeLayerConvNet.loss, whose conv → relu →
+ * pool sandwich is one kernel call each way), float32.
+ */
+function benchModelStep(backend: Backend, threads = 1): { ms: number; imagesPerSecond: number } {
+  use(backend, threads);
+  const N = 50;
+  const model = new ThreeLayerConvNet({ inputDim: [3, 32, 32], dtype: 'float32', seed: 5 });
+  const x = randomTensor([N, 3, 32, 32], 'float32');
+  const y = Array.from({ length: N }, () => generator.int(10));
+  const lr = 1e-3;
+  const step = (): void => {
+    const { grads } = model.loss(x, y);
+    for (const name of Object.keys(model.params)) {
+      const p = model.params[name]!.data;
+      const d = grads[name]!.data;
+      for (let i = 0; i < p.length; i++) p[i] -= lr * d[i]!;
+    }
+  };
+  const ms = time(step);
+  return { ms, imagesPerSecond: (N * 1000) / ms };
+}
+
 async function main(): Promise<void> {
   await startWorkers();
   console.log(`convnet fast layers, Node ${process.version}, median of ${REPS} runs`);
@@ -256,6 +280,11 @@ async function main(): Promise<void> {
     if (dtype === 'float32') targets.imagesPerSecond[threads > 1 ? 'threads' : backend] = imagesPerSecond;
     const label = threads > 1 ? `${backend}×${threads}` : backend;
     console.log(`| conv 32 7×7 → relu → pool 2×2 → affine 100 → relu → affine 10 → softmax   | ${label.padEnd(7)} | ${dtype} | ${pad(ms.toFixed(0), 7)} | ${pad(imagesPerSecond.toFixed(0), 8)} |`);
+  }
+  for (const [backend, threads] of [['js', 1], ['wasm', 1], ['wasm', THREADS]] as const) {
+    const { ms, imagesPerSecond } = benchModelStep(backend, threads);
+    const label = threads > 1 ? `${backend}×${threads}` : backend;
+    console.log(`| the same as ThreeLayerConvNet.loss + SGD (fused conv → relu → pool)       | ${label.padEnd(7)} | float32 | ${pad(ms.toFixed(0), 7)} | ${pad(imagesPerSecond.toFixed(0), 8)} |`);
   }
   const ips = targets.imagesPerSecond;
   console.log(`\ntraining step (float32): wasm/js ${(ips.wasm / ips.js).toFixed(1)}×, ${THREADS} threads / 1 ${(ips.threads / ips.wasm).toFixed(2)}×`);
