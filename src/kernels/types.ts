@@ -217,6 +217,18 @@ export interface Kernels {
   ): void;
 
   /**
+   * Adam's update of n values (optim.ts: adam), in float64 arithmetic whatever the arrays' type:
+   * m = β1·m0 + (1−β1)·g, v = β2·v0 + (1−β2)·g² (stored in m's type), then
+   * next = w − stepScale·m / (√v·rootScale + ε) from the stored m and v. Returns Σ (w·0 + g·0):
+   * 0 when every w and g is finite, NaN otherwise. Every backend gives the same bits.
+   */
+  adamStep(
+    w: FloatArray, g: FloatArray, m0: FloatArray, v0: FloatArray, n: number,
+    beta1: number, beta2: number, stepScale: number, rootScale: number, eps: number,
+    next: FloatArray, m: FloatArray, v: FloatArray,
+  ): number;
+
+  /**
    * Optional: float32 scratch of at least `length` values that this backend reads and writes in
    * place (a view of its own memory, e.g. WebAssembly linear memory), or undefined to let the
    * caller use an ordinary array. The fast layers' workspace (workspace.ts) asks for it, so

@@ -13,6 +13,7 @@
  * Arithmetic runs in float64 and is stored in w's dtype (state tensors have w's dtype).
  */
 import { ConvnetError, show } from '../errors.js';
+import { getKernels } from '../kernels/index.js';
 import { allocate, allocateUninitialized, type Tensor, type TypedArray } from '../tensor.js';
 import { assertObject, assertShape, assertTensor, finiteNumber, integer, numberInRange } from '../validate.js';
 
@@ -205,25 +206,15 @@ export function adam(w: Tensor, dw: Tensor, config?: OptimConfig, name = 'w'): U
   const t = integer(fn, 'config.t', p.c.t, 0, 0) + 1;
   const m0 = state(fn, 'm', p.c.m, w);
   const v0 = state(fn, 'v', p.c.v, w);
-  const wd = w.data;
-  const gd = dw.data;
-  const m = allocateUninitialized(w.dtype, wd.length);
-  const v = allocateUninitialized(w.dtype, wd.length);
-  const next = allocateUninitialized(w.dtype, wd.length);
-  // lr·m̂ / (√v̂ + ε) = (lr / (1−β1ᵗ))·m / (√v · (1/√(1−β2ᵗ)) + ε): one division per value.
+  const n = w.data.length;
+  const m = allocateUninitialized(w.dtype, n);
+  const v = allocateUninitialized(w.dtype, n);
+  const next = allocateUninitialized(w.dtype, n);
+  // lr·m̂ / (√v̂ + ε) = (lr / (1−β1ᵗ))·m / (√v · (1/√(1−β2ᵗ)) + ε): one division per value, in
+  // the kernel backend (WebAssembly for float32; the same bits as the TypeScript loop).
   const stepScale = lr / (1 - Math.pow(beta1, t));
   const rootScale = 1 / Math.sqrt(1 - Math.pow(beta2, t));
-  let probe = 0;
-  for (let i = 0; i < next.length; i++) {
-    const g = gd[i]!;
-    probe += wd[i]! * 0 + g * 0;
-    const mi = beta1 * m0[i]! + (1 - beta1) * g;
-    const vi = beta2 * v0[i]! + (1 - beta2) * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    // From the stored (w's dtype) moments, as the next step will read them.
-    next[i] = wd[i]! - (stepScale * m[i]!) / (Math.sqrt(v[i]!) * rootScale + eps);
-  }
+  const probe = getKernels().adamStep(w.data, dw.data, m0, v0, n, beta1, beta2, stepScale, rootScale, eps, next, m, v);
   assertFiniteInputs(fn, name, w, dw, probe);
   return {
     next: like(w, next),

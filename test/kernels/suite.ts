@@ -708,6 +708,45 @@ function channelSuite(kernels: Kernels): void {
   });
 }
 
+// ---------------------------------------------------------------- optimiser
+
+function optimiserSuite(kernels: Kernels): void {
+  describe('adamStep', () => {
+    for (const dtype of ['float64', 'float32'] as DType[]) {
+      it(`${dtype}: the same bits as the float64 formula, odd lengths, NaN and infinity probed`, () => {
+        const gen = rng(dtype === 'float64' ? 71 : 72);
+        for (const n of [0, 1, 2, 3, 17, 1000]) {
+          const [w, g, m0, v0] = [0, 1, 2, 3].map(() => randomArray(gen, dtype, n));
+          for (let i = 0; i < n; i++) v0[i] = Math.abs(v0[i]!);
+          const [beta1, beta2, stepScale, rootScale, eps] = [0.9, 0.999, 1e-3 / (1 - 0.9 ** 3), 1 / Math.sqrt(1 - 0.999 ** 3), 1e-8];
+          const next = makeArray(dtype, n).fill(Number.NaN);
+          const m = makeArray(dtype, n).fill(Number.NaN);
+          const v = makeArray(dtype, n).fill(Number.NaN);
+          const probe = kernels.adamStep(w, g, m0, v0, n, beta1, beta2, stepScale, rootScale, eps, next, m, v);
+          assert.equal(probe, 0, `n ${n}: probe`);
+          const [wantNext, wantM, wantV] = [makeArray(dtype, n), makeArray(dtype, n), makeArray(dtype, n)];
+          for (let i = 0; i < n; i++) {
+            wantM[i] = beta1 * m0[i]! + (1 - beta1) * g[i]!;
+            wantV[i] = beta2 * v0[i]! + (1 - beta2) * g[i]! * g[i]!;
+            wantNext[i] = w[i]! - (stepScale * wantM[i]!) / (Math.sqrt(wantV[i]!) * rootScale + eps);
+          }
+          assert.deepEqual([next, m, v], [wantNext, wantM, wantV], `n ${n}`);
+          if (n > 2) {
+            for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+              const g2 = g.slice();
+              g2[n - 2] = bad;
+              assert.ok(Number.isNaN(kernels.adamStep(w, g2, m0, v0, n, beta1, beta2, stepScale, rootScale, eps, next, m, v)), `n ${n}: ${bad} in g`);
+              const w2 = w.slice();
+              w2[n - 1] = -bad;
+              assert.ok(Number.isNaN(kernels.adamStep(w2, g, m0, v0, n, beta1, beta2, stepScale, rootScale, eps, next, m, v)), `n ${n}: ${-bad} in w`);
+            }
+          }
+        }
+      });
+    }
+  });
+}
+
 /** Registers the whole kernel contract for one backend under `kernels <name>`. */
 export function runKernelSuite(kernels: Kernels, name: string = kernels.name): void {
   describe(`kernels ${name}`, () => {
@@ -716,6 +755,7 @@ export function runKernelSuite(kernels: Kernels, name: string = kernels.name): v
     poolSuite(kernels);
     elementwiseSuite(kernels);
     channelSuite(kernels);
+    optimiserSuite(kernels);
     convBatchSuite(kernels);
   });
 }

@@ -39,3 +39,20 @@ export function reluForward(x: FloatArray, xOffset: number, n: number, out: Floa
 export function reluBackward(x: FloatArray, xOffset: number, dout: FloatArray, doutOffset: number, n: number, dx: FloatArray, dxOffset: number): void {
   for (let i = 0; i < n; i++) dx[dxOffset + i] = x[xOffset + i]! > 0 ? dout[doutOffset + i]! : 0;
 }
+
+export function adamStep(
+  w: FloatArray, g: FloatArray, m0: FloatArray, v0: FloatArray, n: number,
+  beta1: number, beta2: number, stepScale: number, rootScale: number, eps: number,
+  next: FloatArray, m: FloatArray, v: FloatArray,
+): number {
+  let probe = 0;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i]!;
+    probe += w[i]! * 0 + gi * 0;
+    m[i] = beta1 * m0[i]! + (1 - beta1) * gi;
+    v[i] = beta2 * v0[i]! + (1 - beta2) * gi * gi;
+    // From the stored moments (w's type), as the next step will read them.
+    next[i] = w[i]! - (stepScale * m[i]!) / (Math.sqrt(v[i]!) * rootScale + eps);
+  }
+  return probe;
+}

@@ -3,7 +3,7 @@
  * backend is available.
  */
 import type { Kernels } from '../types.js';
-import { fillCols, fillRows, reluBackward, reluForward, sumCols, sumRows } from './elementwise.js';
+import { adamStep, fillCols, fillRows, reluBackward, reluForward, sumCols, sumRows } from './elementwise.js';
 import { gemm } from './gemm.js';
 import { col2im, im2col } from './im2col.js';
 import { channelAffine, channelMoments, channelSums } from './norm.js';
@@ -27,4 +27,5 @@ export const jsKernels: Kernels = Object.freeze({
   channelMoments,
   channelSums,
   channelAffine,
+  adamStep,
 });

@@ -33,6 +33,11 @@ export interface KernelExports {
     x: number, dout: number, n: number, c: number, s: number, c0: number, c1: number,
     centre: number, a: number, b: number, k: number, out: number,
   ): void;
+  adamStep(
+    w: number, g: number, m0: number, v0: number, first: number, count: number,
+    beta1: number, beta2: number, stepScale: number, rootScale: number, eps: number,
+    next: number, m: number, v: number,
+  ): number;
   CONV_WORDS: { value: number };
   MR: { value: number };
   NR: { value: number };

@@ -770,6 +770,23 @@ class Runtime {
     else for (let i = 0; i < n; i++) this.copyOut(outAt + (i * c + c0) * s * 4, (c1 - c0) * s, out, (i * c + c0) * s);
   }
 
+  adamStep(
+    w: Float32Array, g: Float32Array, m0: Float32Array, v0: Float32Array, n: number,
+    beta1: number, beta2: number, stepScale: number, rootScale: number, eps: number,
+    next: Float32Array, m: Float32Array, v: Float32Array,
+  ): number {
+    if (n <= 0) return 0;
+    this.reset();
+    const [wAt, gAt, m0At, v0At] = [w, g, m0, v0].map((a) => this.vectorIn(a, 0, n)) as [number, number, number, number];
+    const outs = [next, m, v];
+    const [nextAt, mAt, vAt] = outs.map((a) => (this.owns(a) ? a.byteOffset : this.stage(n))) as [number, number, number];
+    const probe = this.exports.adamStep(wAt, gAt, m0At, v0At, 0, n, beta1, beta2, stepScale, rootScale, eps, nextAt, mAt, vAt);
+    [nextAt, mAt, vAt].forEach((at, i) => {
+      if (!this.owns(outs[i]!)) this.copyOut(at, n, outs[i]!, 0);
+    });
+    return probe;
+  }
+
   /** The address of `n` values of `src` from `offset`, copied into staging unless they live here. */
   private vectorIn(src: FloatArray, offset: number, n: number): number {
     if (this.owns(src)) return src.byteOffset + offset * 4;
@@ -927,6 +944,15 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
       // Float64 out (the naive backward's xhat, from float32 x): the JavaScript kernel.
       if (isFloat32(out) && isFloat32(x) && (dout === null || isFloat32(dout))) runtime().channelAffine(x, dout, n, c, s, c0, c1, centre, a, b, k, out);
       else jsKernels.channelAffine(x, dout, n, c, s, c0, c1, centre, a, b, k, out);
+    },
+    adamStep(
+      w: FloatArray, g: FloatArray, m0: FloatArray, v0: FloatArray, n: number,
+      beta1: number, beta2: number, stepScale: number, rootScale: number, eps: number,
+      next: FloatArray, m: FloatArray, v: FloatArray,
+    ): number {
+      const all = [w, g, m0, v0, next, m, v];
+      if (all.every(isFloat32)) return runtime().adamStep(...(all.slice(0, 4) as [Float32Array, Float32Array, Float32Array, Float32Array]), n, beta1, beta2, stepScale, rootScale, eps, next as Float32Array, m as Float32Array, v as Float32Array);
+      return jsKernels.adamStep(w, g, m0, v0, n, beta1, beta2, stepScale, rootScale, eps, next, m, v);
     },
     scratch32: (length: number) => runtime().scratch32(length),
     convForward(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void {

@@ -1014,6 +1014,54 @@ export function channelAffine(x: usize, dout: usize, n: i32, c: i32, s: i32, c0:
   }
 }
 
+// ---------------------------------------------------------------- optimiser
+
+/**
+ * Adam's update of elements [first, first + count) of float32 arrays, in float64 arithmetic as
+ * the JavaScript kernel (src/kernels/js/elementwise.ts: adamStep) does, so both give the same
+ * bits: m = β1·m0 + (1−β1)·g and v = β2·v0 + (1−β2)·g², stored as float32, then
+ * next = w − stepScale·m / (√v·rootScale + ε) from the stored m and v. Returns
+ * Σ (w·0 + g·0): 0 when every w and g is finite, NaN otherwise.
+ */
+export function adamStep(
+  w: usize, g: usize, m0: usize, v0: usize, first: i32, count: i32,
+  beta1: f64, beta2: f64, stepScale: f64, rootScale: f64, eps: f64,
+  next: usize, m: usize, v: usize,
+): f64 {
+  let probe = f64x2.splat(0);
+  const b1 = f64x2.splat(beta1), c1 = f64x2.splat(1 - beta1);
+  const b2 = f64x2.splat(beta2), c2 = f64x2.splat(1 - beta2);
+  const scale = f64x2.splat(stepScale), root = f64x2.splat(rootScale), e = f64x2.splat(eps);
+  const zero = f64x2.splat(0);
+  let i = first;
+  const end = first + count;
+  for (; i + 2 <= end; i += 2) {
+    const o = <usize>i << 2;
+    const wv = f64x2.promote_low_f32x4(v128.load64_zero(w + o));
+    const gv = f64x2.promote_low_f32x4(v128.load64_zero(g + o));
+    probe = f64x2.add(probe, f64x2.add(f64x2.mul(wv, zero), f64x2.mul(gv, zero)));
+    const mi = f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(b1, f64x2.promote_low_f32x4(v128.load64_zero(m0 + o))), f64x2.mul(c1, gv)));
+    const vi = f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(b2, f64x2.promote_low_f32x4(v128.load64_zero(v0 + o))), f64x2.mul(f64x2.mul(c2, gv), gv)));
+    v128.store64_lane(m + o, mi, 0);
+    v128.store64_lane(v + o, vi, 0);
+    const step = f64x2.div(f64x2.mul(scale, f64x2.promote_low_f32x4(mi)), f64x2.add(f64x2.mul(f64x2.sqrt(f64x2.promote_low_f32x4(vi)), root), e));
+    v128.store64_lane(next + o, f32x4.demote_f64x2_zero(f64x2.sub(wv, step)), 0);
+  }
+  let total = f64x2.extract_lane(probe, 0) + f64x2.extract_lane(probe, 1);
+  for (; i < end; i++) {
+    const o = <usize>i << 2;
+    const wi = <f64>load<f32>(w + o);
+    const gi = <f64>load<f32>(g + o);
+    total += wi * 0 + gi * 0;
+    const mi = <f32>(beta1 * <f64>load<f32>(m0 + o) + (1 - beta1) * gi);
+    const vi = <f32>(beta2 * <f64>load<f32>(v0 + o) + (1 - beta2) * gi * gi);
+    store<f32>(m + o, mi);
+    store<f32>(v + o, vi);
+    store<f32>(next + o, <f32>(wi - (stepScale * <f64>mi) / (Math.sqrt(<f64>vi) * rootScale + eps)));
+  }
+  return total;
+}
+
 // ---------------------------------------------------------------- pooling
 
 /** The first maximum of a 2×2 window (offsets 0, 1, W, W + 1 in scan order), a NaN winning. */
