@@ -18,6 +18,15 @@ import { spatialGroupnormBackwardFast as spatialGroupnormBackward, spatialGroupn
 import { layernormBackward, layernormForward } from '../layers/layernorm.js';
 import { softmaxLoss } from '../layers/loss.js';
 import { globalAvgPoolBackward, globalAvgPoolForward } from '../layers/pool.js';
+import type { ConvParam } from '../layers/conv.js';
+import {
+  convReluBackwardFast,
+  convReluForwardFast,
+  convReluPoolBackwardFast,
+  convReluPoolForwardFast,
+  type ConvReluFastCache,
+  type ConvReluPoolFastCache,
+} from '../layers/convFast.js';
 import type { Rng } from '../rng.js';
 import type { DType, Tensor } from '../tensor.js';
 import { addL2, checkBatch, filled, gaussian, type Classifier, type Gradients } from './common.js';
@@ -49,6 +58,12 @@ export class StageBuilder {
   readonly buffers: Record<string, Tensor> = {};
   private weightCount = 0;
   private normCount = 0;
+  /**
+   * The last conv stage while a relu, then a 2×2 stride-2 max pool, may still join it: such runs
+   * become one stage that runs as one kernel call each way (convReluForwardFast,
+   * convReluPoolForwardFast), labelled as the layers it replaces.
+   */
+  private fusable: { index: number; withRelu: boolean; label: string; wName: string; bName: string; convParam: ConvParam } | undefined;
 
   constructor(
     public shape: number[],
@@ -87,6 +102,13 @@ export class StageBuilder {
         return { dx, grads: { [wName]: dw, [bName]: db } };
       },
     });
+    this.fusable = { index: this.stages.length - 1, withRelu: false, label, wName, bName, convParam };
+  }
+
+  /** The conv stage a relu or a max pool can join now, if any. */
+  private fusableConv(withRelu: boolean): NonNullable<StageBuilder['fusable']> | undefined {
+    const f = this.fusable;
+    return f !== undefined && f.withRelu === withRelu && f.index === this.stages.length - 1 ? f : undefined;
   }
 
   private scaleFor(fanIn: number): number {
@@ -186,6 +208,22 @@ export class StageBuilder {
   }
 
   relu(): void {
+    const conv = this.fusableConv(false);
+    if (conv !== undefined) {
+      const { wName, bName, convParam } = conv;
+      this.stages[conv.index] = {
+        label: `${conv.label} → relu`,
+        paramNames: [wName, bName],
+        weightNames: [wName],
+        forward: (x, p) => convReluForwardFast(x, p[wName]!, p[bName]!, convParam),
+        backward: (dout, cache) => {
+          const { dx, dw, db } = convReluBackwardFast(dout, cache as ConvReluFastCache);
+          return { dx, grads: { [wName]: dw, [bName]: db } };
+        },
+      };
+      conv.withRelu = true;
+      return;
+    }
     this.stages.push({
       label: 'relu',
       paramNames: [],
@@ -212,6 +250,22 @@ export class StageBuilder {
     if (size > H || size > W) throw new ConvnetError(this.fn, `expected ${label} to fit activations of shape (${C}, ${H}, ${W}), got a window larger than the input`);
     const poolParam = { poolHeight: size, poolWidth: size, stride };
     this.shape = [C, Math.floor((H - size) / stride) + 1, Math.floor((W - size) / stride) + 1];
+    const conv = kind === 'max' ? this.fusableConv(true) : undefined;
+    if (conv !== undefined) {
+      const { wName, bName, convParam } = conv;
+      this.stages[conv.index] = {
+        label: `${conv.label} → relu → ${label}`,
+        paramNames: [wName, bName],
+        weightNames: [wName],
+        forward: (x, p) => convReluPoolForwardFast(x, p[wName]!, p[bName]!, convParam, poolParam),
+        backward: (dout, cache) => {
+          const { dx, dw, db } = convReluPoolBackwardFast(dout, cache as ConvReluPoolFastCache);
+          return { dx, grads: { [wName]: dw, [bName]: db } };
+        },
+      };
+      this.fusable = undefined;
+      return;
+    }
     const forward = kind === 'max' ? maxPoolForward : avgPoolForward;
     const backward = kind === 'max' ? maxPoolBackward : avgPoolBackward;
     this.stages.push({

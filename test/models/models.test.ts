@@ -9,6 +9,8 @@ import { convReluPoolBackward, convReluPoolForward, convBnReluBackward, convBnRe
 import { gradCheck } from '../../src/gradcheck.js';
 import type { Tensor } from '../../src/tensor.js';
 import { assertGradients, assertThrowsConvnet, randomTensor } from '../helpers.js';
+import { getBackend, setBackend } from '../../src/kernels/index.js';
+import { scaledError } from '../kernels/suite.js';
 
 /**
  * Checks every parameter gradient of a model's loss numerically.
@@ -78,6 +80,12 @@ describe('models: numerical gradient checks of the loss (float64)', () => {
     });
     model.dropoutSeed = 1;
     checkModel(model, randomTensor([4, 2, 9, 8], 8), [2, 0, 1, 1], 1e-6, 'spec');
+  });
+
+  test('ConvNet whose conv → relu (→ 2×2 max pool) runs fuse into one stage each', () => {
+    const model = new ConvNet({ spec: 'conv(3,3)-relu-pool-conv(4,3)-relu-maxpool(3,1)-fc(5)', inputDim: [2, 8, 7], numClasses: 5, dtype: 'float64', seed: 11 });
+    assert.equal(model.describe(), 'conv(3,3) → relu → maxpool(2,2) → conv(4,3) → relu → maxpool(3,1) → fc(5)');
+    checkModel(model, randomTensor([3, 2, 8, 7], 12), [4, 0, 2], 1e-6, 'fused');
   });
 
   test('ConvNet with a global average pool head', () => {
@@ -171,6 +179,28 @@ describe('models: behaviour', () => {
     assertThrowsConvnet(() => new FullyConnectedNet({ hiddenDims: [10, 0] }), /hiddenDims/);
     assertThrowsConvnet(() => new FullyConnectedNet({ hiddenDims: [10], normalization: 'groupnorm' as never }), /normalization/);
     assertThrowsConvnet(() => new FullyConnectedNet({ hiddenDims: [10], dropoutKeepRatio: 0 }), /dropoutKeepRatio/);
+  });
+});
+
+describe('fused stages on each backend', () => {
+  test('float32: the same loss and gradients from the wasm kernels (fused calls) as from the js ones', () => {
+    const previous = getBackend() as 'js' | 'wasm';
+    const run = (backend: 'js' | 'wasm'): { loss: number; grads: Record<string, Tensor> } => {
+      setBackend(backend);
+      const model = new ConvNet({ spec: 'conv(6,3)-relu-pool-conv(8,3)-relu-fc(16)-relu-fc(10)', inputDim: [3, 12, 11], dtype: 'float32', seed: 13, weightScale: 'he' });
+      return model.loss(randomTensor([5, 3, 12, 11], 14, 'float32'), [1, 2, 3, 4, 5]);
+    };
+    try {
+      const js = run('js');
+      const wasm = run('wasm');
+      assert.ok(Math.abs(js.loss - wasm.loss) < 1e-5 * Math.abs(js.loss), `loss ${js.loss} vs ${wasm.loss}`);
+      for (const name of Object.keys(js.grads)) {
+        const err = scaledError(wasm.grads[name]!.data, js.grads[name]!.data);
+        assert.ok(err < 1e-4, `d${name}: ${err}`);
+      }
+    } finally {
+      setBackend(previous);
+    }
   });
 });
 
