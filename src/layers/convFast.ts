@@ -104,6 +104,30 @@ function chunkLength(K: number, P: number): number {
   return Math.max(1, Math.min(P, Math.floor(maxColumnValues / K)));
 }
 
+/** The batch kernels' geometry of a layer, with im2col chunks under the column limit. */
+function batchGeometryOf(g: ConvGeometry): ConvBatchGeometry {
+  return convBatchGeometry(g, chunkLength(g.Cg * g.HH * g.WW, g.Ho * g.Wo));
+}
+
+/** A float32 tensor's data (the batch kernels' paths check the dtype first). */
+const f32 = (t: Tensor): Float32Array => t.data as Float32Array;
+
+/**
+ * dx, dw and db of a float32 layer from a batch kernel that overwrites all three (so dx need
+ * not be zeroed): `run` fills them.
+ */
+function batchGradients(x: Tensor, w: Tensor, F: number, run: (dx: Float32Array, dw: Float32Array, db: Float32Array) => void): { dx: Tensor; dw: Tensor; db: Tensor } {
+  const dx = allocateUninitialized('float32', x.data.length) as Float32Array;
+  const dw = allocate('float32', w.data.length) as Float32Array;
+  const db = allocate('float32', F) as Float32Array;
+  run(dx, dw, db);
+  return {
+    dx: { shape: [...x.shape], data: dx, dtype: 'float32' },
+    dw: { shape: [...w.shape], data: dw, dtype: 'float32' },
+    db: { shape: [F], data: db, dtype: 'float32' },
+  };
+}
+
 export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam = {}): { out: Tensor; cache: ConvCache } {
   return forward(x, w, b, convParam, false);
 }
@@ -119,7 +143,7 @@ function forward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam, relu: bo
   const chunk = chunkLength(K, P);
   const cache = { x, w, b, geometry: g };
   if (kernels.convForward !== undefined && out instanceof Float32Array) {
-    kernels.convForward(x.data as Float32Array, w.data as Float32Array, b.data as Float32Array, { ...convBatchGeometry(g, chunk), relu }, out);
+    kernels.convForward(f32(x), f32(w), f32(b), { ...convBatchGeometry(g, chunk), relu }, out);
     return { out: { shape: [N, F, Ho, Wo], data: out, dtype: x.dtype }, cache };
   }
   const pointwise = isPointwise(g);
@@ -168,25 +192,16 @@ function backward(dout: Tensor, cache: ConvCache, reluOut?: Float32Array): { dx:
   const { N, C, H, W, F, HH, WW, groups, Cg, Fg, Ho, Wo } = g;
   assertUpstream(fn, dout, [N, F, Ho, Wo], x.dtype);
   const kernels = getKernels();
+  const convBackwardBatch = kernels.convBackward;
+  if (convBackwardBatch !== undefined && x.dtype === 'float32') {
+    return batchGradients(x, w, F, (dx, dw, db) => convBackwardBatch(f32(x), f32(w), f32(dout), batchGeometryOf(g), dx, dw, db, reluOut));
+  }
   const P = Ho * Wo;
   const K = Cg * HH * WW;
-  const batchKernel = kernels.convBackward !== undefined && x.dtype === 'float32';
-  // The batch kernel overwrites dx; the loop below adds into it.
-  const dx = batchKernel ? allocateUninitialized(x.dtype, x.data.length) : allocate(x.dtype, x.data.length);
+  const dx = allocate(x.dtype, x.data.length); // added into below
   const dw = allocate(x.dtype, w.data.length);
   const db = allocate(x.dtype, F);
   const chunk = chunkLength(K, P);
-  const dtype = x.dtype;
-  const result = (): { dx: Tensor; dw: Tensor; db: Tensor } => ({
-    dx: { shape: [...x.shape], data: dx, dtype },
-    dw: { shape: [...w.shape], data: dw, dtype },
-    db: { shape: [F], data: db, dtype },
-  });
-  if (batchKernel && kernels.convBackward !== undefined) {
-    const f32 = (t: Tensor): Float32Array => t.data as Float32Array;
-    kernels.convBackward(f32(x), f32(w), f32(dout), convBatchGeometry(g, chunk), dx as Float32Array, dw as Float32Array, db as Float32Array, reluOut);
-    return result();
-  }
   const pointwise = isPointwise(g);
   const cols = pointwise ? null : workspace(x.dtype, K * chunk); // cols, then dcols: (K, chunk)
   const colGeometry = columnGeometry(g);
@@ -232,7 +247,12 @@ function backward(dout: Tensor, cache: ConvCache, reluOut?: Float32Array): { dx:
       }
     }
   }
-  return result();
+  const dtype = x.dtype;
+  return {
+    dx: { shape: [...x.shape], data: dx, dtype },
+    dw: { shape: [...w.shape], data: dw, dtype },
+    db: { shape: [F], data: db, dtype },
+  };
 }
 
 /** What convReluBackwardFast needs: the conv's cache and relu's (here, relu's output as its x). */
@@ -299,9 +319,7 @@ export function convReluPoolForwardFast(x: Tensor, w: Tensor, b: Tensor, convPar
       const size = g.N * g.F * height * width;
       const pooled = allocateUninitialized('float32', size) as Float32Array; // every window written
       const argmax = new Int32Array(size);
-      const chunk = chunkLength(g.Cg * g.HH * g.WW, g.Ho * g.Wo);
-      const f32 = (t: Tensor): Float32Array => t.data as Float32Array;
-      kernels.convReluPoolForward(f32(x), f32(w), f32(b), convBatchGeometry(g, chunk), pooled, argmax, height, width);
+      kernels.convReluPoolForward(f32(x), f32(w), f32(b), batchGeometryOf(g), pooled, argmax, height, width);
       const out: Tensor = { shape: [g.N, g.F, height, width], data: pooled, dtype: 'float32' };
       return { out, cache: { conv: { x, w, b, geometry: g }, fused: { out, argmax, height, width } } };
     }
@@ -331,15 +349,8 @@ export function convReluPoolBackwardFast(dout: Tensor, cache: ConvReluPoolFastCa
     }
     return convBackward({ shape: [g.N, g.F, g.Ho, g.Wo], data: dconv, dtype: 'float32' }, cache.conv);
   }
-  const dx = allocateUninitialized('float32', x.data.length) as Float32Array; // overwritten
-  const dw = allocate('float32', w.data.length) as Float32Array;
-  const db = allocate('float32', g.F) as Float32Array;
-  const chunk = chunkLength(g.Cg * g.HH * g.WW, g.Ho * g.Wo);
-  const f32 = (t: Tensor): Float32Array => t.data as Float32Array;
-  kernels.convReluPoolBackward(f32(x), f32(w), convBatchGeometry(g, chunk), f32(dout), f32(fused.out), fused.argmax, fused.height, fused.width, dx, dw, db);
-  return {
-    dx: { shape: [...x.shape], data: dx, dtype: 'float32' },
-    dw: { shape: [...w.shape], data: dw, dtype: 'float32' },
-    db: { shape: [g.F], data: db, dtype: 'float32' },
-  };
+  const poolBackward = kernels.convReluPoolBackward;
+  return batchGradients(x, w, g.F, (dx, dw, db) =>
+    poolBackward(f32(x), f32(w), batchGeometryOf(g), f32(dout), f32(fused.out), fused.argmax, fused.height, fused.width, dx, dw, db),
+  );
 }

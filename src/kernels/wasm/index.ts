@@ -449,13 +449,7 @@ class Runtime {
     this.reset();
     const size = g.channels * g.height * g.width;
     const rows = g.channels * g.kernelH * g.kernelW;
-    let xAt: number;
-    if (this.owns(x)) {
-      xAt = x.byteOffset + xOffset * 4;
-    } else {
-      xAt = this.stage(size);
-      this.copyIn(x, xOffset, size, xAt);
-    }
+    const xAt = this.vectorIn(x, xOffset, size);
     const direct = this.owns(cols);
     const colsAt = direct ? cols.byteOffset + colsOffset * 4 : this.stage(rows * count);
     const args = [
@@ -478,16 +472,9 @@ class Runtime {
     this.reset();
     const size = g.channels * g.height * g.width;
     const rows = g.channels * g.kernelH * g.kernelW;
-    let colsAt: number;
-    if (this.owns(cols)) {
-      colsAt = cols.byteOffset + colsOffset * 4;
-    } else {
-      colsAt = this.stage(rows * count);
-      this.copyIn(cols, colsOffset, rows * count, colsAt);
-    }
+    const colsAt = this.vectorIn(cols, colsOffset, rows * count);
     const direct = this.owns(dx);
-    const dxAt = direct ? dx.byteOffset + dxOffset * 4 : this.stage(size);
-    if (!direct) this.copyIn(dx, dxOffset, size, dxAt);
+    const dxAt = this.vectorIn(dx, dxOffset, size); // accumulated into
     const args = [
       colsAt, g.channels, g.height, g.width, g.kernelH, g.kernelW, g.strideH, g.strideW,
       g.padTop, g.padLeft, g.dilationH, g.dilationW, g.outWidth, first, count, dxAt,
@@ -541,9 +528,8 @@ class Runtime {
     const pool = outSize * k >= this.parallelMacs ? this.parallel() : undefined;
     // Split by images: x copied in and out copied out image by image while the workers compute.
     const byImages = pool !== undefined && g.batch >= CHUNKS_PER_THREAD * this.threads;
-    const xDirect = this.owns(x);
-    const xAt = xDirect ? x.byteOffset : this.stage(g.batch * imageSize);
-    if (!xDirect && !byImages) this.copyIn(x, 0, g.batch * imageSize, xAt);
+    const xIn = this.imagesIn(x, imageSize, g.batch);
+    if (!byImages) xIn.copy(0, g.batch);
     const wAt = this.vectorIn(w, 0, g.filters * k);
     const bAt = this.vectorIn(b, 0, g.filters);
     const direct = out !== null && fused === undefined && this.owns(out);
@@ -551,7 +537,7 @@ class Runtime {
     const pooledAt = fused === undefined ? 0 : this.stage(g.batch * pooledImage);
     const argmaxAt = fused === undefined ? 0 : this.stage(g.batch * pooledImage);
     const desc = this.describe(g, {
-      x: xAt, w: wAt, b: bAt, out: outAt, dx: 0, dw: 0, db: 0, cols: 0, colsStride: 0, blocks: 0,
+      x: xIn.at, w: wAt, b: bAt, out: outAt, dx: 0, dw: 0, db: 0, cols: 0, colsStride: 0, blocks: 0,
       pool: fused === undefined ? undefined : { out: pooledAt, argmax: argmaxAt, height: fused.height, width: fused.width, dout: 0 },
     });
     // Each thread's zero-padded copy of an image (unused by a 1×1 window).
@@ -574,14 +560,10 @@ class Runtime {
       // Blocks of images.
       const step = Math.ceil(g.batch / Math.min(g.batch, MAX_CHUNKS));
       const images = (chunk: number): [number, number] => [chunk * step, Math.min(step, g.batch - chunk * step)];
-      const pipeline = xDirect && direct ? undefined : {
-        input: (chunk: number): void => {
-          const [first, count] = images(chunk);
-          if (!xDirect) this.copyIn(x, first * imageSize, count * imageSize, xAt + first * imageSize * 4);
-        },
-        output: (chunk: number): void => copyImagesOut(...images(chunk)),
-      };
-      pool.run(this.work, CONV_FORWARD, Math.ceil(g.batch / step), step, 0, [desc, g.batch, positions, 1], pipeline);
+      pool.run(this.work, CONV_FORWARD, Math.ceil(g.batch / step), step, 0, [desc, g.batch, positions, 1], {
+        input: (chunk) => xIn.copy(...images(chunk)),
+        output: (chunk) => copyImagesOut(...images(chunk)),
+      });
       return;
     } else {
       // Few images: blocks of each image's output positions too (and the pool after: it needs whole planes).
@@ -623,14 +605,11 @@ class Runtime {
     const doutImage = g.filters * positions;
     this.reset();
     // With threads, x and dout are copied in and dx out block by block while the workers compute.
-    const xDirect = this.owns(x);
-    const xAt = xDirect ? x.byteOffset : this.stage(xSize);
-    if (!xDirect && pool === undefined) this.copyIn(x, 0, xSize, xAt);
-    // The fused relu backward zeroes entries of dout in place: always on a copy.
-    const doutDirect = dout !== null && fused === undefined && this.owns(dout) && reluOut === undefined;
-    const doutAt = doutDirect ? dout.byteOffset : this.stage(g.batch * doutImage);
-    const doutCopied = dout !== null && fused === undefined && !doutDirect;
-    if (doutCopied && pool === undefined) this.copyIn(dout!, 0, g.batch * doutImage, doutAt);
+    const xIn = this.imagesIn(x, imageSize, g.batch);
+    // The fused relu backward zeroes entries of dout in place: always on a copy. A fused pool's
+    // dout is built in place from the pool's gradient (dout is null then).
+    const doutIn = this.imagesIn(fused === undefined ? dout : null, doutImage, g.batch, reluOut !== undefined);
+    const reluIn = reluOut === undefined ? undefined : this.imagesIn(reluOut, doutImage, g.batch);
     // A fused pool's gradient, output and argmax (a quarter of dout's size each).
     const pooledImage = fused === undefined ? 0 : g.filters * fused.height * fused.width;
     const [poolDoutAt, poolOutAt, argmaxAt] = fused === undefined ? [0, 0, 0] : [this.stage(g.batch * pooledImage), this.stage(g.batch * pooledImage), this.stage(g.batch * pooledImage)];
@@ -641,10 +620,13 @@ class Runtime {
       this.copyIn(fused.out, from, n, poolOutAt + from * 4);
       this.heapInt.set(fused.argmax.subarray(from, from + n), (argmaxAt >> 2) + from);
     };
-    if (pool === undefined) pooledIn(0, g.batch);
-    const reluDirect = reluOut === undefined || this.owns(reluOut);
-    const reluAt = reluOut === undefined ? 0 : reluDirect ? reluOut.byteOffset : this.stage(g.batch * doutImage);
-    if (!reluDirect && pool === undefined) this.copyIn(reluOut!, 0, g.batch * doutImage, reluAt);
+    const imagesIn = (first: number, count: number): void => {
+      xIn.copy(first, count);
+      doutIn.copy(first, count);
+      reluIn?.copy(first, count);
+      pooledIn(first, count);
+    };
+    if (pool === undefined) imagesIn(0, g.batch);
     const wAt = this.vectorIn(w, 0, wSize);
     const dxDirect = this.owns(dx);
     const dxAt = dxDirect ? dx.byteOffset : this.stage(xSize);
@@ -653,7 +635,7 @@ class Runtime {
     const colsStride = g.pointwise ? 0 : align(k * g.chunk * 4);
     const cols = g.pointwise ? 0 : this.stage((this.threads * colsStride) / 4);
     const desc = this.describe(g, {
-      x: xAt, w: wAt, b: 0, out: doutAt, dx: dxAt, dw: dwPartials, db: dbPartials, cols, colsStride, blocks, reluOut: reluAt,
+      x: xIn.at, w: wAt, b: 0, out: doutIn.at, dx: dxAt, dw: dwPartials, db: dbPartials, cols, colsStride, blocks, reluOut: reluIn?.at ?? 0,
       pool: fused === undefined ? undefined : { out: poolOutAt, argmax: argmaxAt, height: fused.height, width: fused.width, dout: poolDoutAt },
     });
     if (pool === undefined) {
@@ -665,13 +647,7 @@ class Runtime {
         return [first, Math.floor(((block + 1) * g.batch) / blocks) - first];
       };
       pool.run(this.work, CONV_BACKWARD, blocks, 1, 0, [desc], {
-        input: (block) => {
-          const [first, count] = images(block);
-          if (!xDirect) this.copyIn(x, first * imageSize, count * imageSize, xAt + first * imageSize * 4);
-          if (doutCopied) this.copyIn(dout!, first * doutImage, count * doutImage, doutAt + first * doutImage * 4);
-          pooledIn(first, count);
-          if (!reluDirect) this.copyIn(reluOut!, first * doutImage, count * doutImage, reluAt + first * doutImage * 4);
-        },
+        input: (block) => imagesIn(...images(block)),
         output: (block) => {
           const [first, count] = images(block);
           if (!dxDirect) this.copyOut(dxAt + first * imageSize * 4, count * imageSize, dx, first * imageSize);
@@ -785,6 +761,19 @@ class Runtime {
       if (!this.owns(outs[i]!)) this.copyOut(at, n, outs[i]!, 0);
     });
     return probe;
+  }
+
+  /**
+   * A per-image input of `images` images of `imageSize` floats: its address (src's own if it
+   * lives in this memory and no copy is forced; else a staged area) and `copy`, which copies
+   * images [first, first + count) there (nothing when src is used in place, or is null: an
+   * area the kernel fills itself).
+   */
+  private imagesIn(src: Float32Array | null, imageSize: number, images: number, forceCopy = false): { at: number; copy: (first: number, count: number) => void } {
+    if (src !== null && !forceCopy && this.owns(src)) return { at: src.byteOffset, copy: () => undefined };
+    const at = this.stage(images * imageSize);
+    if (src === null) return { at, copy: () => undefined };
+    return { at, copy: (first, count) => this.copyIn(src, first * imageSize, count * imageSize, at + first * imageSize * 4) };
   }
 
   /** The address of `n` values of `src` from `offset`, copied into staging unless they live here. */
@@ -950,8 +939,9 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
       beta1: number, beta2: number, stepScale: number, rootScale: number, eps: number,
       next: FloatArray, m: FloatArray, v: FloatArray,
     ): number {
-      const all = [w, g, m0, v0, next, m, v];
-      if (all.every(isFloat32)) return runtime().adamStep(...(all.slice(0, 4) as [Float32Array, Float32Array, Float32Array, Float32Array]), n, beta1, beta2, stepScale, rootScale, eps, next as Float32Array, m as Float32Array, v as Float32Array);
+      if (isFloat32(w) && isFloat32(g) && isFloat32(m0) && isFloat32(v0) && isFloat32(next) && isFloat32(m) && isFloat32(v)) {
+        return runtime().adamStep(w, g, m0, v0, n, beta1, beta2, stepScale, rootScale, eps, next, m, v);
+      }
       return jsKernels.adamStep(w, g, m0, v0, n, beta1, beta2, stepScale, rootScale, eps, next, m, v);
     },
     scratch32: (length: number) => runtime().scratch32(length),

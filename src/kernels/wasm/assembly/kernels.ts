@@ -714,7 +714,10 @@ export function convForward(desc: usize, first: i32, count: i32, p0: i32, pn: i3
     }
     if (word(desc, D_RELU) != 0) {
       // max(out, 0) on this image's positions, still in cache (NaN stays NaN, as relu's kernel).
-      for (let f = 0; f < filters; f++) relu(out + (<usize>((n * filters + f) * positions + p0) << 2), pn, out + (<usize>((n * filters + f) * positions + p0) << 2));
+      for (let f = 0; f < filters; f++) {
+        const row = out + (<usize>((n * filters + f) * positions + p0) << 2);
+        relu(row, pn, row);
+      }
     }
     const pooled = <usize>word(desc, D_POOL_OUT);
     if (pooled != 0 && p0 == 0 && pn == positions) {
