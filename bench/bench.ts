@@ -12,7 +12,7 @@
 import { getBackend, getThreads, jsKernels, setBackend, setKernels, setThreads, wasmKernels, wasmVariant, wasmWorkersReady, type Backend } from '../src/kernels/index.js';
 import { createWasmKernels } from '../src/kernels/wasm/index.js';
 import { reluBackward, reluForward } from '../src/layers/activations.js';
-import { affineBackwardFast, affineForwardFast } from '../src/layers/affineFast.js';
+import { affineBackward, affineForward } from '../src/layers/affineFast.js';
 import { convBackwardNaive, convForwardNaive, type ConvParam } from '../src/layers/conv.js';
 import { convBackward, convForward } from '../src/layers/convFast.js';
 import { softmaxLoss } from '../src/layers/loss.js';
@@ -204,12 +204,12 @@ function benchTrainingStep(dtype: DType, backend: Backend, threads = 1): { ms: n
     const conv = convForward(x, params.W1, params.b1, { stride: 1, pad: 3 });
     const relu1 = reluForward(conv.out);
     const pool = maxPoolForward(relu1.out, { poolHeight: 2, poolWidth: 2, stride: 2 });
-    const hidden = affineForwardFast(pool.out, params.W2, params.b2);
+    const hidden = affineForward(pool.out, params.W2, params.b2);
     const relu2 = reluForward(hidden.out);
-    const scores = affineForwardFast(relu2.out, params.W3, params.b3);
+    const scores = affineForward(relu2.out, params.W3, params.b3);
     const { loss, dx: dscores } = softmaxLoss(scores.out, y);
-    const g3 = affineBackwardFast(dscores, scores.cache);
-    const g2 = affineBackwardFast(reluBackward(g3.dx, relu2.cache), hidden.cache);
+    const g3 = affineBackward(dscores, scores.cache);
+    const g2 = affineBackward(reluBackward(g3.dx, relu2.cache), hidden.cache);
     const dpool = maxPoolBackward(reshape(g2.dx, pool.out.shape), pool.cache);
     const g1 = convBackward(reluBackward(dpool, relu1.cache), conv.cache);
     const grads: Record<keyof typeof params, Tensor> = { W1: g1.dw, b1: g1.db, W2: g2.dw, b2: g2.db, W3: g3.dw, b3: g3.db };

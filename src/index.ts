@@ -35,10 +35,9 @@ export {
   type GradCheckEntry,
 } from './gradcheck.js';
 export * from './layers/affine.js';
-export * from './layers/auto.js';
-export { setConvColumnLimit } from './layers/convFast.js';
-export { avgPoolForwardFast, avgPoolBackwardFast, type MaxPoolFastCache } from './layers/poolFast.js';
-export { affineForwardFast, affineBackwardFast } from './layers/affineFast.js';
+export { convForward, convBackward, setConvColumnLimit } from './layers/convFast.js';
+export { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward, type MaxPoolFastCache } from './layers/poolFast.js';
+export { affineForward, affineBackward } from './layers/affineFast.js';
 export {
   getKernels,
   setKernels,
@@ -60,11 +59,11 @@ export * from './layers/dropout.js';
 export * from './layers/reshape.js';
 export * from './layers/gemm.js';
 export {
-  batchnormForward,
-  batchnormBackward,
+  batchnormForwardNaive,
+  batchnormBackwardNaive,
   batchnormBackwardAlt,
-  spatialBatchnormForward,
-  spatialBatchnormBackward,
+  spatialBatchnormForwardNaive,
+  spatialBatchnormBackwardNaive,
   type BatchnormMode,
   type BatchnormParam,
   type BatchnormCache,
@@ -73,8 +72,8 @@ export {
 export * from './layers/batchnormFast.js';
 export * from './layers/layernorm.js';
 export {
-  spatialGroupnormForward,
-  spatialGroupnormBackward,
+  spatialGroupnormForwardNaive,
+  spatialGroupnormBackwardNaive,
   type GroupnormParam,
   type GroupnormCache,
   type GroupnormGradients,

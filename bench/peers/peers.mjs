@@ -28,7 +28,7 @@ if (!existsSync(new URL('layers/convFast.js', lib))) {
 }
 const { convForward, convBackward } = await import(new URL('layers/convFast.js', lib).href);
 const { maxPoolForward, maxPoolBackward } = await import(new URL('layers/poolFast.js', lib).href);
-const { affineForwardFast, affineBackwardFast } = await import(new URL('layers/affineFast.js', lib).href);
+const { affineForward, affineBackward } = await import(new URL('layers/affineFast.js', lib).href);
 const { reluForward, reluBackward } = await import(new URL('layers/activations.js', lib).href);
 const { softmaxLoss } = await import(new URL('layers/loss.js', lib).href);
 const { reshape } = await import(new URL('tensor.js', lib).href);
@@ -258,12 +258,12 @@ const train = {
       const c = convForward(x, p.W1, p.b1, { stride: 1, pad: 3 });
       const r1 = reluForward(c.out);
       const pl = maxPoolForward(r1.out, { poolHeight: 2, poolWidth: 2, stride: 2 });
-      const h = affineForwardFast(pl.out, p.W2, p.b2);
+      const h = affineForward(pl.out, p.W2, p.b2);
       const r2 = reluForward(h.out);
-      const s = affineForwardFast(r2.out, p.W3, p.b3);
+      const s = affineForward(r2.out, p.W3, p.b3);
       const { dx } = softmaxLoss(s.out, y);
-      const g3 = affineBackwardFast(dx, s.cache);
-      const g2 = affineBackwardFast(reluBackward(g3.dx, r2.cache), h.cache);
+      const g3 = affineBackward(dx, s.cache);
+      const g2 = affineBackward(reluBackward(g3.dx, r2.cache), h.cache);
       const g1 = convBackward(reluBackward(maxPoolBackward(reshape(g2.dx, pl.out.shape), pl.cache), r1.cache), c.cache);
       const g = { W1: g1.dw, b1: g1.db, W2: g2.dw, b2: g2.db, W3: g3.dw, b3: g3.db };
       for (const k of Object.keys(p)) {

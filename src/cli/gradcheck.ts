@@ -5,11 +5,11 @@
  */
 import { gradCheck, type GradCheckReport } from '../gradcheck.js';
 import { leakyReluBackward, leakyReluForward, logSoftmaxBackward, logSoftmaxForward, reluBackward, reluForward, softmaxBackward, softmaxForward } from '../layers/activations.js';
-import { affineBackwardNaive as affineBackward, affineForwardNaive as affineForward } from '../layers/affine.js';
-import { batchnormBackward, batchnormBackwardAlt, batchnormForward, spatialBatchnormBackward, spatialBatchnormForward } from '../layers/batchnorm.js';
+import { affineBackwardNaive, affineForwardNaive } from '../layers/affine.js';
+import { batchnormBackwardNaive, batchnormBackwardAlt, batchnormForwardNaive, spatialBatchnormBackwardNaive, spatialBatchnormForwardNaive } from '../layers/batchnorm.js';
 import { convBackwardNaive, convForwardNaive } from '../layers/conv.js';
 import { dropoutBackward, dropoutForward } from '../layers/dropout.js';
-import { spatialGroupnormBackward, spatialGroupnormForward } from '../layers/groupnorm.js';
+import { spatialGroupnormBackwardNaive, spatialGroupnormForwardNaive } from '../layers/groupnorm.js';
 import { layernormBackward, layernormForward } from '../layers/layernorm.js';
 import { softmaxLoss, svmLoss } from '../layers/loss.js';
 import { avgPoolBackwardNaive, avgPoolForwardNaive, globalAvgPoolBackward, globalAvgPoolForward, globalMaxPoolBackward, globalMaxPoolForward, maxPoolBackwardNaive, maxPoolForwardNaive } from '../layers/pool.js';
@@ -43,19 +43,19 @@ export function runGradChecks(seed = 0): GradCheckRow[] {
   add('avg pool 3×3 stride 2 pad 1', gradCheck({ inputs: { x: r(2, 3, 7, 6) }, forward: (i) => avgPoolForwardNaive(i.x!, avg), backward: avgPoolBackwardNaive, seed }));
   add('global avg pool', gradCheck({ inputs: { x: r(2, 3, 4, 5) }, forward: (i) => globalAvgPoolForward(i.x!), backward: globalAvgPoolBackward, seed }));
   add('global max pool', gradCheck({ inputs: { x: r(2, 3, 4, 5) }, forward: (i) => globalMaxPoolForward(i.x!), backward: globalMaxPoolBackward, seed }));
-  add('affine', gradCheck({ inputs: { x: r(4, 2, 3), w: r(6, 5), b: r(5) }, forward: (i) => affineForward(i.x!, i.w!, i.b!), backward: affineBackward, seed }));
+  add('affine', gradCheck({ inputs: { x: r(4, 2, 3), w: r(6, 5), b: r(5) }, forward: (i) => affineForwardNaive(i.x!, i.w!, i.b!), backward: affineBackwardNaive, seed }));
   add('relu', gradCheck({ inputs: { x: r(4, 5) }, forward: (i) => reluForward(i.x!), backward: reluBackward, seed }));
   add('leaky relu', gradCheck({ inputs: { x: r(4, 5) }, forward: (i) => leakyReluForward(i.x!, 0.1), backward: leakyReluBackward, seed }));
   add('softmax (axis 1)', gradCheck({ inputs: { x: r(3, 4, 5) }, forward: (i) => softmaxForward(i.x!, 1), backward: softmaxBackward, seed }));
   add('log-softmax', gradCheck({ inputs: { x: r(3, 4) }, forward: (i) => logSoftmaxForward(i.x!), backward: logSoftmaxBackward, seed }));
   const norm = { x: r(6, 5), gamma: r(5), beta: r(5) };
-  add('batchnorm', gradCheck({ inputs: norm, forward: (i) => batchnormForward(i.x!, i.gamma!, i.beta!, { mode: 'train' }), backward: batchnormBackward, seed: seed + 2 }));
-  add('batchnorm (closed form)', gradCheck({ inputs: norm, forward: (i) => batchnormForward(i.x!, i.gamma!, i.beta!, { mode: 'train' }), backward: batchnormBackwardAlt, seed: seed + 2 }));
+  add('batchnorm', gradCheck({ inputs: norm, forward: (i) => batchnormForwardNaive(i.x!, i.gamma!, i.beta!, { mode: 'train' }), backward: batchnormBackwardNaive, seed: seed + 2 }));
+  add('batchnorm (closed form)', gradCheck({ inputs: norm, forward: (i) => batchnormForwardNaive(i.x!, i.gamma!, i.beta!, { mode: 'train' }), backward: batchnormBackwardAlt, seed: seed + 2 }));
   add('layernorm', gradCheck({ inputs: norm, forward: (i) => layernormForward(i.x!, i.gamma!, i.beta!), backward: layernormBackward, seed: seed + 3 }));
   const spatial = { x: r(2, 4, 3, 5), gamma: r(4), beta: r(4) };
-  add('spatial batchnorm', gradCheck({ inputs: spatial, forward: (i) => spatialBatchnormForward(i.x!, i.gamma!, i.beta!, { mode: 'train' }), backward: spatialBatchnormBackward, seed: seed + 4 }));
+  add('spatial batchnorm', gradCheck({ inputs: spatial, forward: (i) => spatialBatchnormForwardNaive(i.x!, i.gamma!, i.beta!, { mode: 'train' }), backward: spatialBatchnormBackwardNaive, seed: seed + 4 }));
   const group = { x: r(2, 6, 3, 4), gamma: r(1, 6, 1, 1), beta: r(1, 6, 1, 1) };
-  add('spatial groupnorm (G = 3)', gradCheck({ inputs: group, forward: (i) => spatialGroupnormForward(i.x!, i.gamma!, i.beta!, 3), backward: spatialGroupnormBackward, seed: seed + 5 }));
+  add('spatial groupnorm (G = 3)', gradCheck({ inputs: group, forward: (i) => spatialGroupnormForwardNaive(i.x!, i.gamma!, i.beta!, 3), backward: spatialGroupnormBackwardNaive, seed: seed + 5 }));
   add('dropout (keep 0.6)', gradCheck({ inputs: { x: r(5, 6) }, forward: (i) => dropoutForward(i.x!, { p: 0.6, mode: 'train', seed: 7 }), backward: dropoutBackward, seed }));
   // Losses: scalar outputs, checked through a 1-element "out" whose upstream gradient is 1.
   const y = [1, 0, 2, 4];

@@ -29,7 +29,7 @@ export function affineGeometry(fn: string, x: unknown, w: unknown, b: unknown): 
 }
 
 export function affineForwardNaive(x: Tensor, w: Tensor, b: Tensor): { out: Tensor; cache: AffineCache } {
-  const { N, D, M } = affineGeometry('affineForward', x, w, b);
+  const { N, D, M } = affineGeometry('affineForwardNaive', x, w, b);
   const out = allocate(x.dtype, N * M);
   for (let n = 0; n < N; n++) {
     for (let m = 0; m < M; m++) {
@@ -45,7 +45,7 @@ export function affineForwardNaive(x: Tensor, w: Tensor, b: Tensor): { out: Tens
  *   dx = dout·wᵀ (reshaped to x's shape)   dw = xᵀ·dout   db = Σ_n dout
  */
 export function affineBackwardNaive(dout: Tensor, cache: AffineCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  const fn = 'affineBackward';
+  const fn = 'affineBackwardNaive';
   assertCache(fn, cache, ['x', 'w']);
   const { x, w } = cache;
   const N = x.shape[0]!;

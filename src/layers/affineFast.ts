@@ -10,7 +10,7 @@ import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertCache, assertUpstream } from '../validate.js';
 import { affineGeometry, type AffineCache } from './affine.js';
 
-export function affineForwardFast(x: Tensor, w: Tensor, b: Tensor): { out: Tensor; cache: AffineCache } {
+export function affineForward(x: Tensor, w: Tensor, b: Tensor): { out: Tensor; cache: AffineCache } {
   const { N, D, M } = affineGeometry('affineForward', x, w, b);
   const kernels = getKernels();
   const out = allocateUninitialized(x.dtype, N * M); // the bias, then accumulate x·w
@@ -24,7 +24,7 @@ export function affineForwardFast(x: Tensor, w: Tensor, b: Tensor): { out: Tenso
   return { out: { shape: [N, M], data: out, dtype: x.dtype }, cache: { x, w } };
 }
 
-export function affineBackwardFast(dout: Tensor, cache: AffineCache): { dx: Tensor; dw: Tensor; db: Tensor } {
+export function affineBackward(dout: Tensor, cache: AffineCache): { dx: Tensor; dw: Tensor; db: Tensor } {
   const fn = 'affineBackward';
   assertCache(fn, cache, ['x', 'w']);
   const { x, w } = cache;

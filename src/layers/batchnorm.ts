@@ -79,13 +79,13 @@ export interface BatchnormLayout {
 // batchnorm, x (N, D)
 
 /** Batchnorm forward: x (N, D), gamma and beta of D elements → out (N, D). */
-export function batchnormForward(
+export function batchnormForwardNaive(
   x: Tensor,
   gamma: Tensor,
   beta: Tensor,
   bnParam: BatchnormParam,
 ): { out: Tensor; cache: BatchnormCache } {
-  const fn = 'batchnormForward';
+  const fn = 'batchnormForwardNaive';
   return normaliseForward(fn, x, gamma, beta, bnParam, featureLayout(fn, x, gamma, beta), 'D');
 }
 
@@ -104,8 +104,8 @@ export function featureLayout(fn: string, x: Tensor, gamma: Tensor, beta: Tensor
  * Batchnorm backward through the computational graph, one node at a time (CS231n's first
  * version). dx (N, D), dgamma in gamma's shape, dbeta in beta's shape.
  */
-export function batchnormBackward(dout: Tensor, cache: BatchnormCache): BatchnormGradients {
-  const fn = 'batchnormBackward';
+export function batchnormBackwardNaive(dout: Tensor, cache: BatchnormCache): BatchnormGradients {
+  const fn = 'batchnormBackwardNaive';
   const { N, C: D } = checkCache(fn, cache, 2);
   assertUpstream(fn, dout, cache.x.shape, cache.x.dtype);
   const { x, gamma, mean, variance, eps } = cache;
@@ -172,13 +172,13 @@ export function batchnormBackwardAlt(dout: Tensor, cache: BatchnormCache): Batch
  * Spatial batchnorm forward: x (N, C, H, W), gamma and beta of shape (C) or (1, C, 1, 1)
  * → out (N, C, H, W). Each channel is normalised over its N·H·W values.
  */
-export function spatialBatchnormForward(
+export function spatialBatchnormForwardNaive(
   x: Tensor,
   gamma: Tensor,
   beta: Tensor,
   bnParam: BatchnormParam,
 ): { out: Tensor; cache: BatchnormCache } {
-  const fn = 'spatialBatchnormForward';
+  const fn = 'spatialBatchnormForwardNaive';
   return normaliseForward(fn, x, gamma, beta, bnParam, spatialLayout(fn, x, gamma, beta), 'C');
 }
 
@@ -194,8 +194,8 @@ export function spatialLayout(fn: string, x: Tensor, gamma: Tensor, beta: Tensor
 }
 
 /** Spatial batchnorm backward (closed form): dx (N, C, H, W), dgamma/dbeta in their parameters' shapes. */
-export function spatialBatchnormBackward(dout: Tensor, cache: BatchnormCache): BatchnormGradients {
-  const fn = 'spatialBatchnormBackward';
+export function spatialBatchnormBackwardNaive(dout: Tensor, cache: BatchnormCache): BatchnormGradients {
+  const fn = 'spatialBatchnormBackwardNaive';
   const { N, C, S } = checkCache(fn, cache, 4);
   assertUpstream(fn, dout, cache.x.shape, cache.x.dtype);
   return closedFormBackward(dout, cache, { N, C, S });
@@ -397,7 +397,7 @@ function assertChannelParam(fn: string, name: string, t: Tensor, C: number): voi
  * xhat is not computed here.
  */
 export function checkCache(fn: string, cache: unknown, rank: 2 | 4, useXhat = true): BatchnormLayout {
-  const forward = rank === 2 ? 'batchnormForward' : 'spatialBatchnormForward';
+  const forward = rank === 2 ? 'batchnormForwardNaive' : 'spatialBatchnormForwardNaive';
   assertCache(fn, cache, ['mode', 'x', 'gamma', 'betaShape', 'xhat', 'mean', 'variance', 'invStd', 'eps']);
   const c = cache as BatchnormCache;
   assertTensor(fn, 'cache.x', c.x);

@@ -30,28 +30,28 @@ import {
 } from './batchnorm.js';
 
 /** Batchnorm forward (fast): x (N, D), gamma and beta of D elements → out (N, D). */
-export function batchnormForwardFast(x: Tensor, gamma: Tensor, beta: Tensor, bnParam: BatchnormParam): { out: Tensor; cache: BatchnormCache } {
-  const fn = 'batchnormForward';
+export function batchnormForward(x: Tensor, gamma: Tensor, beta: Tensor, bnParam: BatchnormParam): { out: Tensor; cache: BatchnormCache } {
+  const fn = 'batchnormForwardNaive';
   return forward(fn, x, gamma, beta, bnParam, featureLayout(fn, x, gamma, beta), 'D');
 }
 
 /** Batchnorm backward (fast, closed form): dx (N, D), dgamma and dbeta in their parameters' shapes. */
-export function batchnormBackwardFast(dout: Tensor, cache: BatchnormCache): BatchnormGradients {
-  const fn = 'batchnormBackward';
+export function batchnormBackward(dout: Tensor, cache: BatchnormCache): BatchnormGradients {
+  const fn = 'batchnormBackwardNaive';
   const layout = checkCache(fn, cache, 2, false);
   assertUpstream(fn, dout, cache.x.shape, cache.x.dtype);
   return backward(dout, cache, layout);
 }
 
 /** Spatial batchnorm forward (fast): x (N, C, H, W), gamma and beta of shape (C) or (1, C, 1, 1). */
-export function spatialBatchnormForwardFast(x: Tensor, gamma: Tensor, beta: Tensor, bnParam: BatchnormParam): { out: Tensor; cache: BatchnormCache } {
-  const fn = 'spatialBatchnormForward';
+export function spatialBatchnormForward(x: Tensor, gamma: Tensor, beta: Tensor, bnParam: BatchnormParam): { out: Tensor; cache: BatchnormCache } {
+  const fn = 'spatialBatchnormForwardNaive';
   return forward(fn, x, gamma, beta, bnParam, spatialLayout(fn, x, gamma, beta), 'C');
 }
 
 /** Spatial batchnorm backward (fast): dx (N, C, H, W), dgamma and dbeta in their parameters' shapes. */
-export function spatialBatchnormBackwardFast(dout: Tensor, cache: BatchnormCache): BatchnormGradients {
-  const fn = 'spatialBatchnormBackward';
+export function spatialBatchnormBackward(dout: Tensor, cache: BatchnormCache): BatchnormGradients {
+  const fn = 'spatialBatchnormBackwardNaive';
   const layout = checkCache(fn, cache, 4, false);
   assertUpstream(fn, dout, cache.x.shape, cache.x.dtype);
   return backward(dout, cache, layout);

@@ -59,14 +59,14 @@ export type GroupnormGradients = { dx: Tensor; dgamma: Tensor; dbeta: Tensor };
  * Groupnorm forward: x (N, C, H, W), gamma and beta of shape (1, C, 1, 1) or (C), G groups
  * (G divides C) → out (N, C, H, W).
  */
-export function spatialGroupnormForward(
+export function spatialGroupnormForwardNaive(
   x: Tensor,
   gamma: Tensor,
   beta: Tensor,
   G: number,
   gnParam: GroupnormParam = {},
 ): { out: Tensor; cache: GroupnormCache } {
-  const fn = 'spatialGroupnormForward';
+  const fn = 'spatialGroupnormForwardNaive';
   const { N, C, H, W, dtype, eps } = checkForward(fn, x, gamma, beta, G, gnParam);
   const HW = H * W;
   const Cg = C / G; // channels per group
@@ -107,8 +107,8 @@ export function spatialGroupnormForward(
  * parameters' shapes); for each group, with dxhat = dout · gamma[c] and M values per group:
  *   dx = (invStd / M) · (M · dxhat − Σ dxhat − xhat · Σ dxhat · xhat)
  */
-export function spatialGroupnormBackward(dout: Tensor, cache: GroupnormCache): GroupnormGradients {
-  const fn = 'spatialGroupnormBackward';
+export function spatialGroupnormBackwardNaive(dout: Tensor, cache: GroupnormCache): GroupnormGradients {
+  const fn = 'spatialGroupnormBackwardNaive';
   checkCache(fn, cache);
   assertUpstream(fn, dout, cache.x.shape, cache.x.dtype);
   const { x, gamma, xhat, invStd, G } = cache;
@@ -189,7 +189,7 @@ function assertChannelParam(fn: string, name: string, t: Tensor, C: number): voi
 }
 
 /**
- * Checks that the cache came from spatialGroupnormForward. `useXhat` false (the fast backward):
+ * Checks that the cache came from spatialGroupnormForwardNaive. `useXhat` false (the fast backward):
  * xhat is not read, so a fast forward's lazily computed xhat is not computed here.
  */
 export function checkCache(fn: string, cache: unknown, useXhat = true): asserts cache is GroupnormCache {
@@ -197,7 +197,7 @@ export function checkCache(fn: string, cache: unknown, useXhat = true): asserts 
   const c = cache as GroupnormCache;
   assertTensor(fn, 'cache.x', c.x);
   if (c.x.shape.length !== 4) {
-    throw new ConvnetError(fn, `expected the cache of spatialGroupnormForward (x of rank 4), got cache.x of shape ${show(c.x.shape)}`);
+    throw new ConvnetError(fn, `expected the cache of spatialGroupnormForwardNaive (x of rank 4), got cache.x of shape ${show(c.x.shape)}`);
   }
   assertTensor(fn, 'cache.gamma', c.gamma);
   const [N, C] = c.x.shape as [number, number];
@@ -211,6 +211,6 @@ export function checkCache(fn: string, cache: unknown, useXhat = true): asserts 
     c.gamma.data.length === C &&
     Array.isArray(c.betaShape);
   if (!consistent) {
-    fail(fn, `the cache of spatialGroupnormForward for x of shape ${show(c.x.shape)} (xhat like x, mean and invStd (N, G), gamma (C))`, 'an inconsistent cache');
+    fail(fn, `the cache of spatialGroupnormForwardNaive for x of shape ${show(c.x.shape)} (xhat like x, mean and invStd (N, G), gamma (C))`, 'an inconsistent cache');
   }
 }

@@ -22,14 +22,14 @@ import { assertUpstream } from '../validate.js';
 import { checkCache, checkForward, type GroupnormCache, type GroupnormGradients, type GroupnormParam } from './groupnorm.js';
 
 /** Groupnorm forward (fast): x (N, C, H, W), gamma and beta of shape (1, C, 1, 1) or (C), G groups. */
-export function spatialGroupnormForwardFast(
+export function spatialGroupnormForward(
   x: Tensor,
   gamma: Tensor,
   beta: Tensor,
   G: number,
   gnParam: GroupnormParam = {},
 ): { out: Tensor; cache: GroupnormCache } {
-  const fn = 'spatialGroupnormForward';
+  const fn = 'spatialGroupnormForwardNaive';
   const { N, C, H, W, dtype, eps } = checkForward(fn, x, gamma, beta, G, gnParam);
   const kernels = getKernels();
   const S = H * W;
@@ -62,8 +62,8 @@ export function spatialGroupnormForwardFast(
 }
 
 /** Groupnorm backward (fast): dx (N, C, H, W), dgamma and dbeta in their parameters' shapes. */
-export function spatialGroupnormBackwardFast(dout: Tensor, cache: GroupnormCache): GroupnormGradients {
-  const fn = 'spatialGroupnormBackward';
+export function spatialGroupnormBackward(dout: Tensor, cache: GroupnormCache): GroupnormGradients {
+  const fn = 'spatialGroupnormBackwardNaive';
   checkCache(fn, cache, false);
   assertUpstream(fn, dout, cache.x.shape, cache.x.dtype);
   const { x, gamma, mean, invStd, G } = cache;

@@ -82,7 +82,7 @@ function parseCountIncludePad(fn: string, poolParam: AvgPoolParam): boolean {
 }
 
 /** Average-pool forward. x: (N, C, H, W) → out: (N, C, Ho, Wo). */
-export function avgPoolForwardFast(x: Tensor, poolParam: AvgPoolParam): { out: Tensor; cache: AvgPoolCache } {
+export function avgPoolForward(x: Tensor, poolParam: AvgPoolParam): { out: Tensor; cache: AvgPoolCache } {
   const fn = 'avgPoolForward';
   const g = poolGeometry(fn, x, poolParam);
   const countIncludePad = parseCountIncludePad(fn, poolParam);
@@ -96,7 +96,7 @@ export function avgPoolForwardFast(x: Tensor, poolParam: AvgPoolParam): { out: T
 }
 
 /** Average-pool backward: each window spreads dout / divisor over its input cells. */
-export function avgPoolBackwardFast(dout: Tensor, cache: AvgPoolCache): Tensor {
+export function avgPoolBackward(dout: Tensor, cache: AvgPoolCache): Tensor {
   const fn = 'avgPoolBackward';
   assertCache(fn, cache, ['inputShape', 'dtype', 'geometry', 'countIncludePad']);
   const { geometry: g, countIncludePad } = cache;

@@ -4,10 +4,11 @@
  * one kernel call each way where the backend can (convReluForwardFast), with the same results.
  */
 import { reluBackward, reluForward, type ReluCache } from '../layers/activations.js';
-import { affineBackward, affineForward, convBackward, convForward } from '../layers/auto.js';
+import { affineBackward, affineForward } from '../layers/affineFast.js';
+import { convBackward, convForward } from '../layers/convFast.js';
 import type { AffineCache } from '../layers/affine.js';
 import type { BatchnormCache, BatchnormParam } from '../layers/batchnorm.js';
-import { spatialBatchnormBackwardFast as spatialBatchnormBackward, spatialBatchnormForwardFast as spatialBatchnormForward } from '../layers/batchnormFast.js';
+import { spatialBatchnormBackward, spatialBatchnormForward } from '../layers/batchnormFast.js';
 import type { ConvCache, ConvParam } from '../layers/conv.js';
 import {
   convReluBackwardFast,

@@ -5,16 +5,18 @@
  */
 import { ConvnetError } from '../errors.js';
 import { leakyReluBackward, leakyReluForward, reluBackward, reluForward } from '../layers/activations.js';
-import { affineBackward, affineForward, avgPoolBackward, avgPoolForward, convBackward, convForward, maxPoolBackward, maxPoolForward } from '../layers/auto.js';
+import { affineBackward, affineForward } from '../layers/affineFast.js';
+import { convBackward, convForward } from '../layers/convFast.js';
+import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward } from '../layers/poolFast.js';
 import type { BatchnormParam } from '../layers/batchnorm.js';
 import {
-  batchnormBackwardFast as batchnormBackward,
-  batchnormForwardFast as batchnormForward,
-  spatialBatchnormBackwardFast as spatialBatchnormBackward,
-  spatialBatchnormForwardFast as spatialBatchnormForward,
+  batchnormBackward,
+  batchnormForward,
+  spatialBatchnormBackward,
+  spatialBatchnormForward,
 } from '../layers/batchnormFast.js';
 import { dropoutBackward, dropoutForward } from '../layers/dropout.js';
-import { spatialGroupnormBackwardFast as spatialGroupnormBackward, spatialGroupnormForwardFast as spatialGroupnormForward } from '../layers/groupnormFast.js';
+import { spatialGroupnormBackward, spatialGroupnormForward } from '../layers/groupnormFast.js';
 import { layernormBackward, layernormForward } from '../layers/layernorm.js';
 import { softmaxLoss } from '../layers/loss.js';
 import { globalAvgPoolBackward, globalAvgPoolForward } from '../layers/pool.js';

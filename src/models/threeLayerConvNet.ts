@@ -6,7 +6,7 @@
  */
 import { ConvnetError, show } from '../errors.js';
 import { softmaxLoss } from '../layers/loss.js';
-import { affineBackward, affineForward } from '../layers/auto.js';
+import { affineBackward, affineForward } from '../layers/affineFast.js';
 import { rng } from '../rng.js';
 import type { DType, Tensor } from '../tensor.js';
 import { assertObject, integer, numberInRange } from '../validate.js';

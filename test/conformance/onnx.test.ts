@@ -13,9 +13,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { convForward } from '../../src/layers/convFast.js';
-import { avgPoolForwardFast, maxPoolForward } from '../../src/layers/poolFast.js';
-import { batchnormForwardFast, spatialBatchnormForwardFast } from '../../src/layers/batchnormFast.js';
-import { spatialGroupnormForwardFast } from '../../src/layers/groupnormFast.js';
+import { avgPoolForward, maxPoolForward } from '../../src/layers/poolFast.js';
+import { batchnormForward, spatialBatchnormForward } from '../../src/layers/batchnormFast.js';
+import { spatialGroupnormForward } from '../../src/layers/groupnormFast.js';
 import {
   ATOL,
   CASE_TOLERANCE,
@@ -55,10 +55,10 @@ const SUITES: Suite[] = [
       ...NAIVE_LAYERS,
       conv: convForward,
       maxPool: maxPoolForward,
-      avgPool: avgPoolForwardFast,
-      batchnorm: batchnormForwardFast,
-      spatialBatchnorm: spatialBatchnormForwardFast,
-      spatialGroupnorm: spatialGroupnormForwardFast,
+      avgPool: avgPoolForward,
+      batchnorm: batchnormForward,
+      spatialBatchnorm: spatialBatchnormForward,
+      spatialGroupnorm: spatialGroupnormForward,
     },
   },
 ];

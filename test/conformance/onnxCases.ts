@@ -13,10 +13,10 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spatialBatchnormForward, batchnormForward, type BatchnormParam } from '../../src/layers/batchnorm.js';
+import { spatialBatchnormForwardNaive, batchnormForwardNaive, type BatchnormParam } from '../../src/layers/batchnorm.js';
 import { convForwardNaive, type ConvParam } from '../../src/layers/conv.js';
 import { gemm, type GemmParam } from '../../src/layers/gemm.js';
-import { spatialGroupnormForward, type GroupnormParam } from '../../src/layers/groupnorm.js';
+import { spatialGroupnormForwardNaive, type GroupnormParam } from '../../src/layers/groupnorm.js';
 import { layernormForward, type LayernormParam } from '../../src/layers/layernorm.js';
 import {
   avgPoolForwardNaive,
@@ -237,10 +237,10 @@ export const NAIVE_LAYERS: LayerSet = {
   avgPool: avgPoolForwardNaive,
   globalAvgPool: globalAvgPoolForward,
   globalMaxPool: globalMaxPoolForward,
-  batchnorm: batchnormForward,
-  spatialBatchnorm: spatialBatchnormForward,
+  batchnorm: batchnormForwardNaive,
+  spatialBatchnorm: spatialBatchnormForwardNaive,
   layernorm: layernormForward,
-  spatialGroupnorm: spatialGroupnormForward,
+  spatialGroupnorm: spatialGroupnormForwardNaive,
   relu: reluForward,
   leakyRelu: leakyReluForward,
   softmax: softmaxForward,

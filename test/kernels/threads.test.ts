@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { getThreads, setKernels, setThreads, type Kernels } from '../../src/kernels/index.js';
 import { createWasmKernels, type WasmKernelInstance } from '../../src/kernels/wasm/index.js';
 import { convBackward, convForward, setConvColumnLimit } from '../../src/layers/convFast.js';
-import { affineBackwardFast, affineForwardFast } from '../../src/layers/affineFast.js';
+import { affineBackward, affineForward } from '../../src/layers/affineFast.js';
 import type { ConvParam } from '../../src/layers/conv.js';
 import { randn, type Tensor } from '../../src/tensor.js';
 import { rng } from '../../src/rng.js';
@@ -80,8 +80,8 @@ describe('threads', () => {
       const affine = instances.map((kernels: Kernels) => {
         const previous = setKernels(kernels);
         try {
-          const { out, cache } = affineForwardFast(x, w, b);
-          const grads = affineBackwardFast(out, cache);
+          const { out, cache } = affineForward(x, w, b);
+          const grads = affineBackward(out, cache);
           return [out.data, grads.dx.data, grads.dw.data];
         } finally {
           setKernels(previous);

@@ -3,11 +3,11 @@ import { describe, test } from 'node:test';
 
 import { gradCheck, relError } from '../../src/gradcheck.js';
 import {
-  batchnormBackward,
+  batchnormBackwardNaive,
   batchnormBackwardAlt,
-  batchnormForward,
-  spatialBatchnormBackward,
-  spatialBatchnormForward,
+  batchnormForwardNaive,
+  spatialBatchnormBackwardNaive,
+  spatialBatchnormForwardNaive,
   type BatchnormParam,
 } from '../../src/layers/batchnorm.js';
 import { layernormForward } from '../../src/layers/layernorm.js';
@@ -55,7 +55,7 @@ function toNCHW(t: Tensor): Tensor {
 
 const flat = (t: Tensor, shape: number[]): Tensor => ({ shape, data: t.data, dtype: t.dtype });
 
-describe('batchnormForward', () => {
+describe('batchnormForwardNaive', () => {
   test('train mode: per-feature mean ≈ beta and std ≈ gamma (CS231n notebook check), N=200 D=3', () => {
     const r = rng(231);
     const x = normal([200, 3], r, 12, 5);
@@ -63,7 +63,7 @@ describe('batchnormForward', () => {
       [[1, 1, 1], [0, 0, 0]],
       [[1, 2, 3], [11, 12, 13]],
     ] as const) {
-      const { out } = batchnormForward(x, tensor([...g]), tensor([...b]), { mode: 'train' });
+      const { out } = batchnormForwardNaive(x, tensor([...g]), tensor([...b]), { mode: 'train' });
       const { mean, std } = columnStats(out, 200, 3, (m, d) => m * 3 + d);
       assertClose(mean, b, 1e-10, 'mean');
       assertClose(std, g, 1e-5, 'std');
@@ -73,7 +73,7 @@ describe('batchnormForward', () => {
   test('train mode: output equals the formula with biased variance, hand values', () => {
     // x (2, 2): feature 0 = [1, 3] → mean 2, var 1; feature 1 = [2, 6] → mean 4, var 4.
     const x = tensor([[1, 2], [3, 6]]);
-    const { out, cache } = batchnormForward(x, tensor([2, 3]), tensor([0.5, -1]), { mode: 'train', eps: 1e-5 });
+    const { out, cache } = batchnormForwardNaive(x, tensor([2, 3]), tensor([0.5, -1]), { mode: 'train', eps: 1e-5 });
     const s0 = Math.sqrt(1 + 1e-5);
     const s1 = Math.sqrt(4 + 1e-5);
     assertClose(out.data, [2 * (-1 / s0) + 0.5, 3 * (-2 / s1) - 1, 2 * (1 / s0) + 0.5, 3 * (2 / s1) - 1], 1e-14, 'out');
@@ -88,7 +88,7 @@ describe('batchnormForward', () => {
     const gamma = tensor([1, 1]);
     const beta = tensor([0, 0]);
     // batch 1: mean [2, 4], var [1, 4]
-    batchnormForward(tensor([[1, 2], [3, 6]]), gamma, beta, bnParam);
+    batchnormForwardNaive(tensor([[1, 2], [3, 6]]), gamma, beta, bnParam);
     assert.ok(bnParam.runningMean && bnParam.runningVar);
     assert.deepEqual(bnParam.runningMean.shape, [2]);
     assert.equal(bnParam.runningMean.dtype, 'float64');
@@ -96,7 +96,7 @@ describe('batchnormForward', () => {
     assertClose(bnParam.runningVar.data, [0.1, 0.4], 1e-15, 'runningVar after 1');
     const meanTensor = bnParam.runningMean;
     // batch 2: mean [1, 1], var [1, 1] → 0.9·[0.2, 0.4] + 0.1·[1, 1], 0.9·[0.1, 0.4] + 0.1·[1, 1]
-    batchnormForward(tensor([[0, 0], [2, 2]]), gamma, beta, bnParam);
+    batchnormForwardNaive(tensor([[0, 0], [2, 2]]), gamma, beta, bnParam);
     assert.equal(bnParam.runningMean, meanTensor, 'updated in place, same tensor');
     assertClose(bnParam.runningMean.data, [0.28, 0.46], 1e-15, 'runningMean after 2');
     assertClose(bnParam.runningVar.data, [0.19, 0.46], 1e-15, 'runningVar after 2');
@@ -104,17 +104,17 @@ describe('batchnormForward', () => {
 
   test('running statistics with momentum 0.5 and caller-provided start values', () => {
     const bnParam: BatchnormParam = { mode: 'train', momentum: 0.5, runningMean: tensor([10, 20]), runningVar: tensor([2, 8]) };
-    batchnormForward(tensor([[1, 2], [3, 6]]), tensor([1, 1]), tensor([0, 0]), bnParam);
+    batchnormForwardNaive(tensor([[1, 2], [3, 6]]), tensor([1, 1]), tensor([0, 0]), bnParam);
     assertClose(bnParam.runningMean!.data, [6, 12], 1e-15, 'runningMean');
     assertClose(bnParam.runningVar!.data, [1.5, 6], 1e-15, 'runningVar');
   });
 
   test('momentum 1 keeps the running statistics; momentum 0 replaces them by the batch', () => {
     const keep: BatchnormParam = { mode: 'train', momentum: 1 };
-    batchnormForward(tensor([[1, 2], [3, 6]]), tensor([1, 1]), tensor([0, 0]), keep);
+    batchnormForwardNaive(tensor([[1, 2], [3, 6]]), tensor([1, 1]), tensor([0, 0]), keep);
     assert.deepEqual([...keep.runningMean!.data], [0, 0]);
     const replace: BatchnormParam = { mode: 'train', momentum: 0 };
-    batchnormForward(tensor([[1, 2], [3, 6]]), tensor([1, 1]), tensor([0, 0]), replace);
+    batchnormForwardNaive(tensor([[1, 2], [3, 6]]), tensor([1, 1]), tensor([0, 0]), replace);
     assert.deepEqual([...replace.runningMean!.data], [2, 4]);
     assert.deepEqual([...replace.runningVar!.data], [1, 4]);
   });
@@ -124,7 +124,7 @@ describe('batchnormForward', () => {
     const runningVar = tensor([4, 0.25]);
     const bnParam: BatchnormParam = { mode: 'test', eps: 1e-3, runningMean, runningVar };
     const x = tensor([[3, -1], [0, 0], [1, -2]]);
-    const { out } = batchnormForward(x, tensor([2, -1]), tensor([0.5, 1]), bnParam);
+    const { out } = batchnormForwardNaive(x, tensor([2, -1]), tensor([0.5, 1]), bnParam);
     const s0 = Math.sqrt(4 + 1e-3);
     const s1 = Math.sqrt(0.25 + 1e-3);
     const expected = [
@@ -143,9 +143,9 @@ describe('batchnormForward', () => {
     const bnParam: BatchnormParam = { mode: 'train' };
     const gamma = tensor([1, 1, 1]);
     const beta = tensor([0, 0, 0]);
-    for (let t = 0; t < 60; t++) batchnormForward(normal([200, 3], r, 12, 5), gamma, beta, bnParam);
+    for (let t = 0; t < 60; t++) batchnormForwardNaive(normal([200, 3], r, 12, 5), gamma, beta, bnParam);
     bnParam.mode = 'test';
-    const { out } = batchnormForward(normal([500, 3], r, 12, 5), gamma, beta, bnParam);
+    const { out } = batchnormForwardNaive(normal([500, 3], r, 12, 5), gamma, beta, bnParam);
     const { mean, std } = columnStats(out, 500, 3, (m, d) => m * 3 + d);
     for (let d = 0; d < 3; d++) {
       assert.ok(Math.abs(mean[d]!) < 0.15, `mean[${d}] = ${mean[d]}`);
@@ -161,14 +161,14 @@ describe('batchnorm gradients (float64, centred differences, relError < 1e-7)', 
     { name: 'N=3 D=1', N: 3, D: 1, seed: 3 },
     { name: 'N=5 D=6', N: 5, D: 6, seed: 4 },
   ];
-  for (const backwardName of ['batchnormBackward', 'batchnormBackwardAlt'] as const) {
-    const backward = backwardName === 'batchnormBackward' ? batchnormBackward : batchnormBackwardAlt;
+  for (const backwardName of ['batchnormBackwardNaive', 'batchnormBackwardAlt'] as const) {
+    const backward = backwardName === 'batchnormBackwardNaive' ? batchnormBackwardNaive : batchnormBackwardAlt;
     for (const { name, N, D, seed } of cases) {
       test(`${backwardName} train ${name}: dx, dgamma, dbeta`, (t) => {
         const r = rng(seed);
         const report = gradCheck({
           inputs: { x: normal([N, D], r, 5, 2), gamma: normal([D], r, 1, 0.5), beta: normal([D], r) },
-          forward: (i) => batchnormForward(i.x!, i.gamma!, i.beta!, { mode: 'train' }),
+          forward: (i) => batchnormForwardNaive(i.x!, i.gamma!, i.beta!, { mode: 'train' }),
           backward,
           seed: seed + 1000, // not the stream that drew x: a dout affine in x per feature has dx ≈ 0
         });
@@ -182,7 +182,7 @@ describe('batchnorm gradients (float64, centred differences, relError < 1e-7)', 
       const runningVar = tensor([0.5, 2, 1.5]);
       const report = gradCheck({
         inputs: { x: normal([4, 3], r), gamma: normal([3], r, 1, 0.5), beta: normal([3], r) },
-        forward: (i) => batchnormForward(i.x!, i.gamma!, i.beta!, { mode: 'test', runningMean, runningVar }),
+        forward: (i) => batchnormForwardNaive(i.x!, i.gamma!, i.beta!, { mode: 'test', runningMean, runningVar }),
         backward,
       });
       for (const e of report.entries) assert.ok(e.relError < 1e-7, `d${e.input}: ${e.relError} at ${e.worstIndex}`);
@@ -190,12 +190,12 @@ describe('batchnorm gradients (float64, centred differences, relError < 1e-7)', 
     });
   }
 
-  test('batchnormBackward (graph) equals batchnormBackwardAlt (closed form) to 1e-12', () => {
+  test('batchnormBackwardNaive (graph) equals batchnormBackwardAlt (closed form) to 1e-12', () => {
     for (const [N, D, seed] of [[4, 5, 21], [10, 3, 22], [6, 7, 23]] as const) {
       const r = rng(seed);
-      const { cache } = batchnormForward(normal([N, D], r, 5, 2), normal([D], r, 1, 0.5), normal([D], r), { mode: 'train' });
+      const { cache } = batchnormForwardNaive(normal([N, D], r, 5, 2), normal([D], r, 1, 0.5), normal([D], r), { mode: 'train' });
       const dout = normal([N, D], r);
-      const a = batchnormBackward(dout, cache);
+      const a = batchnormBackwardNaive(dout, cache);
       const b = batchnormBackwardAlt(dout, cache);
       assert.ok(relError(a.dx, b.dx) < 1e-12, `dx ${relError(a.dx, b.dx)}`);
       assert.ok(relError(a.dgamma, b.dgamma) < 1e-12, 'dgamma');
@@ -205,15 +205,15 @@ describe('batchnorm gradients (float64, centred differences, relError < 1e-7)', 
 
   test('dgamma and dbeta come back in their parameters\' shapes', () => {
     const r = rng(5);
-    const { cache } = batchnormForward(normal([4, 3], r), normal([1, 3], r), normal([3], r), { mode: 'train' });
-    const { dx, dgamma, dbeta } = batchnormBackward(normal([4, 3], r), cache);
+    const { cache } = batchnormForwardNaive(normal([4, 3], r), normal([1, 3], r), normal([3], r), { mode: 'train' });
+    const { dx, dgamma, dbeta } = batchnormBackwardNaive(normal([4, 3], r), cache);
     assert.deepEqual(dx.shape, [4, 3]);
     assert.deepEqual(dgamma.shape, [1, 3]);
     assert.deepEqual(dbeta.shape, [3]);
   });
 });
 
-describe('spatialBatchnormForward / spatialBatchnormBackward', () => {
+describe('spatialBatchnormForwardNaive / spatialBatchnormBackwardNaive', () => {
   test('statistics are per channel over N·H·W: channels with very different offsets and scales normalise separately', () => {
     const r = rng(99);
     const [N, C, H, W] = [3, 3, 4, 5];
@@ -227,7 +227,7 @@ describe('spatialBatchnormForward / spatialBatchnormBackward', () => {
           x.data[i] = offsets[c]! + scales[c]! * x.data[i]!;
         }
     const bnParam: BatchnormParam = { mode: 'train' };
-    const { out, cache } = spatialBatchnormForward(x, tensor([1, 1, 1]), tensor([0, 0, 0]), bnParam);
+    const { out, cache } = spatialBatchnormForwardNaive(x, tensor([1, 1, 1]), tensor([0, 0, 0]), bnParam);
     // (n·H·W + s, c) view of NCHW data
     const at = (m: number, c: number): number => (Math.floor(m / (H * W)) * C + c) * H * W + (m % (H * W));
     const { mean, std } = columnStats(out, N * H * W, C, at);
@@ -251,13 +251,13 @@ describe('spatialBatchnormForward / spatialBatchnormBackward', () => {
       const beta = normal([C], r);
       const dout = normal([N, C, H, W], r);
       const spatialParam: BatchnormParam = { mode: 'train' };
-      const spatial = spatialBatchnormForward(x, gamma, beta, spatialParam);
-      const spatialGrads = spatialBatchnormBackward(dout, spatial.cache);
+      const spatial = spatialBatchnormForwardNaive(x, gamma, beta, spatialParam);
+      const spatialGrads = spatialBatchnormBackwardNaive(dout, spatial.cache);
 
       const refParam: BatchnormParam = { mode: 'train' };
-      const ref = batchnormForward(flat(toNHWC(x), [N * H * W, C]), gamma, beta, refParam);
+      const ref = batchnormForwardNaive(flat(toNHWC(x), [N * H * W, C]), gamma, beta, refParam);
       const refOut = toNCHW(flat(ref.out, [N, H, W, C]));
-      const refGrads = batchnormBackward(flat(toNHWC(dout), [N * H * W, C]), ref.cache);
+      const refGrads = batchnormBackwardNaive(flat(toNHWC(dout), [N * H * W, C]), ref.cache);
       const refDx = toNCHW(flat(refGrads.dx, [N, H, W, C]));
 
       assert.ok(relError(spatial.out, refOut) < 1e-12, 'out');
@@ -268,7 +268,7 @@ describe('spatialBatchnormForward / spatialBatchnormBackward', () => {
       assert.ok(relError(spatialParam.runningVar!, refParam.runningVar!) < 1e-12, 'runningVar');
 
       // The trap: reshaping NCHW straight to (−1, C) mixes channels and gives another answer.
-      const wrong = batchnormForward(flat(x, [N * H * W, C]), gamma, beta, { mode: 'train' });
+      const wrong = batchnormForwardNaive(flat(x, [N * H * W, C]), gamma, beta, { mode: 'train' });
       assert.ok(relError(wrong.out, spatial.out) > 1e-3, 'the naive reshape should differ');
     }
   });
@@ -276,7 +276,7 @@ describe('spatialBatchnormForward / spatialBatchnormBackward', () => {
   test('test mode uses the running statistics per channel', () => {
     const x = tensor([1, 2, 3, 4, 10, 20, 30, 40], [1, 2, 2, 2]);
     const bnParam: BatchnormParam = { mode: 'test', eps: 1e-5, runningMean: tensor([2, 25]), runningVar: tensor([1, 100]) };
-    const { out } = spatialBatchnormForward(x, tensor([1, 2, 1, 1].slice(0, 2), [1, 2, 1, 1]), tensor([0, 1]), bnParam);
+    const { out } = spatialBatchnormForwardNaive(x, tensor([1, 2, 1, 1].slice(0, 2), [1, 2, 1, 1]), tensor([0, 1]), bnParam);
     const s0 = Math.sqrt(1 + 1e-5);
     const s1 = Math.sqrt(100 + 1e-5);
     const expected = [-1 / s0, 0, 1 / s0, 2 / s0, 2 * (-15 / s1) + 1, 2 * (-5 / s1) + 1, 2 * (5 / s1) + 1, 2 * (15 / s1) + 1];
@@ -295,8 +295,8 @@ describe('spatialBatchnormForward / spatialBatchnormBackward', () => {
       const r = rng(seed);
       const report = gradCheck({
         inputs: { x: normal([N, C, H, W], r, 5, 2), gamma: normal(pshape, r, 1, 0.5), beta: normal(pshape, r) },
-        forward: (i) => spatialBatchnormForward(i.x!, i.gamma!, i.beta!, { mode: 'train' }),
-        backward: spatialBatchnormBackward,
+        forward: (i) => spatialBatchnormForwardNaive(i.x!, i.gamma!, i.beta!, { mode: 'train' }),
+        backward: spatialBatchnormBackwardNaive,
         seed: seed + 1000, // not the stream that drew x: a dout affine in x per feature has dx ≈ 0
       });
       for (const e of report.entries) assert.ok(e.relError < 1e-7, `d${e.input}: ${e.relError} at ${e.worstIndex}`);
@@ -310,8 +310,8 @@ describe('spatialBatchnormForward / spatialBatchnormBackward', () => {
     const runningVar = tensor([0.5, 2, 1.5]);
     const report = gradCheck({
       inputs: { x: normal([2, 3, 3, 4], r), gamma: normal([1, 3, 1, 1], r, 1, 0.5), beta: normal([1, 3, 1, 1], r) },
-      forward: (i) => spatialBatchnormForward(i.x!, i.gamma!, i.beta!, { mode: 'test', runningMean, runningVar }),
-      backward: spatialBatchnormBackward,
+      forward: (i) => spatialBatchnormForwardNaive(i.x!, i.gamma!, i.beta!, { mode: 'test', runningMean, runningVar }),
+      backward: spatialBatchnormBackwardNaive,
     });
     for (const e of report.entries) assert.ok(e.relError < 1e-7, `d${e.input}: ${e.relError} at ${e.worstIndex}`);
     t.diagnostic(`max relError ${report.maxRelError.toExponential(2)}`);
@@ -319,8 +319,8 @@ describe('spatialBatchnormForward / spatialBatchnormBackward', () => {
 
   test('dgamma and dbeta come back in gamma\'s and beta\'s shapes', () => {
     const r = rng(46);
-    const { cache } = spatialBatchnormForward(normal([2, 3, 2, 2], r), normal([1, 3, 1, 1], r), normal([3], r), { mode: 'train' });
-    const g = spatialBatchnormBackward(normal([2, 3, 2, 2], r), cache);
+    const { cache } = spatialBatchnormForwardNaive(normal([2, 3, 2, 2], r), normal([1, 3, 1, 1], r), normal([3], r), { mode: 'train' });
+    const g = spatialBatchnormBackwardNaive(normal([2, 3, 2, 2], r), cache);
     assert.deepEqual(g.dx.shape, [2, 3, 2, 2]);
     assert.deepEqual(g.dgamma.shape, [1, 3, 1, 1]);
     assert.deepEqual(g.dbeta.shape, [3]);
@@ -336,14 +336,14 @@ describe('float32', () => {
     const dout = normal([6, 4], r);
     const p64: BatchnormParam = { mode: 'train' };
     const p32: BatchnormParam = { mode: 'train' };
-    const f64 = batchnormForward(x, gamma, beta, p64);
-    const f32 = batchnormForward(cast(x, 'float32'), cast(gamma, 'float32'), cast(beta, 'float32'), p32);
+    const f64 = batchnormForwardNaive(x, gamma, beta, p64);
+    const f32 = batchnormForwardNaive(cast(x, 'float32'), cast(gamma, 'float32'), cast(beta, 'float32'), p32);
     assert.equal(f32.out.dtype, 'float32');
     assert.ok(f32.out.data instanceof Float32Array);
     assert.equal(p32.runningMean!.dtype, 'float32');
     assertClose(f32.out.data, f64.out.data, 1e-5, 'out');
     assertClose(p32.runningVar!.data, p64.runningVar!.data, 1e-5, 'runningVar');
-    for (const backward of [batchnormBackward, batchnormBackwardAlt]) {
+    for (const backward of [batchnormBackwardNaive, batchnormBackwardAlt]) {
       const g64 = backward(dout, f64.cache);
       const g32 = backward(cast(dout, 'float32'), f32.cache);
       for (const k of ['dx', 'dgamma', 'dbeta'] as const) {
@@ -352,7 +352,7 @@ describe('float32', () => {
         assertClose(g32[k].data, g64[k].data, 1e-5, k);
       }
     }
-    const test32 = batchnormForward(cast(x, 'float32'), cast(gamma, 'float32'), cast(beta, 'float32'), { ...p32, mode: 'test' });
+    const test32 = batchnormForwardNaive(cast(x, 'float32'), cast(gamma, 'float32'), cast(beta, 'float32'), { ...p32, mode: 'test' });
     assert.equal(test32.out.dtype, 'float32');
   });
 
@@ -362,12 +362,12 @@ describe('float32', () => {
     const gamma = normal([3], r, 1, 0.5);
     const beta = normal([3], r);
     const dout = normal([2, 3, 4, 5], r);
-    const f64 = spatialBatchnormForward(x, gamma, beta, { mode: 'train' });
-    const f32 = spatialBatchnormForward(cast(x, 'float32'), cast(gamma, 'float32'), cast(beta, 'float32'), { mode: 'train' });
+    const f64 = spatialBatchnormForwardNaive(x, gamma, beta, { mode: 'train' });
+    const f32 = spatialBatchnormForwardNaive(cast(x, 'float32'), cast(gamma, 'float32'), cast(beta, 'float32'), { mode: 'train' });
     assert.equal(f32.out.dtype, 'float32');
     assertClose(f32.out.data, f64.out.data, 1e-5, 'out');
-    const g64 = spatialBatchnormBackward(dout, f64.cache);
-    const g32 = spatialBatchnormBackward(cast(dout, 'float32'), f32.cache);
+    const g64 = spatialBatchnormBackwardNaive(dout, f64.cache);
+    const g32 = spatialBatchnormBackwardNaive(cast(dout, 'float32'), f32.cache);
     for (const k of ['dx', 'dgamma', 'dbeta'] as const) {
       assert.equal(g32[k].dtype, 'float32');
       assertClose(g32[k].data, g64[k].data, 1e-4, k);
@@ -384,13 +384,13 @@ describe('inputs are not mutated', () => {
     const dout = normal([5, 3], r);
     const copies = [x, gamma, beta, dout].map(clone);
     const bnParam: BatchnormParam = { mode: 'train', eps: 1e-4, momentum: 0.8 };
-    const { cache } = batchnormForward(x, gamma, beta, bnParam);
-    batchnormBackward(dout, cache);
+    const { cache } = batchnormForwardNaive(x, gamma, beta, bnParam);
+    batchnormBackwardNaive(dout, cache);
     batchnormBackwardAlt(dout, cache);
     bnParam.mode = 'test';
     const running = [clone(bnParam.runningMean!), clone(bnParam.runningVar!)];
-    const testRun = batchnormForward(x, gamma, beta, bnParam);
-    batchnormBackward(dout, testRun.cache);
+    const testRun = batchnormForwardNaive(x, gamma, beta, bnParam);
+    batchnormBackwardNaive(dout, testRun.cache);
     [x, gamma, beta, dout].forEach((t, i) => assert.deepEqual(t, copies[i]));
     assert.deepEqual(bnParam.runningMean, running[0]);
     assert.deepEqual(bnParam.runningVar, running[1]);
@@ -405,8 +405,8 @@ describe('inputs are not mutated', () => {
     const beta = normal([1, 3, 1, 1], r);
     const dout = normal([2, 3, 2, 3], r);
     const copies = [x, gamma, beta, dout].map(clone);
-    const { cache } = spatialBatchnormForward(x, gamma, beta, { mode: 'train' });
-    spatialBatchnormBackward(dout, cache);
+    const { cache } = spatialBatchnormForwardNaive(x, gamma, beta, { mode: 'train' });
+    spatialBatchnormBackwardNaive(dout, cache);
     [x, gamma, beta, dout].forEach((t, i) => assert.deepEqual(t, copies[i]));
   });
 });
@@ -419,40 +419,40 @@ describe('validation', () => {
   const x4 = normal([2, 3, 2, 2], r);
   const run = (): BatchnormParam => ({ mode: 'test', runningMean: tensor([0, 0, 0]), runningVar: tensor([1, 1, 1]) });
 
-  describe('batchnormForward throws', () => {
+  describe('batchnormForwardNaive throws', () => {
     const cases: [string, () => unknown, RegExp][] = [
-      ['x of rank 3', () => batchnormForward(x4, g, b, { mode: 'train' }), /^batchnormForward: expected x of rank 2, got shape \[2, 3, 2, 2\]/],
-      ['x not a tensor', () => batchnormForward([1, 2] as unknown as Tensor, g, b, { mode: 'train' }), /^batchnormForward: expected x to be a tensor/],
-      ['gamma of the wrong length', () => batchnormForward(normal([2, 4], r), g, normal([4], r), { mode: 'train' }), /^batchnormForward: expected gamma to have 4 elements \(D\), got shape \[3\]$/],
-      ['beta of the wrong length', () => batchnormForward(x, g, normal([4], r), { mode: 'train' }), /^batchnormForward: expected beta to have 3 elements \(D\), got shape \[4\]/],
-      ['gamma not a tensor', () => batchnormForward(x, null as unknown as Tensor, b, { mode: 'train' }), /^batchnormForward: expected gamma to be a tensor/],
-      ['mixed dtypes (gamma float32)', () => batchnormForward(x, cast(g, 'float32'), b, { mode: 'train' }), /^batchnormForward: expected gamma to have the dtype of x \(float64\), got float32/],
-      ['mixed dtypes (beta float32)', () => batchnormForward(x, g, cast(b, 'float32'), { mode: 'train' }), /^batchnormForward: expected beta to have the dtype of x \(float64\), got float32/],
-      ['bnParam missing', () => batchnormForward(x, g, b, undefined as unknown as BatchnormParam), /^batchnormForward: expected bnParam to be an object, got undefined/],
-      ['mode not train/test', () => batchnormForward(x, g, b, { mode: 'eval' as 'train' }), /^batchnormForward: expected bnParam.mode to be 'train' or 'test', got "eval"/],
-      ['mode missing', () => batchnormForward(x, g, b, {} as BatchnormParam), /^batchnormForward: expected bnParam.mode to be 'train' or 'test', got undefined/],
-      ['eps = 0', () => batchnormForward(x, g, b, { mode: 'train', eps: 0 }), /^batchnormForward: expected bnParam.eps in \(0, Infinity\], got 0/],
-      ['eps < 0', () => batchnormForward(x, g, b, { mode: 'train', eps: -1e-5 }), /^batchnormForward: expected bnParam.eps in \(0, Infinity\], got -0.00001/],
-      ['eps NaN', () => batchnormForward(x, g, b, { mode: 'train', eps: NaN }), /^batchnormForward: expected bnParam.eps to be a finite number, got NaN/],
-      ['momentum > 1', () => batchnormForward(x, g, b, { mode: 'train', momentum: 1.5 }), /^batchnormForward: expected bnParam.momentum in \[0, 1\], got 1.5/],
-      ['momentum < 0', () => batchnormForward(x, g, b, { mode: 'train', momentum: -0.1 }), /^batchnormForward: expected bnParam.momentum in \[0, 1\], got -0.1/],
-      ['momentum NaN', () => batchnormForward(x, g, b, { mode: 'train', momentum: NaN }), /^batchnormForward: expected bnParam.momentum to be a finite number, got NaN/],
-      ['test mode without runningMean', () => batchnormForward(x, g, b, { mode: 'test', runningVar: tensor([1, 1, 1]) }), /^batchnormForward: expected bnParam.runningMean in test mode .*got undefined/],
-      ['test mode without runningVar', () => batchnormForward(x, g, b, { mode: 'test', runningMean: tensor([0, 0, 0]) }), /^batchnormForward: expected bnParam.runningVar in test mode .*got undefined/],
-      ['runningMean of the wrong length', () => batchnormForward(x, g, b, { ...run(), runningMean: tensor([0, 0]) }), /^batchnormForward: expected bnParam.runningMean to have 3 elements \(D\), got shape \[2\]/],
-      ['runningVar of another dtype', () => batchnormForward(x, g, b, { ...run(), runningVar: tensor([1, 1, 1], [3], 'float32') }), /^batchnormForward: expected bnParam.runningVar to have the dtype of x \(float64\), got float32/],
-      ['runningMean not a tensor', () => batchnormForward(x, g, b, { ...run(), runningMean: [0, 0, 0] as unknown as Tensor }), /^batchnormForward: expected bnParam.runningMean to be a tensor/],
-      ['train mode with N = 0', () => batchnormForward(zeros([0, 3]), g, b, { mode: 'train' }), /^batchnormForward: expected x with at least one value per channel in train mode.*got shape \[0, 3\]/],
+      ['x of rank 3', () => batchnormForwardNaive(x4, g, b, { mode: 'train' }), /^batchnormForwardNaive: expected x of rank 2, got shape \[2, 3, 2, 2\]/],
+      ['x not a tensor', () => batchnormForwardNaive([1, 2] as unknown as Tensor, g, b, { mode: 'train' }), /^batchnormForwardNaive: expected x to be a tensor/],
+      ['gamma of the wrong length', () => batchnormForwardNaive(normal([2, 4], r), g, normal([4], r), { mode: 'train' }), /^batchnormForwardNaive: expected gamma to have 4 elements \(D\), got shape \[3\]$/],
+      ['beta of the wrong length', () => batchnormForwardNaive(x, g, normal([4], r), { mode: 'train' }), /^batchnormForwardNaive: expected beta to have 3 elements \(D\), got shape \[4\]/],
+      ['gamma not a tensor', () => batchnormForwardNaive(x, null as unknown as Tensor, b, { mode: 'train' }), /^batchnormForwardNaive: expected gamma to be a tensor/],
+      ['mixed dtypes (gamma float32)', () => batchnormForwardNaive(x, cast(g, 'float32'), b, { mode: 'train' }), /^batchnormForwardNaive: expected gamma to have the dtype of x \(float64\), got float32/],
+      ['mixed dtypes (beta float32)', () => batchnormForwardNaive(x, g, cast(b, 'float32'), { mode: 'train' }), /^batchnormForwardNaive: expected beta to have the dtype of x \(float64\), got float32/],
+      ['bnParam missing', () => batchnormForwardNaive(x, g, b, undefined as unknown as BatchnormParam), /^batchnormForwardNaive: expected bnParam to be an object, got undefined/],
+      ['mode not train/test', () => batchnormForwardNaive(x, g, b, { mode: 'eval' as 'train' }), /^batchnormForwardNaive: expected bnParam.mode to be 'train' or 'test', got "eval"/],
+      ['mode missing', () => batchnormForwardNaive(x, g, b, {} as BatchnormParam), /^batchnormForwardNaive: expected bnParam.mode to be 'train' or 'test', got undefined/],
+      ['eps = 0', () => batchnormForwardNaive(x, g, b, { mode: 'train', eps: 0 }), /^batchnormForwardNaive: expected bnParam.eps in \(0, Infinity\], got 0/],
+      ['eps < 0', () => batchnormForwardNaive(x, g, b, { mode: 'train', eps: -1e-5 }), /^batchnormForwardNaive: expected bnParam.eps in \(0, Infinity\], got -0.00001/],
+      ['eps NaN', () => batchnormForwardNaive(x, g, b, { mode: 'train', eps: NaN }), /^batchnormForwardNaive: expected bnParam.eps to be a finite number, got NaN/],
+      ['momentum > 1', () => batchnormForwardNaive(x, g, b, { mode: 'train', momentum: 1.5 }), /^batchnormForwardNaive: expected bnParam.momentum in \[0, 1\], got 1.5/],
+      ['momentum < 0', () => batchnormForwardNaive(x, g, b, { mode: 'train', momentum: -0.1 }), /^batchnormForwardNaive: expected bnParam.momentum in \[0, 1\], got -0.1/],
+      ['momentum NaN', () => batchnormForwardNaive(x, g, b, { mode: 'train', momentum: NaN }), /^batchnormForwardNaive: expected bnParam.momentum to be a finite number, got NaN/],
+      ['test mode without runningMean', () => batchnormForwardNaive(x, g, b, { mode: 'test', runningVar: tensor([1, 1, 1]) }), /^batchnormForwardNaive: expected bnParam.runningMean in test mode .*got undefined/],
+      ['test mode without runningVar', () => batchnormForwardNaive(x, g, b, { mode: 'test', runningMean: tensor([0, 0, 0]) }), /^batchnormForwardNaive: expected bnParam.runningVar in test mode .*got undefined/],
+      ['runningMean of the wrong length', () => batchnormForwardNaive(x, g, b, { ...run(), runningMean: tensor([0, 0]) }), /^batchnormForwardNaive: expected bnParam.runningMean to have 3 elements \(D\), got shape \[2\]/],
+      ['runningVar of another dtype', () => batchnormForwardNaive(x, g, b, { ...run(), runningVar: tensor([1, 1, 1], [3], 'float32') }), /^batchnormForwardNaive: expected bnParam.runningVar to have the dtype of x \(float64\), got float32/],
+      ['runningMean not a tensor', () => batchnormForwardNaive(x, g, b, { ...run(), runningMean: [0, 0, 0] as unknown as Tensor }), /^batchnormForwardNaive: expected bnParam.runningMean to be a tensor/],
+      ['train mode with N = 0', () => batchnormForwardNaive(zeros([0, 3]), g, b, { mode: 'train' }), /^batchnormForwardNaive: expected x with at least one value per channel in train mode.*got shape \[0, 3\]/],
     ];
     for (const [name, f, re] of cases) test(name, () => throwsConvnet(f, re));
   });
 
   for (const [fnName, backward] of [
-    ['batchnormBackward', batchnormBackward],
+    ['batchnormBackwardNaive', batchnormBackwardNaive],
     ['batchnormBackwardAlt', batchnormBackwardAlt],
   ] as const) {
     describe(`${fnName} throws`, () => {
-      const { cache } = batchnormForward(x, g, b, { mode: 'train' });
+      const { cache } = batchnormForwardNaive(x, g, b, { mode: 'train' });
       const dout = normal([4, 3], r);
       const cases: [string, () => unknown, RegExp][] = [
         ['dout of the wrong shape', () => backward(normal([3, 4], r), cache), new RegExp(`^${fnName}: expected dout of shape \\[4, 3\\], got \\[3, 4\\]`)],
@@ -460,42 +460,42 @@ describe('validation', () => {
         ['dout not a tensor', () => backward({} as Tensor, cache), new RegExp(`^${fnName}: expected dout to be a tensor`)],
         ['cache null', () => backward(dout, null as unknown as typeof cache), new RegExp(`^${fnName}: expected the cache returned by the matching forward.*got null`)],
         ['cache missing keys', () => backward(dout, { x } as unknown as typeof cache), new RegExp(`^${fnName}: expected the cache returned by the matching forward \\(with mode, x, .*\\), got \\["x"\\]`)],
-        ['cache of spatial batchnorm', () => backward(dout, spatialBatchnormForward(x4, g, b, { mode: 'train' }).cache), new RegExp(`^${fnName}: expected the cache of batchnormForward \\(x of rank 2\\), got cache.x of shape \\[2, 3, 2, 2\\]`)],
+        ['cache of spatial batchnorm', () => backward(dout, spatialBatchnormForwardNaive(x4, g, b, { mode: 'train' }).cache), new RegExp(`^${fnName}: expected the cache of batchnormForwardNaive \\(x of rank 2\\), got cache.x of shape \\[2, 3, 2, 2\\]`)],
         ['cache of layernorm', () => backward(dout, layernormForward(x, g, b).cache as unknown as typeof cache), new RegExp(`^${fnName}: expected the cache returned by the matching forward`)],
-        ['inconsistent cache', () => backward(dout, { ...cache, mean: new Float64Array(2) }), new RegExp(`^${fnName}: expected the cache of batchnormForward for x of shape \\[4, 3\\].*got an inconsistent cache`)],
+        ['inconsistent cache', () => backward(dout, { ...cache, mean: new Float64Array(2) }), new RegExp(`^${fnName}: expected the cache of batchnormForwardNaive for x of shape \\[4, 3\\].*got an inconsistent cache`)],
       ];
       for (const [name, f, re] of cases) test(name, () => throwsConvnet(f, re));
     });
   }
 
-  describe('spatialBatchnormForward throws', () => {
+  describe('spatialBatchnormForwardNaive throws', () => {
     const cases: [string, () => unknown, RegExp][] = [
-      ['x of rank 2', () => spatialBatchnormForward(x, g, b, { mode: 'train' }), /^spatialBatchnormForward: expected x of rank 4, got shape \[4, 3\]/],
-      ['gamma of the wrong length', () => spatialBatchnormForward(x4, normal([4], r), b, { mode: 'train' }), /^spatialBatchnormForward: expected gamma of shape \[3\] or \[1, 3, 1, 1\] \(C\), got shape \[4\]/],
-      ['gamma of shape (C, 1, 1)', () => spatialBatchnormForward(x4, normal([3, 1, 1], r), b, { mode: 'train' }), /^spatialBatchnormForward: expected gamma of shape \[3\] or \[1, 3, 1, 1\] \(C\), got shape \[3, 1, 1\]/],
-      ['beta of the wrong length', () => spatialBatchnormForward(x4, g, normal([1, 2, 1, 1], r), { mode: 'train' }), /^spatialBatchnormForward: expected beta of shape \[3\] or \[1, 3, 1, 1\] \(C\), got shape \[1, 2, 1, 1\]/],
-      ['mixed dtypes', () => spatialBatchnormForward(cast(x4, 'float32'), g, b, { mode: 'train' }), /^spatialBatchnormForward: expected gamma to have the dtype of x \(float32\), got float64/],
-      ['mode not train/test', () => spatialBatchnormForward(x4, g, b, { mode: 'Train' as 'train' }), /^spatialBatchnormForward: expected bnParam.mode to be 'train' or 'test', got "Train"/],
-      ['eps = 0', () => spatialBatchnormForward(x4, g, b, { mode: 'train', eps: 0 }), /^spatialBatchnormForward: expected bnParam.eps in \(0, Infinity\], got 0/],
-      ['eps NaN', () => spatialBatchnormForward(x4, g, b, { mode: 'train', eps: NaN }), /^spatialBatchnormForward: expected bnParam.eps to be a finite number, got NaN/],
-      ['momentum > 1', () => spatialBatchnormForward(x4, g, b, { mode: 'train', momentum: 2 }), /^spatialBatchnormForward: expected bnParam.momentum in \[0, 1\], got 2/],
-      ['momentum NaN', () => spatialBatchnormForward(x4, g, b, { mode: 'train', momentum: NaN }), /^spatialBatchnormForward: expected bnParam.momentum to be a finite number, got NaN/],
-      ['test mode without running statistics', () => spatialBatchnormForward(x4, g, b, { mode: 'test' }), /^spatialBatchnormForward: expected bnParam.runningMean in test mode/],
-      ['runningVar of the wrong length', () => spatialBatchnormForward(x4, g, b, { ...run(), runningVar: tensor([1, 1, 1, 1]) }), /^spatialBatchnormForward: expected bnParam.runningVar to have 3 elements \(C\), got shape \[4\]/],
-      ['train mode with no values per channel', () => spatialBatchnormForward(zeros([2, 3, 0, 4]), g, b, { mode: 'train' }), /^spatialBatchnormForward: expected x with at least one value per channel in train mode.*got shape \[2, 3, 0, 4\]/],
+      ['x of rank 2', () => spatialBatchnormForwardNaive(x, g, b, { mode: 'train' }), /^spatialBatchnormForwardNaive: expected x of rank 4, got shape \[4, 3\]/],
+      ['gamma of the wrong length', () => spatialBatchnormForwardNaive(x4, normal([4], r), b, { mode: 'train' }), /^spatialBatchnormForwardNaive: expected gamma of shape \[3\] or \[1, 3, 1, 1\] \(C\), got shape \[4\]/],
+      ['gamma of shape (C, 1, 1)', () => spatialBatchnormForwardNaive(x4, normal([3, 1, 1], r), b, { mode: 'train' }), /^spatialBatchnormForwardNaive: expected gamma of shape \[3\] or \[1, 3, 1, 1\] \(C\), got shape \[3, 1, 1\]/],
+      ['beta of the wrong length', () => spatialBatchnormForwardNaive(x4, g, normal([1, 2, 1, 1], r), { mode: 'train' }), /^spatialBatchnormForwardNaive: expected beta of shape \[3\] or \[1, 3, 1, 1\] \(C\), got shape \[1, 2, 1, 1\]/],
+      ['mixed dtypes', () => spatialBatchnormForwardNaive(cast(x4, 'float32'), g, b, { mode: 'train' }), /^spatialBatchnormForwardNaive: expected gamma to have the dtype of x \(float32\), got float64/],
+      ['mode not train/test', () => spatialBatchnormForwardNaive(x4, g, b, { mode: 'Train' as 'train' }), /^spatialBatchnormForwardNaive: expected bnParam.mode to be 'train' or 'test', got "Train"/],
+      ['eps = 0', () => spatialBatchnormForwardNaive(x4, g, b, { mode: 'train', eps: 0 }), /^spatialBatchnormForwardNaive: expected bnParam.eps in \(0, Infinity\], got 0/],
+      ['eps NaN', () => spatialBatchnormForwardNaive(x4, g, b, { mode: 'train', eps: NaN }), /^spatialBatchnormForwardNaive: expected bnParam.eps to be a finite number, got NaN/],
+      ['momentum > 1', () => spatialBatchnormForwardNaive(x4, g, b, { mode: 'train', momentum: 2 }), /^spatialBatchnormForwardNaive: expected bnParam.momentum in \[0, 1\], got 2/],
+      ['momentum NaN', () => spatialBatchnormForwardNaive(x4, g, b, { mode: 'train', momentum: NaN }), /^spatialBatchnormForwardNaive: expected bnParam.momentum to be a finite number, got NaN/],
+      ['test mode without running statistics', () => spatialBatchnormForwardNaive(x4, g, b, { mode: 'test' }), /^spatialBatchnormForwardNaive: expected bnParam.runningMean in test mode/],
+      ['runningVar of the wrong length', () => spatialBatchnormForwardNaive(x4, g, b, { ...run(), runningVar: tensor([1, 1, 1, 1]) }), /^spatialBatchnormForwardNaive: expected bnParam.runningVar to have 3 elements \(C\), got shape \[4\]/],
+      ['train mode with no values per channel', () => spatialBatchnormForwardNaive(zeros([2, 3, 0, 4]), g, b, { mode: 'train' }), /^spatialBatchnormForwardNaive: expected x with at least one value per channel in train mode.*got shape \[2, 3, 0, 4\]/],
     ];
     for (const [name, f, re] of cases) test(name, () => throwsConvnet(f, re));
   });
 
-  describe('spatialBatchnormBackward throws', () => {
-    const { cache } = spatialBatchnormForward(x4, g, b, { mode: 'train' });
+  describe('spatialBatchnormBackwardNaive throws', () => {
+    const { cache } = spatialBatchnormForwardNaive(x4, g, b, { mode: 'train' });
     const dout = normal([2, 3, 2, 2], r);
     const cases: [string, () => unknown, RegExp][] = [
-      ['dout of the wrong shape', () => spatialBatchnormBackward(normal([2, 3, 4], r), cache), /^spatialBatchnormBackward: expected dout of shape \[2, 3, 2, 2\], got \[2, 3, 4\]/],
-      ['dout of another dtype', () => spatialBatchnormBackward(cast(dout, 'float32'), cache), /^spatialBatchnormBackward: expected dout of dtype float64 \(the forward's\), got float32/],
-      ['cache undefined', () => spatialBatchnormBackward(dout, undefined as unknown as typeof cache), /^spatialBatchnormBackward: expected the cache returned by the matching forward.*got undefined/],
-      ['cache of batchnormForward', () => spatialBatchnormBackward(dout, batchnormForward(x, g, b, { mode: 'train' }).cache), /^spatialBatchnormBackward: expected the cache of spatialBatchnormForward \(x of rank 4\), got cache.x of shape \[4, 3\]/],
-      ['inconsistent cache', () => spatialBatchnormBackward(dout, { ...cache, xhat: new Float64Array(3) }), /^spatialBatchnormBackward: expected the cache of spatialBatchnormForward for x of shape \[2, 3, 2, 2\].*got an inconsistent cache/],
+      ['dout of the wrong shape', () => spatialBatchnormBackwardNaive(normal([2, 3, 4], r), cache), /^spatialBatchnormBackwardNaive: expected dout of shape \[2, 3, 2, 2\], got \[2, 3, 4\]/],
+      ['dout of another dtype', () => spatialBatchnormBackwardNaive(cast(dout, 'float32'), cache), /^spatialBatchnormBackwardNaive: expected dout of dtype float64 \(the forward's\), got float32/],
+      ['cache undefined', () => spatialBatchnormBackwardNaive(dout, undefined as unknown as typeof cache), /^spatialBatchnormBackwardNaive: expected the cache returned by the matching forward.*got undefined/],
+      ['cache of batchnormForwardNaive', () => spatialBatchnormBackwardNaive(dout, batchnormForwardNaive(x, g, b, { mode: 'train' }).cache), /^spatialBatchnormBackwardNaive: expected the cache of spatialBatchnormForwardNaive \(x of rank 4\), got cache.x of shape \[4, 3\]/],
+      ['inconsistent cache', () => spatialBatchnormBackwardNaive(dout, { ...cache, xhat: new Float64Array(3) }), /^spatialBatchnormBackwardNaive: expected the cache of spatialBatchnormForwardNaive for x of shape \[2, 3, 2, 2\].*got an inconsistent cache/],
     ];
     for (const [name, f, re] of cases) test(name, () => throwsConvnet(f, re));
   });

@@ -13,17 +13,17 @@ import { describe, it } from 'node:test';
 import { gradCheck, relError } from '../../src/gradcheck.js';
 import {
   batchnormBackwardAlt,
-  batchnormForward,
-  spatialBatchnormBackward,
-  spatialBatchnormForward,
+  batchnormForwardNaive,
+  spatialBatchnormBackwardNaive,
+  spatialBatchnormForwardNaive,
   type BatchnormCache,
   type BatchnormParam,
 } from '../../src/layers/batchnorm.js';
 import {
-  batchnormBackwardFast,
-  batchnormForwardFast,
-  spatialBatchnormBackwardFast,
-  spatialBatchnormForwardFast,
+  batchnormBackward,
+  batchnormForward,
+  spatialBatchnormBackward,
+  spatialBatchnormForward,
 } from '../../src/layers/batchnormFast.js';
 import { rng, type Rng } from '../../src/rng.js';
 import { cast, clone, type DType, type Tensor } from '../../src/tensor.js';
@@ -34,9 +34,9 @@ type Forward = (x: Tensor, gamma: Tensor, beta: Tensor, bnParam: BatchnormParam)
 type Backward = (dout: Tensor, cache: BatchnormCache) => { dx: Tensor; dgamma: Tensor; dbeta: Tensor };
 
 const LAYOUTS = {
-  spatial: { naive: [spatialBatchnormForward, spatialBatchnormBackward], fast: [spatialBatchnormForwardFast, spatialBatchnormBackwardFast] },
+  spatial: { naive: [spatialBatchnormForwardNaive, spatialBatchnormBackwardNaive], fast: [spatialBatchnormForward, spatialBatchnormBackward] },
   // The closed-form naive backward (the graph version equals it to 1e-12: batchnorm.test.ts).
-  vector: { naive: [batchnormForward, batchnormBackwardAlt], fast: [batchnormForwardFast, batchnormBackwardFast] },
+  vector: { naive: [batchnormForwardNaive, batchnormBackwardAlt], fast: [batchnormForward, batchnormBackward] },
 } as const satisfies Record<string, { naive: [Forward, Backward]; fast: [Forward, Backward] }>;
 
 function close(label: string, got: Tensor, want: Tensor): void {
@@ -163,13 +163,13 @@ describe('fast batch norm equals the naive layers', () => {
     const x = normal([2, 3, 4, 4], gen);
     const gamma = normal([3], gen);
     const beta = normal([3], gen);
-    throwsConvnet(() => spatialBatchnormForwardFast(x, normal([4], gen), beta, { mode: 'train' }), /spatialBatchnormForward: expected gamma of shape \[3\] or \[1, 3, 1, 1\]/);
-    throwsConvnet(() => spatialBatchnormForwardFast(x, gamma, beta, { mode: 'eval' as 'train' }), /spatialBatchnormForward: expected bnParam.mode to be 'train' or 'test'/);
-    throwsConvnet(() => spatialBatchnormForwardFast(x, gamma, beta, { mode: 'test' }), /spatialBatchnormForward: expected bnParam.runningMean in test mode/);
-    throwsConvnet(() => batchnormForwardFast(x, gamma, beta, { mode: 'train' }), /batchnormForward: expected x of rank 2/);
-    const { cache } = spatialBatchnormForwardFast(x, gamma, beta, { mode: 'train' });
-    throwsConvnet(() => spatialBatchnormBackwardFast(normal([2, 3, 4, 5], gen), cache), /spatialBatchnormBackward: expected dout/);
-    throwsConvnet(() => batchnormBackwardFast(normal([2, 3], gen), cache), /batchnormBackward: expected the cache of batchnormForward/);
-    throwsConvnet(() => spatialBatchnormBackwardFast(normal([2, 3, 4, 4], gen), {} as BatchnormCache), /spatialBatchnormBackward: expected the cache returned by the matching forward/);
+    throwsConvnet(() => spatialBatchnormForward(x, normal([4], gen), beta, { mode: 'train' }), /spatialBatchnormForwardNaive: expected gamma of shape \[3\] or \[1, 3, 1, 1\]/);
+    throwsConvnet(() => spatialBatchnormForward(x, gamma, beta, { mode: 'eval' as 'train' }), /spatialBatchnormForwardNaive: expected bnParam.mode to be 'train' or 'test'/);
+    throwsConvnet(() => spatialBatchnormForward(x, gamma, beta, { mode: 'test' }), /spatialBatchnormForwardNaive: expected bnParam.runningMean in test mode/);
+    throwsConvnet(() => batchnormForward(x, gamma, beta, { mode: 'train' }), /batchnormForwardNaive: expected x of rank 2/);
+    const { cache } = spatialBatchnormForward(x, gamma, beta, { mode: 'train' });
+    throwsConvnet(() => spatialBatchnormBackward(normal([2, 3, 4, 5], gen), cache), /spatialBatchnormBackwardNaive: expected dout/);
+    throwsConvnet(() => batchnormBackward(normal([2, 3], gen), cache), /batchnormBackwardNaive: expected the cache of batchnormForwardNaive/);
+    throwsConvnet(() => spatialBatchnormBackward(normal([2, 3, 4, 4], gen), {} as BatchnormCache), /spatialBatchnormBackwardNaive: expected the cache returned by the matching forward/);
   });
 });

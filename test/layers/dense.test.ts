@@ -13,7 +13,7 @@ import {
   softmaxBackward,
   softmaxForward,
 } from '../../src/layers/activations.js';
-import { affineBackwardNaive as affineBackward, affineForwardNaive as affineForward } from '../../src/layers/affine.js';
+import { affineBackwardNaive, affineForwardNaive } from '../../src/layers/affine.js';
 import { dropoutBackward, dropoutForward } from '../../src/layers/dropout.js';
 import { gemm } from '../../src/layers/gemm.js';
 import { softmaxLoss, svmLoss } from '../../src/layers/loss.js';
@@ -27,7 +27,7 @@ describe('affine', () => {
     const x = reshape(linspace(-0.1, 0.5, 2 * 120), [2, 4, 5, 6]);
     const w = reshape(linspace(-0.2, 0.3, 120 * 3), [120, 3]);
     const b = linspace(-0.3, 0.1, 3);
-    const { out } = affineForward(x, w, b);
+    const { out } = affineForwardNaive(x, w, b);
     const expected = [1.49834967, 1.70660132, 1.91485297, 3.25553199, 3.5141327, 3.77273342];
     for (let i = 0; i < 6; i++) assert.ok(Math.abs(out.data[i]! - expected[i]!) < 1e-7, `out[${i}] ${out.data[i]}`);
   });
@@ -35,16 +35,16 @@ describe('affine', () => {
     const x = randomTensor([10, 2, 3], 1);
     const w = randomTensor([6, 5], 2);
     const b = randomTensor([5], 3);
-    const report = gradCheck({ inputs: { x, w, b }, forward: (i) => affineForward(i.x!, i.w!, i.b!), backward: affineBackward });
+    const report = gradCheck({ inputs: { x, w, b }, forward: (i) => affineForwardNaive(i.x!, i.w!, i.b!), backward: affineBackwardNaive });
     assertGradients(report, 1e-7);
-    const { dx } = affineBackward(randomTensor([10, 5], 4), affineForward(x, w, b).cache);
+    const { dx } = affineBackwardNaive(randomTensor([10, 5], 4), affineForwardNaive(x, w, b).cache);
     assert.deepEqual(dx.shape, [10, 2, 3]);
   });
-  test('throws when w rows do not match x features', () => assertThrowsConvnet(() => affineForward(zeros([2, 3, 4]), zeros([11, 5]), zeros([5])), /affineForward/, /w of shape \[12, M\]/, /\[11, 5\]/));
-  test('throws when b does not match w columns', () => assertThrowsConvnet(() => affineForward(zeros([2, 4]), zeros([4, 5]), zeros([4])), /b of shape \[5\]/));
-  test('throws when x is rank 1', () => assertThrowsConvnet(() => affineForward(zeros([4]), zeros([4, 5]), zeros([5])), /affineForward/, /\(N, d1, …, dk\)/));
-  test('throws on mixed dtypes', () => assertThrowsConvnet(() => affineForward(zeros([2, 4]), zeros([4, 5], 'float32'), zeros([5])), /dtype/));
-  test('throws when dout has the wrong shape', () => assertThrowsConvnet(() => affineBackward(zeros([2, 4]), affineForward(zeros([2, 4]), zeros([4, 5]), zeros([5])).cache), /affineBackward/, /\[2, 5\]/));
+  test('throws when w rows do not match x features', () => assertThrowsConvnet(() => affineForwardNaive(zeros([2, 3, 4]), zeros([11, 5]), zeros([5])), /affineForwardNaive/, /w of shape \[12, M\]/, /\[11, 5\]/));
+  test('throws when b does not match w columns', () => assertThrowsConvnet(() => affineForwardNaive(zeros([2, 4]), zeros([4, 5]), zeros([4])), /b of shape \[5\]/));
+  test('throws when x is rank 1', () => assertThrowsConvnet(() => affineForwardNaive(zeros([4]), zeros([4, 5]), zeros([5])), /affineForwardNaive/, /\(N, d1, …, dk\)/));
+  test('throws on mixed dtypes', () => assertThrowsConvnet(() => affineForwardNaive(zeros([2, 4]), zeros([4, 5], 'float32'), zeros([5])), /dtype/));
+  test('throws when dout has the wrong shape', () => assertThrowsConvnet(() => affineBackwardNaive(zeros([2, 4]), affineForwardNaive(zeros([2, 4]), zeros([4, 5]), zeros([5])).cache), /affineBackwardNaive/, /\[2, 5\]/));
 });
 
 describe('relu and leaky relu', () => {
@@ -203,8 +203,8 @@ describe('no function mutates its inputs', () => {
     const w = randomTensor([6, 3], 15);
     const b = randomTensor([3], 16);
     const copies = [clone(x), clone(w), clone(b)];
-    const { out, cache } = affineForward(x, w, b);
-    affineBackward(out, cache);
+    const { out, cache } = affineForwardNaive(x, w, b);
+    affineBackwardNaive(out, cache);
     reluBackward(x, reluForward(x).cache);
     softmaxBackward(x, softmaxForward(x).cache);
     softmaxLoss(x, [0, 1, 2, 3]);

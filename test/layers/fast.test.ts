@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConvnetError } from '../../src/errors.js';
 import { relError } from '../../src/gradcheck.js';
-import { affineBackwardFast, affineForwardFast } from '../../src/layers/affineFast.js';
+import { affineBackward, affineForward } from '../../src/layers/affineFast.js';
 import { affineBackwardNaive, affineForwardNaive } from '../../src/layers/affine.js';
 import { convBackwardNaive, convForwardNaive, type ConvParam } from '../../src/layers/conv.js';
 import { convBackward, convForward, convReluBackwardFast, convReluForwardFast, convReluPoolBackwardFast, convReluPoolForwardFast, setConvColumnLimit } from '../../src/layers/convFast.js';
@@ -28,7 +28,7 @@ import {
   maxPoolForwardNaive,
   type AvgPoolParam,
 } from '../../src/layers/pool.js';
-import { avgPoolBackwardFast, avgPoolForwardFast, maxPoolBackward, maxPoolForward } from '../../src/layers/poolFast.js';
+import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward } from '../../src/layers/poolFast.js';
 import { rng, type Rng } from '../../src/rng.js';
 import { clone, type DType, type Tensor } from '../../src/tensor.js';
 import { scaledError } from '../kernels/suite.js';
@@ -304,11 +304,11 @@ describe('fast average pool equals naive average pool', () => {
       it(`${dtype} x ${config.x.join('×')} ${JSON.stringify(config.param)}`, () => {
         const g = rng(4000 + i);
         const x = randomTensor(g, config.x, dtype, config.integers);
-        const fast = avgPoolForwardFast(x, config.param);
+        const fast = avgPoolForward(x, config.param);
         const naive = avgPoolForwardNaive(x, config.param);
         assertClose('out', fast.out, naive.out, JSON.stringify(config.param));
         const dout = randomTensor(g, naive.out.shape, dtype);
-        assertClose('dx', avgPoolBackwardFast(dout, fast.cache), avgPoolBackwardNaive(dout, naive.cache), JSON.stringify(config.param));
+        assertClose('dx', avgPoolBackward(dout, fast.cache), avgPoolBackwardNaive(dout, naive.cache), JSON.stringify(config.param));
       });
     }
   }
@@ -331,11 +331,11 @@ describe('fast affine equals naive affine', () => {
         const x = randomTensor(g, [N, ...rest], dtype);
         const w = randomTensor(g, [D, M], dtype);
         const b = randomTensor(g, [M], dtype);
-        const fast = affineForwardFast(x, w, b);
+        const fast = affineForward(x, w, b);
         const naive = affineForwardNaive(x, w, b);
         assertClose('out', fast.out, naive.out, `x ${x.shape}`);
         const dout = randomTensor(g, [N, M], dtype);
-        const fg = affineBackwardFast(dout, fast.cache);
+        const fg = affineBackward(dout, fast.cache);
         const ng = affineBackwardNaive(dout, naive.cache);
         assertClose('dx', fg.dx, ng.dx, `x ${x.shape}`);
         assertClose('dw', fg.dw, ng.dw, `x ${x.shape}`);
@@ -450,11 +450,11 @@ describe('fast layers: validation matches the naive layers', () => {
   it('throws when a pooling window lies wholly in the padding', () => {
     const param = { poolHeight: 2, poolWidth: 2, stride: 2, pad: [2, 0, 0, 0] as [number, number, number, number] };
     sameError(() => maxPoolForward(x, param), () => maxPoolForwardNaive(x, param), 'maxPoolForward', 'maxPoolForwardNaive');
-    sameError(() => avgPoolForwardFast(x, param), () => avgPoolForwardNaive(x, param), 'avgPoolForward', 'avgPoolForwardNaive');
+    sameError(() => avgPoolForward(x, param), () => avgPoolForwardNaive(x, param), 'avgPoolForward', 'avgPoolForwardNaive');
   });
   it('throws when countIncludePad is not a boolean', () => {
     const param = { poolHeight: 2, poolWidth: 2, countIncludePad: 1 as unknown as boolean };
-    sameError(() => avgPoolForwardFast(x, param), () => avgPoolForwardNaive(x, param), 'avgPoolForward', 'avgPoolForwardNaive');
+    sameError(() => avgPoolForward(x, param), () => avgPoolForwardNaive(x, param), 'avgPoolForward', 'avgPoolForwardNaive');
   });
   it('throws when max pool backward gets a dout of the wrong dtype', () => {
     const { cache } = maxPoolForward(x, { poolHeight: 2, poolWidth: 2 });
@@ -463,7 +463,7 @@ describe('fast layers: validation matches the naive layers', () => {
   });
   it('throws when affine w does not match x', () => {
     const wBad = randomTensor(gen, [99, 3], 'float64');
-    sameError(() => affineForwardFast(x, wBad, b), () => affineForwardNaive(x, wBad, b), 'affineForward', 'affineForward');
+    sameError(() => affineForward(x, wBad, b), () => affineForwardNaive(x, wBad, b), 'affineForward', 'affineForwardNaive');
   });
   it('throws when setConvColumnLimit gets a non-positive limit', () => {
     assert.throws(() => setConvColumnLimit(0), /setConvColumnLimit: expected a positive integer/);

@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gradCheck, relError } from '../../src/gradcheck.js';
-import { spatialGroupnormBackward, spatialGroupnormForward, type GroupnormCache } from '../../src/layers/groupnorm.js';
-import { spatialGroupnormBackwardFast, spatialGroupnormForwardFast } from '../../src/layers/groupnormFast.js';
+import { spatialGroupnormBackwardNaive, spatialGroupnormForwardNaive, type GroupnormCache } from '../../src/layers/groupnorm.js';
+import { spatialGroupnormBackward, spatialGroupnormForward } from '../../src/layers/groupnormFast.js';
 import { rng } from '../../src/rng.js';
 import { cast, type DType, type Tensor } from '../../src/tensor.js';
 import { scaledError } from '../kernels/suite.js';
@@ -39,11 +39,11 @@ describe('fast group norm equals the naive layer', () => {
         const beta = cast(normal(gammaShape, gen), dtype);
         const dout = cast(normal(shape, gen), dtype);
         const label = `${dtype} x ${shape.join('×')} G ${G}`;
-        const a = spatialGroupnormForward(x, gamma, beta, G);
-        const b = spatialGroupnormForwardFast(x, gamma, beta, G);
+        const a = spatialGroupnormForwardNaive(x, gamma, beta, G);
+        const b = spatialGroupnormForward(x, gamma, beta, G);
         close(`${label} out`, b.out, a.out);
-        const ga = spatialGroupnormBackward(dout, a.cache);
-        const gb = spatialGroupnormBackwardFast(dout, b.cache);
+        const ga = spatialGroupnormBackwardNaive(dout, a.cache);
+        const gb = spatialGroupnormBackward(dout, b.cache);
         close(`${label} dx`, gb.dx, ga.dx);
         close(`${label} dgamma`, gb.dgamma, ga.dgamma);
         close(`${label} dbeta`, gb.dbeta, ga.dbeta);
@@ -58,11 +58,11 @@ describe('fast group norm equals the naive layer', () => {
     const gamma = normal([6], gen, 1, 0.5);
     const beta = normal([6], gen);
     const dout = normal(shape, gen);
-    const fromFast = spatialGroupnormForwardFast(x, gamma, beta, 3).cache;
-    const fromNaive = spatialGroupnormForward(x, gamma, beta, 3).cache;
+    const fromFast = spatialGroupnormForward(x, gamma, beta, 3).cache;
+    const fromNaive = spatialGroupnormForwardNaive(x, gamma, beta, 3).cache;
     close('xhat', { shape, data: fromFast.xhat, dtype: 'float64' }, { shape, data: fromNaive.xhat, dtype: 'float64' });
-    const reference = spatialGroupnormBackward(dout, fromNaive);
-    for (const grads of [spatialGroupnormBackward(dout, fromFast), spatialGroupnormBackwardFast(dout, fromNaive)]) {
+    const reference = spatialGroupnormBackwardNaive(dout, fromNaive);
+    for (const grads of [spatialGroupnormBackwardNaive(dout, fromFast), spatialGroupnormBackward(dout, fromNaive)]) {
       close('dx', grads.dx, reference.dx);
       close('dgamma', grads.dgamma, reference.dgamma);
       close('dbeta', grads.dbeta, reference.dbeta);
@@ -76,8 +76,8 @@ describe('fast group norm equals the naive layer', () => {
         // x ~ N(0, 1): an offset or spread shrinks dx relative to the numerical gradient's
         // rounding noise (groupnorm.test.ts measured N(5, 2²) near 1e-7 for the naive layer).
         inputs: { x: normal([2, 4, 3, 3], gen), gamma: normal([4], gen, 1, 0.5), beta: normal([4], gen) },
-        forward: (i) => spatialGroupnormForwardFast(i.x!, i.gamma!, i.beta!, G),
-        backward: spatialGroupnormBackwardFast,
+        forward: (i) => spatialGroupnormForward(i.x!, i.gamma!, i.beta!, G),
+        backward: spatialGroupnormBackward,
         seed: 77,
       });
       for (const e of report.entries) assert.ok(e.relError < 1e-7, `d${e.input}: ${e.relError} at ${e.worstIndex}`);
@@ -89,10 +89,10 @@ describe('fast group norm equals the naive layer', () => {
     const x = normal([2, 6, 3, 3], gen);
     const gamma = normal([6], gen);
     const beta = normal([6], gen);
-    throwsConvnet(() => spatialGroupnormForwardFast(x, gamma, beta, 4), /spatialGroupnormForward: expected G to divide the 6 channels/);
-    throwsConvnet(() => spatialGroupnormForwardFast(x, normal([5], gen), beta, 3), /spatialGroupnormForward: expected gamma of shape/);
-    const { cache } = spatialGroupnormForwardFast(x, gamma, beta, 3);
-    throwsConvnet(() => spatialGroupnormBackwardFast(normal([2, 6, 3, 4], gen), cache), /spatialGroupnormBackward: expected dout/);
-    throwsConvnet(() => spatialGroupnormBackwardFast(normal([2, 6, 3, 3], gen), {} as GroupnormCache), /spatialGroupnormBackward: expected the cache returned by the matching forward/);
+    throwsConvnet(() => spatialGroupnormForward(x, gamma, beta, 4), /spatialGroupnormForwardNaive: expected G to divide the 6 channels/);
+    throwsConvnet(() => spatialGroupnormForward(x, normal([5], gen), beta, 3), /spatialGroupnormForwardNaive: expected gamma of shape/);
+    const { cache } = spatialGroupnormForward(x, gamma, beta, 3);
+    throwsConvnet(() => spatialGroupnormBackward(normal([2, 6, 3, 4], gen), cache), /spatialGroupnormBackwardNaive: expected dout/);
+    throwsConvnet(() => spatialGroupnormBackward(normal([2, 6, 3, 3], gen), {} as GroupnormCache), /spatialGroupnormBackwardNaive: expected the cache returned by the matching forward/);
   });
 });
