@@ -1,9 +1,16 @@
 /**
  * convnet: convolutional neural networks from first principles.
- * Every layer has an explicit forward and backward pass; naive versions define the maths.
+ *
+ * The public API, by group (README "API"). Every layer has an explicit forward and backward
+ * pass; for layers with two implementations the plain name is the fast one and `…Naive` the
+ * reference that defines it. Helpers the layers share (geometry, validation, caches' checks)
+ * stay internal.
  */
+
+// Errors: every bad input throws a ConvnetError naming the function, what it expected and what came.
 export { ConvnetError } from './errors.js';
-export { rng, permutation, type Rng } from './rng.js';
+
+// Tensors: plain data { shape, data, dtype } in NCHW order.
 export {
   tensor,
   fromData,
@@ -24,6 +31,11 @@ export {
   type TypedArray,
   type NestedNumbers,
 } from './tensor.js';
+
+// Seeded randomness.
+export { rng, permutation, type Rng } from './rng.js';
+
+// Gradient checking.
 export {
   evalNumericalGradient,
   evalNumericalGradientArray,
@@ -33,31 +45,31 @@ export {
   type GradCheckOptions,
   type GradCheckReport,
   type GradCheckEntry,
+  type RelErrorDetail,
 } from './gradcheck.js';
-export * from './layers/affine.js';
-export { convForward, convBackward, setConvColumnLimit } from './layers/convFast.js';
-export { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward, type MaxPoolFastCache } from './layers/poolFast.js';
+
+// Layers: forward → { out, cache }, backward(dout, cache) → gradients.
 export { affineForward, affineBackward } from './layers/affineFast.js';
+export { affineForwardNaive, affineBackwardNaive, type AffineCache } from './layers/affine.js';
+export { convForward, convBackward, setConvColumnLimit } from './layers/convFast.js';
+export { convForwardNaive, convBackwardNaive, type ConvParam, type ConvCache } from './layers/conv.js';
+export { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward, type MaxPoolFastCache } from './layers/poolFast.js';
 export {
-  getKernels,
-  setKernels,
-  jsKernels,
-  releaseWorkspace,
-  workspaceBytes,
-  type Kernels,
-  type GemmArgs,
-  type ColumnGeometry,
-  type PoolWindow,
-  type FloatArray,
-} from './kernels/index.js';
-export { setBackend, getBackend, setThreads, getThreads, loadWasm, wasmAvailable, wasmKernels, wasmVariant, wasmWorkersReady, type Backend } from './kernels/index.js';
-export * from './layers/activations.js';
-export * from './layers/conv.js';
-export * from './layers/pool.js';
-export * from './layers/loss.js';
-export * from './layers/dropout.js';
-export * from './layers/reshape.js';
-export * from './layers/gemm.js';
+  maxPoolForwardNaive,
+  maxPoolBackwardNaive,
+  avgPoolForwardNaive,
+  avgPoolBackwardNaive,
+  globalAvgPoolForward,
+  globalAvgPoolBackward,
+  globalMaxPoolForward,
+  globalMaxPoolBackward,
+  type PoolParam,
+  type AvgPoolParam,
+  type MaxPoolCache,
+  type AvgPoolCache,
+  type GlobalPoolCache,
+} from './layers/pool.js';
+export { batchnormForward, batchnormBackward, spatialBatchnormForward, spatialBatchnormBackward } from './layers/batchnormFast.js';
 export {
   batchnormForwardNaive,
   batchnormBackwardNaive,
@@ -69,8 +81,8 @@ export {
   type BatchnormCache,
   type BatchnormGradients,
 } from './layers/batchnorm.js';
-export * from './layers/batchnormFast.js';
-export * from './layers/layernorm.js';
+export { layernormForward, layernormBackward, type LayernormParam, type LayernormCache, type LayernormGradients } from './layers/layernorm.js';
+export { spatialGroupnormForward, spatialGroupnormBackward } from './layers/groupnormFast.js';
 export {
   spatialGroupnormForwardNaive,
   spatialGroupnormBackwardNaive,
@@ -78,6 +90,93 @@ export {
   type GroupnormCache,
   type GroupnormGradients,
 } from './layers/groupnorm.js';
-export * from './layers/groupnormFast.js';
+export {
+  reluForward,
+  reluBackward,
+  leakyReluForward,
+  leakyReluBackward,
+  softmaxForward,
+  softmaxBackward,
+  logSoftmaxForward,
+  logSoftmaxBackward,
+  relu,
+  leakyRelu,
+  softmax,
+  logSoftmax,
+  type ReluCache,
+  type LeakyReluCache,
+  type SoftmaxCache,
+} from './layers/activations.js';
+export { dropoutForward, dropoutBackward, type DropoutParam, type DropoutCache } from './layers/dropout.js';
+export { softmaxLoss, svmLoss } from './layers/loss.js';
+export { flatten, flattenForward, flattenBackward, type FlattenCache } from './layers/reshape.js';
+export { gemm, type GemmParam } from './layers/gemm.js';
+export { add } from './layers/add.js';
+export {
+  affineReluForward,
+  affineReluBackward,
+  convReluForward,
+  convReluBackward,
+  convReluPoolForward,
+  convReluPoolBackward,
+  convBnReluForward,
+  convBnReluBackward,
+  type AffineReluCache,
+  type ConvReluCache,
+  type ConvReluPoolCache,
+  type ConvBnReluCache,
+} from './layers/sandwich.js';
+
+// Modules: layers that own their parameters, gradients and buffers, with a JSON config.
+export * from './nn/index.js';
+
+// Models: the model contract, the CS231n models, spec-built and module-built networks.
 export * from './models/index.js';
-export * from './train/index.js';
+
+// Training: update rules, augmentation, the Solver.
+export {
+  sgd,
+  sgdMomentum,
+  rmsprop,
+  adam,
+  updateRules,
+  getUpdateRule,
+  type OptimConfig,
+  type UpdateResult,
+  type UpdateRule,
+  type UpdateRuleName,
+} from './train/optim.js';
+export { randomShift, randomFlip, composeAugmentations, type Augmentation } from './train/augment.js';
+export {
+  Solver,
+  type TrainingData,
+  type SolverOptions,
+  type IterationRecord,
+  type EpochRecord,
+  type SolverRecord,
+  type TrainResult,
+} from './train/solver.js';
+
+// Kernels: which backend the fast layers run on, and its threads.
+export {
+  setBackend,
+  getBackend,
+  setThreads,
+  getThreads,
+  loadWasm,
+  wasmAvailable,
+  wasmVariant,
+  wasmWorkersReady,
+  getKernels,
+  setKernels,
+  jsKernels,
+  wasmKernels,
+  releaseWorkspace,
+  workspaceBytes,
+  type Backend,
+  type Kernels,
+  type GemmArgs,
+  type ColumnGeometry,
+  type PoolWindow,
+  type FloatArray,
+} from './kernels/index.js';

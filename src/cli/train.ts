@@ -14,7 +14,7 @@ import { FASHION_MNIST_DIR } from '../data/mnist.js';
 import { ConvNet } from '../models/spec.js';
 import { FullyConnectedNet } from '../models/fullyConnectedNet.js';
 import { ThreeLayerConvNet } from '../models/threeLayerConvNet.js';
-import type { Classifier } from '../models/common.js';
+import type { Network } from '../models/network.js';
 import { composeAugmentations, randomFlip, randomShift, Solver, type Augmentation, type UpdateRuleName } from '../train/index.js';
 import type { DType, Tensor } from '../tensor.js';
 import { writeFilterGrid, writeTrainingPlot } from './png.js';
@@ -62,7 +62,7 @@ function firstImages(X: Tensor, y: Int32Array, count: number): { X: Tensor; y: I
   return { X: { shape: [count, ...X.shape.slice(1)], data: X.data.slice(0, count * per), dtype: X.dtype }, y: y.slice(0, count) };
 }
 
-function buildModel(options: TrainCommandOptions, data: Dataset): Classifier {
+function modelFor(options: TrainCommandOptions, data: Dataset): Network {
   const common = { numClasses: data.numClasses, reg: options.reg, dtype: options.dtype, seed: options.seed };
   if (options.model === 'three-layer') {
     // CS231n's fixed weightScale (1e-3) suits raw 0..255 CIFAR bytes; He initialisation
@@ -115,9 +115,10 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
     }
     train = firstImages(data.XTrain, data.yTrain, options.numTrain);
   }
-  const model = buildModel(options, data);
+  const model = modelFor(options, data);
   const describe = model instanceof ConvNet ? model.describe() : options.model;
   print(`convnet train: ${options.dataset} (${train.y.length} train, ${data.yVal.length} val, ${data.yTest.length} test, ${data.inputDim.join('×')}), model ${describe}, ${options.update} lr ${options.lr}, ${options.epochs} epochs of batch ${options.batchSize}, ${options.dtype}, seed ${options.seed}${options.shift > 0 ? `, shift ±${options.shift}` : ''}${options.flip ? ', flips' : ''}`);
+  print(model.summary());
 
   const bar = options.progress
     ? new cliProgress.SingleBar(
@@ -179,7 +180,7 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
 
   const outDir = resolve(options.out);
   mkdirSync(outDir, { recursive: true });
-  writeParams(outDir, model.params, model.buffers ?? {});
+  writeParams(outDir, model.params, model.buffers);
   const metrics = {
     trainAcc,
     valAcc,

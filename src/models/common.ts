@@ -1,43 +1,15 @@
 /**
- * What every model shares: the loss interface the Solver calls, weight initialisation and
- * L2 regularisation (SEMANTICS.md: 0.5·reg·ΣW² over weight matrices only, dW += reg·W).
+ * What every model shares: input checks, the dtype option and L2 regularisation
+ * (SEMANTICS.md: 0.5·reg·ΣW² over weight matrices only, dW += reg·W).
  */
 import { ConvnetError, show } from '../errors.js';
-import type { Rng } from '../rng.js';
-import { allocate, type DType, type Tensor } from '../tensor.js';
-
-export type Gradients = Record<string, Tensor>;
-
-/**
- * A trainable model: `loss(X)` gives scores (N, classes) in test mode; `loss(X, y)` runs a
- * training forward and backward and gives the loss and a gradient for every key of `params`.
- */
-export interface Classifier {
-  params: Record<string, Tensor>;
-  /** Non-trained state saved with the parameters (batchnorm running statistics). */
-  buffers?: Record<string, Tensor>;
-  loss(X: Tensor): Tensor;
-  loss(X: Tensor, y: Int32Array | number[]): { loss: number; grads: Gradients };
-}
-
-/** weightScale · N(0, 1) in the model's dtype. */
-export function gaussian(shape: number[], weightScale: number, generator: Rng, dtype: DType): Tensor {
-  const data = allocate(dtype, shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = weightScale * generator.normal();
-  return { shape, data, dtype };
-}
-
-export function filled(shape: number[], value: number, dtype: DType): Tensor {
-  const data = allocate(dtype, shape.reduce((a, b) => a * b, 1));
-  data.fill(value);
-  return { shape, data, dtype };
-}
+import type { DType, Tensor } from '../tensor.js';
 
 /**
  * Adds 0.5·reg·ΣW² to the loss for each named weight and reg·W to its gradient (in place on
  * the gradient, which the model owns).
  */
-export function addL2(loss: number, reg: number, params: Record<string, Tensor>, grads: Gradients, weightNames: string[]): number {
+export function addL2(loss: number, reg: number, params: Record<string, Tensor>, grads: Record<string, Tensor>, weightNames: string[]): number {
   if (reg === 0) return loss;
   let total = loss;
   for (const name of weightNames) {

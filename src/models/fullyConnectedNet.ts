@@ -4,11 +4,18 @@
  * Parameters W1…WL, b1…bL, and gamma1…gamma(L−1), beta1…beta(L−1) with normalisation.
  */
 import { ConvnetError, show } from '../errors.js';
+import { ReLU } from '../nn/activation.js';
+import { Sequential } from '../nn/containers.js';
+import { Dropout } from '../nn/dropout.js';
+import { Linear } from '../nn/linear.js';
+import type { Module } from '../nn/module.js';
+import { BatchNorm, LayerNorm } from '../nn/norm.js';
 import { rng } from '../rng.js';
+import { sizeOf, type DType } from '../tensor.js';
 import { assertObject, integer, numberInRange } from '../validate.js';
 import { modelDtype } from './common.js';
-import { Sequential, StageBuilder } from './sequential.js';
-import type { DType } from '../tensor.js';
+import type { ModelConfig } from './model.js';
+import { Network } from './network.js';
 
 export interface FullyConnectedNetOptions {
   hiddenDims: number[];
@@ -25,7 +32,9 @@ export interface FullyConnectedNetOptions {
   seed?: number;
 }
 
-export class FullyConnectedNet extends Sequential {
+export class FullyConnectedNet extends Network {
+  private readonly options: Required<FullyConnectedNetOptions>;
+
   constructor(options: FullyConnectedNetOptions) {
     const fn = 'FullyConnectedNet';
     assertObject(fn, 'options', options);
@@ -45,20 +54,40 @@ export class FullyConnectedNet extends Sequential {
       throw new ConvnetError(fn, `expected normalization 'batchnorm', 'layernorm' or null, got ${show(normalization)}`);
     }
     const reg = numberInRange(fn, 'reg', options.reg, 0, Infinity, 0, { high: true });
-    const weightScale =
+    const weightScale: number | 'he' =
       options.weightScale === 'he' ? 'he' : numberInRange(fn, 'weightScale', options.weightScale, 0, Infinity, 1e-2, { low: true, high: true });
     const dtype = modelDtype(fn, options.dtype);
-    const generator = rng(integer(fn, 'seed', options.seed, Number.MIN_SAFE_INTEGER, 0));
+    const seed = integer(fn, 'seed', options.seed, Number.MIN_SAFE_INTEGER, 0);
+    const init = { dtype, weightScale, generator: rng(seed) };
 
-    const builder = new StageBuilder([...inputShape], dtype, weightScale, generator, fn);
+    const layers: Module[] = [];
+    let features = sizeOf(inputShape);
     for (const hidden of hiddenDims) {
-      builder.fc(hidden);
-      if (normalization === 'batchnorm') builder.batchnorm();
-      if (normalization === 'layernorm') builder.layernorm();
-      builder.relu();
-      if (keep < 1) builder.dropout(keep);
+      layers.push(new Linear({ inFeatures: features, outFeatures: hidden }, init));
+      if (normalization === 'batchnorm') layers.push(new BatchNorm({ features: hidden }, init));
+      if (normalization === 'layernorm') layers.push(new LayerNorm({ features: hidden }, init));
+      layers.push(new ReLU());
+      if (keep < 1) layers.push(new Dropout({ keep }, init));
+      features = hidden;
     }
-    builder.fc(numClasses);
-    super(builder.stages, builder.params, inputShape, dtype, reg, fn, builder.buffers);
+    layers.push(new Linear({ inFeatures: features, outFeatures: numClasses }, init));
+    super({ module: new Sequential(layers), inputShape, reg, name: fn });
+    this.options = { hiddenDims: [...hiddenDims], inputDim: typeof inputDim === 'number' ? inputDim : [...inputShape], numClasses, dropoutKeepRatio: keep, normalization, reg, weightScale, dtype, seed };
+  }
+
+  override get config(): ModelConfig {
+    const o = this.options;
+    return {
+      kind: 'FullyConnectedNet',
+      hiddenDims: [...o.hiddenDims],
+      inputDim: typeof o.inputDim === 'number' ? o.inputDim : [...o.inputDim],
+      numClasses: o.numClasses,
+      dropoutKeepRatio: o.dropoutKeepRatio,
+      normalization: o.normalization,
+      weightScale: o.weightScale,
+      reg: o.reg,
+      dtype: o.dtype,
+      seed: o.seed,
+    };
   }
 }

@@ -1,6 +1,6 @@
-export * from './common.js';
-export * from './sandwich.js';
-export * from './sequential.js';
-export * from './threeLayerConvNet.js';
-export * from './fullyConnectedNet.js';
-export * from './spec.js';
+export type { Model, ModelConfig, LossAndGrads, TrainableModel } from './model.js';
+export { Network, type NetworkOptions, type SummaryRow, type NamedTensor } from './network.js';
+export { ThreeLayerConvNet, type ThreeLayerConvNetOptions } from './threeLayerConvNet.js';
+export { FullyConnectedNet, type FullyConnectedNetOptions } from './fullyConnectedNet.js';
+export { ConvNet, parseSpec, type ConvNetOptions, type SpecLayer } from './spec.js';
+export { buildModel, MODEL_KINDS } from './build.js';

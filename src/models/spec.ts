@@ -18,11 +18,20 @@
  * The last layer must be fc(numClasses); a softmax loss follows it.
  */
 import { ConvnetError, show } from '../errors.js';
+import { LeakyReLU, ReLU } from '../nn/activation.js';
+import { Sequential } from '../nn/containers.js';
+import { Conv2d } from '../nn/conv.js';
+import { Dropout } from '../nn/dropout.js';
+import { Linear } from '../nn/linear.js';
+import type { Init, Module } from '../nn/module.js';
+import { BatchNorm, BatchNorm2d, GroupNorm, LayerNorm } from '../nn/norm.js';
+import { AvgPool2d, GlobalAvgPool, MaxPool2d } from '../nn/pool.js';
 import { rng } from '../rng.js';
-import type { DType } from '../tensor.js';
+import { sizeOf, type DType } from '../tensor.js';
 import { assertObject, integer, numberInRange } from '../validate.js';
 import { modelDtype } from './common.js';
-import { Sequential, StageBuilder } from './sequential.js';
+import type { ModelConfig } from './model.js';
+import { Network } from './network.js';
 
 export type SpecLayer =
   | { kind: 'conv'; filters: number; size: number; stride: number }
@@ -159,9 +168,102 @@ export interface ConvNetOptions {
   seed?: number;
 }
 
+/** The spec's short name of a layer, as describe() prints it. */
+function specLabel(layer: SpecLayer): string {
+  switch (layer.kind) {
+    case 'conv':
+      return `conv(${layer.filters},${layer.size}${layer.stride === 1 ? '' : `,${layer.stride}`})`;
+    case 'fc':
+      return `fc(${layer.units})`;
+    case 'gn':
+      return `gn(${layer.groups})`;
+    case 'maxpool':
+    case 'avgpool':
+      return `${layer.kind}(${layer.size},${layer.stride})`;
+    case 'dropout':
+      return `dropout(${layer.keep})`;
+    default:
+      return layer.kind;
+  }
+}
+
+/**
+ * The modules of a spec, tracking the activation shape (C, H, W) or (D) so that a layer that
+ * cannot follow the one before it is an error naming it.
+ */
+function specModules(fn: string, layers: readonly SpecLayer[], inputDim: readonly number[], init: Init): Module[] {
+  let shape = [...inputDim];
+  const modules: Module[] = [];
+  const requireRank = (label: string, rank: number): void => {
+    if (shape.length !== rank) {
+      const kind = rank === 3 ? 'image activations (C, H, W)' : 'flat features (D)';
+      throw new ConvnetError(fn, `expected ${label} to follow ${kind}, got activations of shape (${shape.join(', ')})`);
+    }
+  };
+  for (const layer of layers) {
+    const label = specLabel(layer);
+    let module: Module;
+    switch (layer.kind) {
+      case 'conv': {
+        requireRank(label, 3);
+        if (layer.size % 2 !== 1) throw new ConvnetError(fn, `expected an odd conv size (for "same" padding), got ${label}`);
+        module = new Conv2d({ inChannels: shape[0]!, outChannels: layer.filters, kernelSize: layer.size, stride: layer.stride, pad: (layer.size - 1) / 2 }, init);
+        break;
+      }
+      case 'fc':
+        module = new Linear({ inFeatures: sizeOf(shape), outFeatures: layer.units }, init);
+        break;
+      case 'relu':
+        module = new ReLU();
+        break;
+      case 'lrelu':
+        module = new LeakyReLU({ alpha: 0.01 });
+        break;
+      case 'bn':
+        if (shape.length === 3) {
+          module = new BatchNorm2d({ features: shape[0]! }, init);
+        } else {
+          requireRank('bn', 1);
+          module = new BatchNorm({ features: shape[0]! }, init);
+        }
+        break;
+      case 'ln':
+        requireRank('ln', 1);
+        module = new LayerNorm({ features: shape[0]! }, init);
+        break;
+      case 'gn':
+        requireRank(label, 3);
+        if (shape[0]! % layer.groups !== 0) throw new ConvnetError(fn, `expected ${label} to divide the ${shape[0]} channels before it, got ${layer.groups} groups`);
+        module = new GroupNorm({ channels: shape[0]!, groups: layer.groups }, init);
+        break;
+      case 'maxpool':
+      case 'avgpool': {
+        requireRank(label, 3);
+        const [C, H, W] = shape as [number, number, number];
+        if (layer.size > H || layer.size > W) throw new ConvnetError(fn, `expected ${label} to fit activations of shape (${C}, ${H}, ${W}), got a window larger than the input`);
+        const options = { kernelSize: layer.size, stride: layer.stride };
+        module = layer.kind === 'maxpool' ? new MaxPool2d(options) : new AvgPool2d(options);
+        break;
+      }
+      case 'gap':
+        requireRank('gap', 3);
+        module = new GlobalAvgPool();
+        break;
+      case 'dropout':
+        module = new Dropout({ keep: layer.keep }, init);
+        break;
+    }
+    shape = module.outputShape(shape);
+    modules.push(module);
+  }
+  return modules;
+}
+
 /** A conv net built from a spec (see the grammar above). */
-export class ConvNet extends Sequential {
+export class ConvNet extends Network {
   readonly spec: string;
+  private readonly options: Required<ConvNetOptions>;
+  private readonly labels: string[];
 
   constructor(options: ConvNetOptions) {
     const fn = 'ConvNet';
@@ -177,50 +279,26 @@ export class ConvNet extends Sequential {
       throw new ConvnetError(fn, `expected the spec to end with fc(${numClasses}) (numClasses), got "${options.spec}"`);
     }
     const reg = numberInRange(fn, 'reg', options.reg, 0, Infinity, 0, { high: true });
-    const weightScale =
+    const weightScale: number | 'he' =
       options.weightScale === undefined || options.weightScale === 'he'
         ? 'he'
         : numberInRange(fn, 'weightScale', options.weightScale, 0, Infinity, undefined, { low: true, high: true });
     const dtype = modelDtype(fn, options.dtype);
-    const generator = rng(integer(fn, 'seed', options.seed, Number.MIN_SAFE_INTEGER, 0));
-
-    const builder = new StageBuilder([...inputDim], dtype, weightScale, generator, fn);
-    for (const layer of layers) {
-      switch (layer.kind) {
-        case 'conv':
-          builder.conv(layer.filters, layer.size, layer.stride);
-          break;
-        case 'fc':
-          builder.fc(layer.units);
-          break;
-        case 'relu':
-          builder.relu();
-          break;
-        case 'lrelu':
-          builder.leakyRelu();
-          break;
-        case 'bn':
-          builder.batchnorm();
-          break;
-        case 'ln':
-          builder.layernorm();
-          break;
-        case 'gn':
-          builder.groupnorm(layer.groups);
-          break;
-        case 'maxpool':
-        case 'avgpool':
-          builder.pool(layer.kind === 'maxpool' ? 'max' : 'avg', layer.size, layer.stride);
-          break;
-        case 'gap':
-          builder.globalAvgPool();
-          break;
-        case 'dropout':
-          builder.dropout(layer.keep);
-          break;
-      }
-    }
-    super(builder.stages, builder.params, inputDim, dtype, reg, fn, builder.buffers);
+    const seed = integer(fn, 'seed', options.seed, Number.MIN_SAFE_INTEGER, 0);
+    const modules = specModules(fn, layers, inputDim, { dtype, weightScale, generator: rng(seed) });
+    super({ module: new Sequential(modules), inputShape: inputDim, reg, name: fn });
     this.spec = options.spec;
+    this.labels = layers.map(specLabel);
+    this.options = { spec: options.spec, inputDim: [...inputDim] as [number, number, number], numClasses, reg, weightScale, dtype, seed };
+  }
+
+  override get config(): ModelConfig {
+    const o = this.options;
+    return { kind: 'ConvNet', spec: o.spec, inputDim: [...o.inputDim], numClasses: o.numClasses, weightScale: o.weightScale, reg: o.reg, dtype: o.dtype, seed: o.seed };
+  }
+
+  /** One line, e.g. "conv(32,3) → bn → relu → maxpool(2,2) → fc(10)". */
+  describe(): string {
+    return this.labels.join(' → ');
   }
 }

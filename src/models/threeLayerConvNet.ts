@@ -2,16 +2,20 @@
  * CS231n's three-layer convolutional network:
  *   conv (F filters k×k, stride 1, pad (k−1)/2) → relu → 2×2 max pool stride 2
  *   → affine (hidden) → relu → affine (classes) → softmax loss
- * on inputs (N, C, H, W).
+ * on inputs (N, C, H, W); parameters W1, b1 (conv), W2, b2, W3, b3 (affine).
  */
 import { ConvnetError, show } from '../errors.js';
-import { softmaxLoss } from '../layers/loss.js';
-import { affineBackward, affineForward } from '../layers/affineFast.js';
+import { ReLU } from '../nn/activation.js';
+import { Sequential } from '../nn/containers.js';
+import { Conv2d } from '../nn/conv.js';
+import { Linear } from '../nn/linear.js';
+import { MaxPool2d } from '../nn/pool.js';
 import { rng } from '../rng.js';
-import type { DType, Tensor } from '../tensor.js';
+import type { DType } from '../tensor.js';
 import { assertObject, integer, numberInRange } from '../validate.js';
-import { affineReluBackward, affineReluForward, convReluPoolBackward, convReluPoolForward } from './sandwich.js';
-import { addL2, checkBatch, filled, gaussian, modelDtype, type Classifier, type Gradients } from './common.js';
+import { modelDtype } from './common.js';
+import type { ModelConfig } from './model.js';
+import { Network } from './network.js';
 
 export interface ThreeLayerConvNetOptions {
   /** (C, H, W) of one input; default [3, 32, 32]. */
@@ -28,12 +32,10 @@ export interface ThreeLayerConvNetOptions {
   seed?: number;
 }
 
-export class ThreeLayerConvNet implements Classifier {
-  params: Record<string, Tensor>;
-  readonly reg: number;
-  readonly dtype: DType;
+export class ThreeLayerConvNet extends Network {
   readonly inputDim: [number, number, number];
   readonly filterSize: number;
+  private readonly options: Required<ThreeLayerConvNetOptions>;
 
   constructor(options: ThreeLayerConvNetOptions = {}) {
     const fn = 'ThreeLayerConvNet';
@@ -49,44 +51,29 @@ export class ThreeLayerConvNet implements Classifier {
     if (filterSize % 2 !== 1) throw new ConvnetError(fn, `expected an odd filterSize (for "same" padding), got ${filterSize}`);
     const hiddenDim = integer(fn, 'hiddenDim', options.hiddenDim, 1, 100);
     const numClasses = integer(fn, 'numClasses', options.numClasses, 2, 10);
-    const weightScale =
+    const weightScale: number | 'he' =
       options.weightScale === 'he' ? 'he' : numberInRange(fn, 'weightScale', options.weightScale, 0, Infinity, 1e-3, { low: true, high: true });
-    const scaleFor = (fanIn: number): number => (weightScale === 'he' ? Math.sqrt(2 / fanIn) : weightScale);
-    this.reg = numberInRange(fn, 'reg', options.reg, 0, Infinity, 0, { high: true });
-    this.dtype = modelDtype(fn, options.dtype);
-    const generator = rng(integer(fn, 'seed', options.seed, Number.MIN_SAFE_INTEGER, 0));
+    const reg = numberInRange(fn, 'reg', options.reg, 0, Infinity, 0, { high: true });
+    const dtype = modelDtype(fn, options.dtype);
+    const seed = integer(fn, 'seed', options.seed, Number.MIN_SAFE_INTEGER, 0);
+    const init = { dtype, weightScale, generator: rng(seed) };
+    const pooledSize = numFilters * Math.floor(H / 2) * Math.floor(W / 2);
+    const layers = new Sequential([
+      new Conv2d({ inChannels: C, outChannels: numFilters, kernelSize: filterSize, pad: (filterSize - 1) / 2 }, init),
+      new ReLU(),
+      new MaxPool2d({ kernelSize: 2 }),
+      new Linear({ inFeatures: pooledSize, outFeatures: hiddenDim }, init),
+      new ReLU(),
+      new Linear({ inFeatures: hiddenDim, outFeatures: numClasses }, init),
+    ]);
+    super({ module: layers, inputShape: [C, H, W], reg, name: fn });
     this.inputDim = [C, H, W];
     this.filterSize = filterSize;
-    const pooledSize = numFilters * Math.floor(H / 2) * Math.floor(W / 2);
-    this.params = {
-      W1: gaussian([numFilters, C, filterSize, filterSize], scaleFor(C * filterSize * filterSize), generator, this.dtype),
-      b1: filled([numFilters], 0, this.dtype),
-      W2: gaussian([pooledSize, hiddenDim], scaleFor(pooledSize), generator, this.dtype),
-      b2: filled([hiddenDim], 0, this.dtype),
-      W3: gaussian([hiddenDim, numClasses], scaleFor(hiddenDim), generator, this.dtype),
-      b3: filled([numClasses], 0, this.dtype),
-    };
+    this.options = { inputDim: [C, H, W], numFilters, filterSize, hiddenDim, numClasses, weightScale, reg, dtype, seed };
   }
 
-  loss(X: Tensor): Tensor;
-  loss(X: Tensor, y: Int32Array | number[]): { loss: number; grads: Gradients };
-  loss(X: Tensor, y?: Int32Array | number[]): Tensor | { loss: number; grads: Gradients } {
-    checkBatch('ThreeLayerConvNet.loss', X, this.inputDim, this.dtype);
-    const { W1, b1, W2, b2, W3, b3 } = this.params as Record<'W1' | 'b1' | 'W2' | 'b2' | 'W3' | 'b3', Tensor>;
-    const convParam = { stride: 1, pad: (this.filterSize - 1) / 2 };
-    const poolParam = { poolHeight: 2, poolWidth: 2, stride: 2 };
-
-    const layer1 = convReluPoolForward(X, W1, b1, convParam, poolParam); // (N, F, H/2, W/2)
-    const layer2 = affineReluForward(layer1.out, W2, b2); // (N, hidden)
-    const layer3 = affineForward(layer2.out, W3, b3); // (N, classes)
-    if (y === undefined) return layer3.out;
-
-    const { loss: dataLoss, dx: dscores } = softmaxLoss(layer3.out, y);
-    const d3 = affineBackward(dscores, layer3.cache);
-    const d2 = affineReluBackward(d3.dx, layer2.cache);
-    const d1 = convReluPoolBackward(d2.dx, layer1.cache);
-    const grads: Gradients = { W1: d1.dw, b1: d1.db, W2: d2.dw, b2: d2.db, W3: d3.dw, b3: d3.db };
-    const loss = addL2(dataLoss, this.reg, this.params, grads, ['W1', 'W2', 'W3']);
-    return { loss, grads };
+  override get config(): ModelConfig {
+    const o = this.options;
+    return { kind: 'ThreeLayerConvNet', inputDim: [...o.inputDim], numFilters: o.numFilters, filterSize: o.filterSize, hiddenDim: o.hiddenDim, numClasses: o.numClasses, weightScale: o.weightScale, reg: o.reg, dtype: o.dtype, seed: o.seed };
   }
 }

@@ -22,7 +22,7 @@ import { ConvnetError, fail, show } from '../errors.js';
 import { rng, type Rng } from '../rng.js';
 import { allocate, clone, sizeOf, zerosLike, type Tensor } from '../tensor.js';
 import { assertObject, assertTensor, integer } from '../validate.js';
-import { assertModel, type LossAndGrads, type Model } from './model.js';
+import type { LossAndGrads, TrainableModel } from '../models/model.js';
 import { getUpdateRule, type OptimConfig, type UpdateRule, type UpdateRuleName } from './optim.js';
 
 /**
@@ -157,7 +157,7 @@ const OPTION_KEYS = [
 ] as const;
 
 export class Solver {
-  readonly model: Model;
+  readonly model: TrainableModel;
   readonly data: TrainingData;
   readonly updateRule: UpdateRule;
   /** The rule's name as given ('adam', …), or the function's name ('custom' if anonymous). */
@@ -203,7 +203,7 @@ export class Solver {
   private hasBest = false;
   private completed = false;
 
-  constructor(model: Model, data: TrainingData, options: SolverOptions = {}) {
+  constructor(model: TrainableModel, data: TrainingData, options: SolverOptions = {}) {
     const fn = 'Solver';
     assertModel(fn, model);
     this.model = model;
@@ -519,6 +519,26 @@ export class Solver {
     await fs.mkdir(dirname(path), { recursive: true });
     await fs.writeFile(path, JSON.stringify(checkpoint));
   }
+}
+
+/** Checks that `model` has a non-empty params record of tensors and a loss method. */
+function assertModel(fn: string, model: unknown): asserts model is TrainableModel {
+  const m = model as TrainableModel;
+  if (m === null || typeof m !== 'object' || typeof m.loss !== 'function') {
+    throw new ConvnetError(fn, `expected model to have params and a loss(X, y?) method, got ${describe(model)}`);
+  }
+  if (m.params === null || typeof m.params !== 'object' || Object.keys(m.params).length === 0) {
+    throw new ConvnetError(fn, `expected model.params to be a non-empty record of tensors, got ${describe(m.params)}`);
+  }
+  for (const [name, p] of Object.entries(m.params)) assertTensor(fn, `model.params.${name}`, p);
+}
+
+/** A short description of a value (never the contents of a large object). */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  const keys = Object.keys(value);
+  return `an object with keys [${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}]`;
 }
 
 function checkData(fn: string, data: unknown): TrainingData {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { evalNumericalGradient } from '../../src/gradcheck.js';
 import { FullyConnectedNet } from '../../src/models/fullyConnectedNet.js';
-import type { Classifier } from '../../src/models/common.js';
+import type { Model } from '../../src/models/model.js';
 import { ConvNet, parseSpec } from '../../src/models/spec.js';
 import { ThreeLayerConvNet } from '../../src/models/threeLayerConvNet.js';
-import { convReluPoolBackward, convReluPoolForward, convBnReluBackward, convBnReluForward, affineReluBackward, affineReluForward } from '../../src/models/sandwich.js';
+import { convReluPoolBackward, convReluPoolForward, convBnReluBackward, convBnReluForward, affineReluBackward, affineReluForward } from '../../src/layers/sandwich.js';
 import { gradCheck } from '../../src/gradcheck.js';
 import type { Tensor } from '../../src/tensor.js';
 import { assertGradients, assertThrowsConvnet, randomTensor } from '../helpers.js';
@@ -22,7 +22,7 @@ import { scaledError } from '../kernels/suite.js';
  * 1e-10 absolute instead. (Layer checks elsewhere use the plain metric, where dout is random
  * and the gradients are of order 1.)
  */
-function checkModel(model: Classifier, X: Tensor, y: number[], tolerance: number, label: string): number {
+function checkModel(model: Model, X: Tensor, y: number[], tolerance: number, label: string): number {
   const { grads } = model.loss(X, y);
   assert.deepEqual(Object.keys(grads).sort(), Object.keys(model.params).sort(), `${label}: grads have the keys of params`);
   let worst = 0;

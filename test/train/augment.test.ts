@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { rng } from '../../src/rng.js';
 import { tensor, type Tensor } from '../../src/tensor.js';
-import type { Model } from '../../src/train/model.js';
+import type { TrainableModel } from '../../src/models/model.js';
 import { Solver } from '../../src/train/solver.js';
 import { composeAugmentations, randomFlip, randomShift } from '../../src/train/augment.js';
 import { assertThrowsConvnet } from '../helpers.js';
@@ -54,7 +54,7 @@ describe('Solver augment option', () => {
         seen.push(Array.from(Xb.data));
         return { loss: 1, grads: { w: tensor([0]) } };
       },
-    } as unknown as Model;
+    } as unknown as TrainableModel;
     return { model, seen };
   };
   const data = { XTrain: tensor([[[[1, 2], [3, 4]]]]), yTrain: new Int32Array([0]), XVal: tensor([[[[1, 2], [3, 4]]]]), yVal: new Int32Array([0]) };
@@ -93,7 +93,7 @@ describe('Solver keeps buffers with the best parameters', () => {
       },
     };
     const data = { XTrain: tensor([[[[1]]]]), yTrain: new Int32Array([0]), XVal: tensor([[[[1]]]]), yVal: new Int32Array([0]) };
-    const solver = new Solver(model as unknown as Model, data, { batchSize: 1, numEpochs: 4, verbose: false, updateRule: 'sgd' });
+    const solver = new Solver(model as unknown as TrainableModel, data, { batchSize: 1, numEpochs: 4, verbose: false, updateRule: 'sgd' });
     await solver.train();
     assert.equal(solver.bestValAcc, 1);
     assert.equal(model.params.w.data[0], 0.01, 'params from the first check (after one sgd step)');

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { rng } from '../../src/rng.js';
 import { tensor, zeros, type Tensor } from '../../src/tensor.js';
-import type { LossAndGrads, Model } from '../../src/train/model.js';
+import type { LossAndGrads, TrainableModel } from '../../src/models/model.js';
 import type { UpdateRule } from '../../src/train/optim.js';
 import { Solver, type EpochRecord, type IterationRecord, type SolverOptions, type SolverRecord, type TrainingData } from '../../src/train/solver.js';
 import { assertThrowsConvnet } from '../helpers.js';
 
 /** Softmax regression: scores = X·W + b with X read as (N, D); W (D, K), b (K). */
-class LinearSoftmax implements Model {
+class LinearSoftmax implements TrainableModel {
   params: Record<string, Tensor>;
 
   constructor(D: number, K: number, seed = 1) {
@@ -82,7 +82,7 @@ function blobData(nchw = false): TrainingData {
 const quiet = { verbose: false } as const;
 
 /** 120 training images, batches of 40: 3 iterations per epoch. */
-function solverFor(options: SolverOptions = {}, model: Model = new LinearSoftmax(2, 3)): Solver {
+function solverFor(options: SolverOptions = {}, model: TrainableModel = new LinearSoftmax(2, 3)): Solver {
   return new Solver(model, blobData(), { batchSize: 40, numEpochs: 3, optimConfig: { learningRate: 0.5 }, ...quiet, ...options });
 }
 
@@ -91,7 +91,7 @@ function solverFor(options: SolverOptions = {}, model: Model = new LinearSoftmax
  * is 0, and the model predicts 0 only while w equals `goodAt` — so validation accuracy is 1 at
  * exactly that iteration and 0 elsewhere.
  */
-class Scripted implements Model {
+class Scripted implements TrainableModel {
   params: Record<string, Tensor> = { w: tensor([0]) };
   constructor(private readonly goodAt: number) {}
   loss(X: Tensor): Tensor;
@@ -393,14 +393,14 @@ describe('Solver: logging and checkpoints', () => {
 
 describe('Solver.checkAccuracy', () => {
   // Scores put the maximum at column (x0 mod 3): predictions are known exactly.
-  const fixed: Model = {
+  const fixed: TrainableModel = {
     params: { w: tensor([0]) },
     loss: ((X: Tensor) => {
       const N = X.shape[0]!;
       const scores = zeros([N, 3]);
       for (let n = 0; n < N; n++) scores.data[n * 3 + (X.data[n]! % 3)] = 1;
       return scores;
-    }) as Model['loss'],
+    }) as TrainableModel['loss'],
   };
   const X = tensor(Array.from({ length: 10 }, (_, i) => i), [10, 1]);
   const y = Int32Array.from({ length: 10 }, (_, i) => (i < 6 ? i % 3 : 0)); // right for 0..5 and 6, 9
@@ -413,7 +413,7 @@ describe('Solver.checkAccuracy', () => {
   });
 
   test('ties go to the first maximum', () => {
-    const tied: Model = { params: { w: tensor([0]) }, loss: ((Xb: Tensor) => zeros([Xb.shape[0]!, 3])) as Model['loss'] };
+    const tied: TrainableModel = { params: { w: tensor([0]) }, loss: ((Xb: Tensor) => zeros([Xb.shape[0]!, 3])) as TrainableModel['loss'] };
     const solver = new Solver(tied, { XTrain: X, yTrain: y, XVal: X, yVal: y }, quiet);
     assert.equal(solver.checkAccuracy(X, y), 0.6); // predicts class 0 everywhere; y has six zeros
   });
@@ -430,7 +430,7 @@ describe('Solver.checkAccuracy', () => {
   test('throws on bad scores or labels', () => {
     const solver = new Solver(fixed, { XTrain: X, yTrain: y, XVal: X, yVal: y }, quiet);
     assertThrowsConvnet(() => solver.checkAccuracy(X, y.subarray(0, 5)), /^Solver\.checkAccuracy:/, /one label per sample \(10\)/);
-    const flat: Model = { params: { w: tensor([0]) }, loss: ((Xb: Tensor) => zeros([Xb.shape[0]!])) as Model['loss'] };
+    const flat: TrainableModel = { params: { w: tensor([0]) }, loss: ((Xb: Tensor) => zeros([Xb.shape[0]!])) as TrainableModel['loss'] };
     const bad = new Solver(flat, { XTrain: X, yTrain: y, XVal: X, yVal: y }, quiet);
     assertThrowsConvnet(() => bad.checkAccuracy(X, y), /scores of model\.loss\(X\) of rank 2/);
   });
@@ -438,7 +438,7 @@ describe('Solver.checkAccuracy', () => {
 
 describe('Solver: validation', () => {
   const data = blobData();
-  const model = (): Model => new LinearSoftmax(2, 3);
+  const model = (): TrainableModel => new LinearSoftmax(2, 3);
 
   test('throws on unknown or malformed options', () => {
     assertThrowsConvnet(() => new Solver(model(), data, { batch_size: 10 } as SolverOptions), /^Solver:/, /"batch_size"/, /did you mean batchSize/);
@@ -465,8 +465,8 @@ describe('Solver: validation', () => {
   });
 
   test('throws on a malformed model', () => {
-    assertThrowsConvnet(() => new Solver({ params: {} } as unknown as Model, data), /loss\(X, y\?\) method/);
-    assertThrowsConvnet(() => new Solver({ params: {}, loss: () => 0 } as unknown as Model, data), /model\.params to be a non-empty record/);
+    assertThrowsConvnet(() => new Solver({ params: {} } as unknown as TrainableModel, data), /loss\(X, y\?\) method/);
+    assertThrowsConvnet(() => new Solver({ params: {}, loss: () => 0 } as unknown as TrainableModel, data), /model\.params to be a non-empty record/);
   });
 
   test('throws when grads miss a parameter or name an unknown one', async () => {

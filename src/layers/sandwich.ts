@@ -3,21 +3,21 @@
  * layer_utils. Each backward runs the pieces' backwards in reverse order; conv → relu runs as
  * one kernel call each way where the backend can (convReluForwardFast), with the same results.
  */
-import { reluBackward, reluForward, type ReluCache } from '../layers/activations.js';
-import { affineBackward, affineForward } from '../layers/affineFast.js';
-import { convBackward, convForward } from '../layers/convFast.js';
-import type { AffineCache } from '../layers/affine.js';
-import type { BatchnormCache, BatchnormParam } from '../layers/batchnorm.js';
-import { spatialBatchnormBackward, spatialBatchnormForward } from '../layers/batchnormFast.js';
-import type { ConvCache, ConvParam } from '../layers/conv.js';
+import { reluBackward, reluForward, type ReluCache } from './activations.js';
+import { affineBackward, affineForward } from './affineFast.js';
+import { convBackward, convForward } from './convFast.js';
+import type { AffineCache } from './affine.js';
+import type { BatchnormCache, BatchnormParam } from './batchnorm.js';
+import { spatialBatchnormBackward, spatialBatchnormForward } from './batchnormFast.js';
+import type { ConvCache, ConvParam } from './conv.js';
 import {
   convReluBackwardFast,
   convReluForwardFast,
   convReluPoolBackwardFast,
   convReluPoolForwardFast,
   type ConvReluPoolFastCache,
-} from '../layers/convFast.js';
-import type { PoolParam } from '../layers/pool.js';
+} from './convFast.js';
+import type { PoolParam } from './pool.js';
 import type { Tensor } from '../tensor.js';
 
 export interface AffineReluCache {
