@@ -1,0 +1,14 @@
+/**
+ * Model files, browser-safe part: safetensors encoding and decoding of named tensors with
+ * string metadata. The Node-only atomic writer is imported by path: './atomic.js'.
+ */
+export {
+  encodeSafetensors,
+  decodeSafetensors,
+  MAX_HEADER_BYTES,
+  type StoredTensor,
+  type Int32Tensor,
+  type Uint8Tensor,
+  type SafetensorsDType,
+  type SafetensorsContents,
+} from './safetensors.js';
