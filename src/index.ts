@@ -180,3 +180,7 @@ export {
   type PoolWindow,
   type FloatArray,
 } from './kernels/index.js';
+
+// Model files (safetensors) as bytes, anywhere; on disk through 'convnet/node' (saveModel, loadModel).
+export * from './io/index.js';
+export { CONVNET_VERSION } from './version.js';

@@ -25,6 +25,8 @@ export interface Dataset {
   inputDim: [number, number, number];
   /** One human-readable name per class label. */
   classNames: string[];
+  /** Each stored pixel value (0..255) was multiplied by this before the mean was subtracted. */
+  scale: number;
   /**
    * The mean training image (shape [C, H, W], in the dataset's dtype and scale) that was
    * subtracted from every split; absent when mean subtraction was switched off.
@@ -241,6 +243,7 @@ export function assemble(args: {
     numClasses: classNames.length,
     inputDim: [...inputDim],
     classNames: [...classNames],
+    scale,
   };
   if (mean !== undefined) {
     const meanData = allocate(dtype, D);

@@ -12,3 +12,12 @@ export {
   type SafetensorsDType,
   type SafetensorsContents,
 } from './safetensors.js';
+export {
+  encodeModel,
+  decodeModel,
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  type Preprocessing,
+  type ModelInfo,
+  type DecodedModel,
+} from './model.js';
