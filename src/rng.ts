@@ -22,6 +22,16 @@ export interface Rng {
   int(n: number): number;
   /** A new Rng whose stream is independent of this one's later draws. */
   fork(): Rng;
+  /** Everything that determines the next draws (plain JSON), for checkpoints. */
+  getState(): RngState;
+  /** Continues from a state getState returned (of any generator): the same draws follow. */
+  setState(state: RngState): void;
+}
+
+/** An Rng's position in its stream: sfc32's four words and the Box–Muller spare (null when none). */
+export interface RngState {
+  words: [number, number, number, number];
+  spare: number | null;
 }
 
 function splitmix32(state: number): () => number {
@@ -85,6 +95,17 @@ export function rng(seed: number): Rng {
       return Math.floor((next32() / 4294967296) * n);
     },
     fork: () => rng(next32() * 2097152 + (next32() >>> 11)),
+    getState: () => ({ words: [a, b, c, d], spare: spare ?? null }),
+    setState: (state) => {
+      const words = (state as Partial<RngState> | null)?.words;
+      const s = (state as Partial<RngState> | null)?.spare;
+      if (!Array.isArray(words) || words.length !== 4 || !words.every((w) => Number.isInteger(w) && w >= -2147483648 && w <= 4294967295)) {
+        throw new ConvnetError('Rng.setState', `expected { words: four 32-bit integers, spare }, got ${show(state)}`);
+      }
+      if (s !== null && s !== undefined && (typeof s !== 'number' || !Number.isFinite(s))) throw new ConvnetError('Rng.setState', `expected spare to be a finite number or null, got ${show(s)}`);
+      [a, b, c, d] = words.map((w) => w | 0) as [number, number, number, number];
+      spare = s ?? undefined;
+    },
   };
   return generator;
 }

@@ -15,6 +15,7 @@
  * `self.model.params[p] = next_w`); buffers are updated in place by training forwards.
  */
 import type { Json, Mode } from '../nn/module.js';
+import type { RngState } from '../rng.js';
 import type { DType, Tensor } from '../tensor.js';
 
 export interface LossAndGrads {
@@ -50,6 +51,9 @@ export interface Model {
   inputGradient(X: Tensor, dscores: Tensor): Tensor;
   /** A table of layers with output shapes and parameter counts. */
   summary(): string;
+  /** The state of the model's own random generators (dropout masks), for exact resumes. */
+  randomState(): RngState[];
+  setRandomState(states: readonly RngState[]): void;
 }
 
 /**

@@ -14,6 +14,7 @@ import { softmaxLoss } from '../layers/loss.js';
 import { Residual, Sequential } from '../nn/containers.js';
 import { Dropout } from '../nn/dropout.js';
 import { Module, parameterCount, showShape, walk, type Mode } from '../nn/module.js';
+import type { RngState } from '../rng.js';
 import { sizeOf, type DType, type Tensor } from '../tensor.js';
 import { assertTensor, assertUpstream, numberInRange } from '../validate.js';
 import { addL2, checkBatch } from './common.js';
@@ -141,6 +142,22 @@ export class Network implements Model {
   set dropoutSeed(seed: number | null) {
     if (seed !== null && !Number.isInteger(seed)) throw new ConvnetError(`${this.name}.dropoutSeed`, `expected an integer seed or null, got ${show(seed)}`);
     for (const m of walk(this.root)) if (m instanceof Dropout) m.fixedSeed = seed;
+  }
+
+  /** The state of every random generator inside the model (dropout masks), in execution order: for exact resumes. */
+  randomState(): RngState[] {
+    return walk(this.root)
+      .filter((m): m is Dropout => m instanceof Dropout)
+      .map((m) => m.generator.getState());
+  }
+
+  /** Continues every generator inside the model from randomState()'s result. */
+  setRandomState(states: readonly RngState[]): void {
+    const dropouts = walk(this.root).filter((m): m is Dropout => m instanceof Dropout);
+    if (!Array.isArray(states) || states.length !== dropouts.length) {
+      throw new ConvnetError(`${this.name}.setRandomState`, `expected ${dropouts.length} generator states (one per dropout layer), got ${show(Array.isArray(states) ? states.length : states)}`);
+    }
+    dropouts.forEach((m, i) => m.generator.setState(states[i]!));
   }
 
   /**

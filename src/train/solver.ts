@@ -19,10 +19,12 @@
  * and data give the same loss history.
  */
 import { ConvnetError, fail, show } from '../errors.js';
-import { rng, type Rng } from '../rng.js';
+import type { Json } from '../nn/module.js';
+import { rng, type Rng, type RngState } from '../rng.js';
 import { allocate, clone, sizeOf, zerosLike, type Tensor } from '../tensor.js';
 import { assertObject, assertTensor, integer } from '../validate.js';
 import type { LossAndGrads, TrainableModel } from '../models/model.js';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { getUpdateRule, type OptimConfig, type UpdateRule, type UpdateRuleName } from './optim.js';
 
 /**
@@ -84,10 +86,26 @@ export interface SolverOptions {
   /** Where log lines go when verbose. Default console.log. */
   log?: (line: string) => void;
   /**
-   * A path prefix: at every accuracy check the Solver writes `${checkpointName}_epoch_${epoch}.json`
-   * (parameters, epoch, histories, options), creating the folder. Default null (no checkpoints).
+   * A path prefix (Node): at every accuracy check the Solver writes a checkpoint (see
+   * `checkpoint()`) to `${checkpointName}_epoch_${epoch}.safetensors`, atomically, creating the
+   * folder. Default null (no checkpoint files).
    */
   checkpointName?: string | null;
+  /**
+   * Called with a checkpoint (the bytes of `checkpoint()`) after every accuracy check
+   * ('epoch') and when training is stopped early ('stop', before the best parameters are put
+   * back into the model); awaited. Write it somewhere to be able to resume.
+   */
+  onCheckpoint?: (checkpoint: Uint8Array, reason: 'epoch' | 'stop') => void | Promise<void>;
+  /** Plain JSON stored in every checkpoint (the CLI keeps its options there). */
+  checkpointExtra?: Json;
+  /** Start from a checkpoint's bytes: the run continues exactly as if it had not stopped. */
+  resume?: Uint8Array;
+  /**
+   * Stop with an error when the loss exceeds this many times the first iteration's loss
+   * (divergence); null never. Default 100. A loss that is not finite always stops training.
+   */
+  divergenceFactor?: number | null;
   /** Seed of every random draw the Solver makes. Default 0. */
   seed?: number;
   /** Aborting it stops training after the current iteration (no error is thrown). */
@@ -154,6 +172,7 @@ export interface TrainResult {
 const OPTION_KEYS = [
   'updateRule', 'optimConfig', 'lrDecay', 'batchSize', 'numEpochs', 'numTrainSamples', 'numValSamples',
   'printEvery', 'verbose', 'log', 'checkpointName', 'seed', 'signal', 'onIteration', 'onEpoch', 'augment',
+  'onCheckpoint', 'checkpointExtra', 'resume', 'divergenceFactor',
 ] as const;
 
 export class Solver {
@@ -198,6 +217,9 @@ export class Solver {
   private readonly augment: SolverOptions['augment'];
   private readonly augmentRng: Rng;
   private readonly sampleRng: Rng;
+  private readonly onCheckpoint: SolverOptions['onCheckpoint'];
+  private readonly checkpointExtra: Json;
+  private readonly divergenceFactor: number | null;
   private stopRequested = false;
   private started = false;
   private hasBest = false;
@@ -252,6 +274,12 @@ export class Solver {
     this.onEpoch = options.onEpoch;
     if (options.augment !== undefined && typeof options.augment !== 'function') fail(fn, 'augment to be a function (X, generator) => X', show(options.augment));
     this.augment = options.augment;
+    if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function') fail(fn, 'onCheckpoint to be a function (bytes, reason) => void', show(options.onCheckpoint));
+    this.onCheckpoint = options.onCheckpoint;
+    this.checkpointExtra = options.checkpointExtra ?? null;
+    const factor = options.divergenceFactor === undefined ? 100 : options.divergenceFactor;
+    if (factor !== null && !(typeof factor === 'number' && factor > 1)) fail(fn, 'divergenceFactor to be a number > 1 or null', show(options.divergenceFactor));
+    this.divergenceFactor = factor;
 
     // Two independent streams, so that calling checkAccuracy by hand never changes the minibatches.
     const root = rng(this.seed);
@@ -269,6 +297,95 @@ export class Solver {
       const [name, w] = Object.entries(model.params)[0]!;
       this.updateRule(w, zerosLike(w), structuredClone(this.optimConfig), name);
     }
+    if (options.resume !== undefined) {
+      if (!(options.resume instanceof Uint8Array)) fail(fn, 'resume to be the bytes of a checkpoint (a Uint8Array)', show(options.resume));
+      this.restore(decodeCheckpoint(options.resume, 'the checkpoint'));
+    }
+  }
+
+  /**
+   * The whole training state between two iterations as a checkpoint (safetensors bytes, see
+   * checkpoint.ts): current and best parameters and buffers, each parameter's update-rule
+   * state, the epoch, histories, and the state of every random generator (minibatches,
+   * accuracy samples, augmentation, the model's dropout). `resume` continues from it exactly.
+   */
+  checkpoint(): Uint8Array {
+    const model = this.model as CheckpointableModel;
+    if (model.config === null || typeof model.config !== 'object') {
+      throw new ConvnetError('Solver.checkpoint', 'expected a convnet model (with a config) to checkpoint, got a model without config');
+    }
+    return encodeCheckpoint({
+      modelConfig: model.config,
+      model: { ...model.params, ...(model.buffers ?? {}) },
+      best: { ...this.bestParams, ...this.bestBuffers },
+      solver: {
+        epoch: this.epoch,
+        iterationsPerEpoch: this.iterationsPerEpoch,
+        batchSize: this.batchSize,
+        seed: this.seed,
+        updateRule: this.updateRuleName,
+        lrDecay: this.lrDecay,
+        lossHistory: this.lossHistory,
+        trainAccHistory: this.trainAccHistory,
+        valAccHistory: this.valAccHistory,
+        checkIterations: this.checkIterations,
+        bestValAcc: this.bestValAcc,
+        hasBest: this.hasBest,
+        optimConfigs: this.optimConfigs,
+        random: { batch: this.batchRng.getState(), sample: this.sampleRng.getState(), augment: this.augmentRng.getState(), model: model.randomState?.() ?? [] },
+      },
+      extra: this.checkpointExtra,
+    });
+  }
+
+  /** Puts a checkpoint's state into this Solver and its model (the constructor's `resume`). */
+  private restore(checkpoint: Checkpoint): void {
+    const fn = 'Solver';
+    const model = this.model as CheckpointableModel;
+    const s = checkpoint.solver;
+    if (model.config === undefined || JSON.stringify(model.config) !== JSON.stringify(checkpoint.modelConfig)) {
+      throw new ConvnetError(fn, `expected to resume the model the checkpoint was made with (${JSON.stringify(checkpoint.modelConfig)}), got ${model.config === undefined ? 'a model without config' : JSON.stringify(model.config)}`);
+    }
+    const same: [string, unknown, unknown][] = [
+      ['batchSize', this.batchSize, s.batchSize],
+      ['iterations per epoch (training images / batchSize)', this.iterationsPerEpoch, s.iterationsPerEpoch],
+      ['seed', this.seed, s.seed],
+      ['updateRule', this.updateRuleName, s.updateRule],
+      ['lrDecay', this.lrDecay, s.lrDecay],
+    ];
+    for (const [what, mine, theirs] of same) {
+      if (mine !== theirs) throw new ConvnetError(fn, `expected the ${what} of the run being resumed (${show(theirs)}), got ${show(mine)}`);
+    }
+    if (s.lossHistory.length > this.numIterations) {
+      throw new ConvnetError(fn, `expected numEpochs to cover the ${s.lossHistory.length} iterations already done, got ${this.numEpochs} epochs (${this.numIterations} iterations)`);
+    }
+    const buffers = model.buffers ?? {};
+    const tensorNames = [...Object.keys(model.params), ...Object.keys(buffers)];
+    const missing = tensorNames.filter((name) => checkpoint.model[name] === undefined);
+    if (missing.length > 0) throw new ConvnetError(fn, `expected the checkpoint to hold ${missing.join(', ')}, got none`);
+    const optimNames = Object.keys(s.optimConfigs);
+    if (optimNames.length !== Object.keys(model.params).length || !Object.keys(model.params).every((n) => optimNames.includes(n))) {
+      throw new ConvnetError(fn, `expected update-rule state for ${Object.keys(model.params).join(', ')}, got ${optimNames.join(', ')}`);
+    }
+    for (const name of Object.keys(model.params)) model.params[name] = clone(checkpoint.model[name]!);
+    // In place: layers hold references to their buffers.
+    for (const name of Object.keys(buffers)) buffers[name]!.data.set(checkpoint.model[name]!.data);
+    this.bestParams = {};
+    this.bestBuffers = {};
+    for (const [name, t] of Object.entries(checkpoint.best)) (name in model.params ? this.bestParams : this.bestBuffers)[name] = t;
+    this.optimConfigs = s.optimConfigs;
+    this.epoch = s.epoch;
+    this.lossHistory = [...s.lossHistory];
+    this.trainAccHistory = [...s.trainAccHistory];
+    this.valAccHistory = [...s.valAccHistory];
+    this.checkIterations = [...s.checkIterations];
+    this.bestValAcc = s.bestValAcc;
+    this.hasBest = s.hasBest;
+    this.batchRng.setState(s.random.batch);
+    this.sampleRng.setState(s.random.sample);
+    this.augmentRng.setState(s.random.augment);
+    if (typeof model.setRandomState === 'function') model.setRandomState(s.random.model);
+    else if (s.random.model.length > 0) throw new ConvnetError(fn, 'expected a model that can restore its dropout generators, got one without setRandomState');
   }
 
   /** Asks training to stop after the current iteration (or accuracy batch). */
@@ -301,7 +418,7 @@ export class Solver {
     this.started = true;
     const startedAt = performance.now();
     try {
-      for (let t = 0; t < this.numIterations; t++) {
+      for (let t = this.lossHistory.length; t < this.numIterations; t++) {
         if (this.stopping) break;
         const epochOfStep = this.epoch + 1;
         const before = performance.now();
@@ -333,9 +450,10 @@ export class Solver {
           }
         }
         if (t === 0 || t === this.numIterations - 1 || epochEnd) {
+          // A check runs to its end even when a stop is asked for, so that a checkpoint never
+          // falls inside one.
           const trainAcc = await this.accuracyAsync(this.data.XTrain, this.data.yTrain, this.numTrainSamples);
-          const valAcc = trainAcc === null ? null : await this.accuracyAsync(this.data.XVal, this.data.yVal, this.numValSamples);
-          if (trainAcc === null || valAcc === null) break; // stopped during the check
+          const valAcc = await this.accuracyAsync(this.data.XVal, this.data.yVal, this.numValSamples);
           this.trainAccHistory.push(trainAcc);
           this.valAccHistory.push(valAcc);
           this.checkIterations.push(t + 1);
@@ -346,7 +464,8 @@ export class Solver {
             this.bestParams = copyParams(this.model.params);
             this.bestBuffers = copyParams(this.model.buffers ?? {});
           }
-          await this.saveCheckpoint(t + 1);
+          await this.saveCheckpoint();
+          await this.onCheckpoint?.(this.checkpoint(), 'epoch');
           this.log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
           const check: EpochRecord = {
             kind: 'epoch',
@@ -367,6 +486,8 @@ export class Solver {
         await yieldToEventLoop();
       }
       this.completed = this.lossHistory.length === this.numIterations && this.checkIterations.at(-1) === this.numIterations;
+      // Stopped early: the current state, before the best parameters go back into the model.
+      if (!this.completed) await this.onCheckpoint?.(this.checkpoint(), 'stop');
     } finally {
       if (this.hasBest) {
         for (const [name, p] of Object.entries(this.bestParams)) this.model.params[name] = clone(p);
@@ -398,7 +519,14 @@ export class Solver {
     if (typeof out.loss !== 'number' || !Number.isFinite(out.loss)) {
       throw new ConvnetError(
         fn,
-        `expected a finite loss, got ${show(out.loss)} at iteration ${t + 1} (epoch ${this.epoch + 1}); training diverged — try a smaller learningRate or weightScale`,
+        `expected a finite loss, got ${show(out.loss)} at iteration ${t + 1} (epoch ${this.epoch + 1}, learning rate ${this.currentLearningRate()}); training diverged — try a smaller learningRate or weightScale`,
+      );
+    }
+    const first = this.lossHistory[0];
+    if (this.divergenceFactor !== null && first !== undefined && first > 0 && out.loss > this.divergenceFactor * first) {
+      throw new ConvnetError(
+        fn,
+        `expected the loss to stay below ${this.divergenceFactor}× the first iteration's ${first.toPrecision(4)}, got ${out.loss.toPrecision(4)} at iteration ${t + 1} (epoch ${this.epoch + 1}, learning rate ${this.currentLearningRate()}); training diverged — try a smaller learningRate`,
       );
     }
     const params = this.model.params;
@@ -431,16 +559,12 @@ export class Solver {
     return accuracy;
   }
 
-  /** checkAccuracy that yields to the event loop between batches; null when stopped meanwhile. */
-  private async accuracyAsync(X: Tensor, y: Int32Array, numSamples: number | null): Promise<number | null> {
+  /** checkAccuracy that yields to the event loop between batches (a progress bar, signals). */
+  private async accuracyAsync(X: Tensor, y: Int32Array, numSamples: number | null): Promise<number> {
     let accuracy = 0;
     for (const step of this.accuracySteps('Solver.train', X, y, numSamples, this.batchSize)) {
-      if (step >= 0) {
-        accuracy = step;
-      } else {
-        await yieldToEventLoop();
-        if (this.stopping) return null;
-      }
+      if (step >= 0) accuracy = step;
+      else await yieldToEventLoop();
     }
     return accuracy;
   }
@@ -483,41 +607,25 @@ export class Solver {
     yield correct / N;
   }
 
-  /** Writes `${checkpointName}_epoch_${epoch}.json`. */
-  private async saveCheckpoint(iteration: number): Promise<void> {
+  /** The learning rate of the first parameter's config (what the next step uses). */
+  private currentLearningRate(): number | string {
+    const lr = Object.values(this.optimConfigs)[0]?.learningRate;
+    return typeof lr === 'number' ? lr : 'unknown';
+  }
+
+  /** Writes `${checkpointName}_epoch_${epoch}.safetensors` atomically. */
+  private async saveCheckpoint(): Promise<void> {
     if (this.checkpointName === null) return;
-    const path = `${this.checkpointName}_epoch_${this.epoch}.json`;
-    const params: Record<string, { shape: number[]; dtype: string; data: number[] }> = {};
-    for (const [name, p] of Object.entries(this.model.params)) params[name] = { shape: [...p.shape], dtype: p.dtype, data: Array.from(p.data) };
-    const buffers: Record<string, { shape: number[]; dtype: string; data: number[] }> = {};
-    for (const [name, b] of Object.entries(this.model.buffers ?? {})) buffers[name] = { shape: [...b.shape], dtype: b.dtype, data: Array.from(b.data) };
-    const optimConfig: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(this.optimConfig)) if (typeof value === 'number') optimConfig[key] = value;
-    const checkpoint = {
-      epoch: this.epoch,
-      iteration,
-      updateRule: this.updateRuleName,
-      optimConfig,
-      lrDecay: this.lrDecay,
-      batchSize: this.batchSize,
-      numTrainSamples: this.numTrainSamples,
-      numValSamples: this.numValSamples,
-      seed: this.seed,
-      lossHistory: this.lossHistory,
-      trainAccHistory: this.trainAccHistory,
-      valAccHistory: this.valAccHistory,
-      checkIterations: this.checkIterations,
-      params,
-      buffers,
-    };
+    const path = `${this.checkpointName}_epoch_${this.epoch}.safetensors`;
     this.log(`Saving checkpoint to "${path}"`);
-    // Node's file system, loaded only when a checkpoint is written (the library runs in browsers).
+    // Node's file system, loaded only when a checkpoint file is written (the library runs in browsers).
     const fs = await import('node:fs/promises').catch(() => {
       throw new ConvnetError('Solver', `checkpointName needs Node's file system to write "${path}", and this runtime has none`);
     });
     const { dirname } = await import('node:path');
+    const { writeFileAtomic } = await import('../io/atomic.js');
     await fs.mkdir(dirname(path), { recursive: true });
-    await fs.writeFile(path, JSON.stringify(checkpoint));
+    await writeFileAtomic(path, this.checkpoint());
   }
 }
 
@@ -540,6 +648,13 @@ function describe(value: unknown): string {
   const keys = Object.keys(value);
   return `an object with keys [${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}]`;
 }
+
+/** What checkpoints need of a model beyond training: its config and its own generators. */
+type CheckpointableModel = TrainableModel & {
+  config?: import('../models/model.js').ModelConfig;
+  randomState?: () => RngState[];
+  setRandomState?: (states: readonly RngState[]) => void;
+};
 
 function checkData(fn: string, data: unknown): TrainingData {
   assertObject(fn, 'data', data);
