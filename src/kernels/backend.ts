@@ -8,27 +8,38 @@
  */
 import { ConvnetError, show } from '../errors.js';
 import { jsKernels } from './js/index.js';
-import type { Kernels } from './types.js';
+import type { KernelMethod, Kernels } from './types.js';
 import { wasmAvailable, wasmKernels, wasmLoadError } from './wasm/index.js';
 
 /** The built-in backends ('auto' picks one: wasm where it can run, else js). */
 export type Backend = 'js' | 'wasm';
 
-const KERNEL_METHODS = [
-  'gemm',
-  'im2col',
-  'col2im',
-  'maxPoolForward',
-  'maxPoolBackward',
-  'avgPoolForward',
-  'avgPoolBackward',
-  'fillRows',
-  'fillCols',
-  'sumRows',
-  'sumCols',
-  'reluForward',
-  'reluBackward',
-] as const;
+/**
+ * Every required method, once: a Record over KernelMethod makes the compiler reject a list that
+ * misses a method of Kernels or names one it does not have, so the check cannot drift.
+ */
+const REQUIRED: Record<KernelMethod, true> = {
+  gemm: true,
+  im2col: true,
+  col2im: true,
+  maxPoolForward: true,
+  maxPoolBackward: true,
+  avgPoolForward: true,
+  avgPoolBackward: true,
+  fillRows: true,
+  fillCols: true,
+  sumRows: true,
+  sumCols: true,
+  reluForward: true,
+  reluBackward: true,
+  channelMoments: true,
+  channelSums: true,
+  channelAffine: true,
+  adamStep: true,
+};
+
+/** The methods setKernels requires of a backend, in the interface's order. */
+export const KERNEL_METHODS = Object.freeze(Object.keys(REQUIRED) as KernelMethod[]);
 
 let active: Kernels | undefined;
 

@@ -281,3 +281,11 @@ export interface Kernels {
     dx: Float32Array, dw: Float32Array, db: Float32Array,
   ): void;
 }
+
+/**
+ * The names of the methods every backend must have: the keys of Kernels whose values are
+ * functions and not optional (backend.ts lists them for setKernels, checked against this type).
+ */
+export type KernelMethod = {
+  [K in keyof Kernels]-?: undefined extends Kernels[K] ? never : Kernels[K] extends (...args: never[]) => unknown ? K : never;
+}[keyof Kernels];
