@@ -30,6 +30,7 @@
 import { jsKernels } from '../js/index.js';
 import type { ColumnGeometry, ConvBatchGeometry, FloatArray, GemmArgs, Kernels, PoolWindow } from '../types.js';
 import { WASM_BASE64, WASM_RELAXED_BASE64 } from './binary.js';
+import { CONV_WORDS, D, writeConvDescriptor } from './descriptor.js';
 import { instantiate, wasmApi, type KernelExports, type WasmMemory } from './exports.js';
 import { CHANNEL_AFFINE, CHANNEL_MOMENTS, CHANNEL_SUMS, COL2IM, CONTROL_WORDS, CONV_BACKWARD, CONV_FORWARD, GEMM, IM2COL, MAXPOOL, SUM_BLOCKS } from './jobs.js';
 import { MAX_THREADS, onThreads, ThreadPool } from './pool.js';
@@ -56,8 +57,6 @@ const MAX_CONV_BLOCKS = 16;
 const CONV_PARTIAL_VALUES = 1 << 22;
 /** Images per chunk of a conv forward at most: the job protocol counts chunks in 16 bits. */
 const MAX_CHUNKS = 4096;
-/** The descriptor word of the per-thread scratch address (assembly/kernels.ts: D_COLS), then its stride. */
-const CONV_COLS = 25;
 
 const align = (bytes: number, to = 64): number => Math.ceil(bytes / to) * to;
 
@@ -490,7 +489,7 @@ class Runtime {
     if (!direct) this.copyOut(dxAt, size, dx, dxOffset);
   }
 
-  /** Writes a conv layer's descriptor (assembly/kernels.ts: the D_* words) into staging. */
+  /** Writes a conv layer's descriptor (descriptor.ts) into staging; returns its byte address. */
   private describe(
     g: ConvBatchGeometry,
     at: {
@@ -499,16 +498,16 @@ class Runtime {
       pool?: { out: number; argmax: number; height: number; width: number; dout: number };
     },
   ): number {
-    const desc = this.stage(this.exports.CONV_WORDS.value);
-    const words = [
-      g.batch, g.inChannels, g.height, g.width, g.filters, g.groups, g.kernelH, g.kernelW,
-      g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW, g.outHeight, g.outWidth,
-      g.chunk, g.pointwise ? 1 : 0, at.x, at.w, at.b, at.out, at.dx, at.dw, at.db, at.cols, at.colsStride, at.blocks,
-      g.relu === true ? 1 : 0, at.reluOut ?? 0,
-      at.pool?.out ?? 0, at.pool?.argmax ?? 0, at.pool?.height ?? 0, at.pool?.width ?? 0, at.pool?.dout ?? 0,
-    ];
-    // Addresses above 2 GiB go in as their 32-bit pattern (the module reads them unsigned).
-    for (let i = 0; i < words.length; i++) this.heapInt[(desc >> 2) + i] = words[i]! | 0;
+    const desc = this.stage(CONV_WORDS);
+    writeConvDescriptor(this.heapInt, desc, {
+      N: g.batch, C: g.inChannels, H: g.height, W: g.width, F: g.filters, GROUPS: g.groups, KH: g.kernelH, KW: g.kernelW,
+      SH: g.strideH, SW: g.strideW, PT: g.padTop, PL: g.padLeft, DH: g.dilationH, DW: g.dilationW, HO: g.outHeight, WO: g.outWidth,
+      CHUNK: g.chunk, POINTWISE: g.pointwise ? 1 : 0,
+      X: at.x, WEIGHT: at.w, BIAS: at.b, OUT: at.out, DX: at.dx, DWEIGHT: at.dw, DBIAS: at.db,
+      COLS: at.cols, COLS_STRIDE: at.colsStride, BLOCKS: at.blocks,
+      RELU: g.relu === true ? 1 : 0, RELU_OUT: at.reluOut ?? 0,
+      POOL_OUT: at.pool?.out ?? 0, POOL_ARGMAX: at.pool?.argmax ?? 0, POOL_H: at.pool?.height ?? 0, POOL_W: at.pool?.width ?? 0, POOL_DOUT: at.pool?.dout ?? 0,
+    });
     return desc;
   }
 
@@ -543,8 +542,8 @@ class Runtime {
     // Each thread's zero-padded copy of an image (unused by a 1×1 window).
     const paddedStride = g.pointwise ? 0 : align(this.exports.paddedSize(desc, g.channels) * 4);
     const padded = this.stage((this.threads * paddedStride) / 4);
-    this.heapInt[(desc >> 2) + CONV_COLS] = padded | 0;
-    this.heapInt[(desc >> 2) + CONV_COLS + 1] = paddedStride;
+    this.heapInt[(desc >> 2) + D.COLS] = padded | 0;
+    this.heapInt[(desc >> 2) + D.COLS_STRIDE] = paddedStride;
     /** Copies images [first, first + count) of the results out. */
     const copyImagesOut = (first: number, count: number): void => {
       if (fused !== undefined) {
