@@ -11,8 +11,8 @@
  *
  * Every valid configuration (any stride, asymmetric padding, dilation, groups) takes this path;
  * a 1×1 convolution with stride 1 and no padding multiplies by x directly, without im2col.
- * A backend with batch kernels (Kernels.convForward / convBackward: WebAssembly, float32) runs
- * the same computation over the whole batch in one call, its threads splitting the images.
+ * A backend with the batch conv capability (BatchConvKernels: WebAssembly, float32) runs the
+ * same computation over the whole batch in one call, its threads splitting the images.
  * The caches are interchangeable with the naive layer's: convBackwardNaive accepts this
  * forward's cache and convBackward accepts convForwardNaive's.
  *
@@ -34,6 +34,7 @@
  *   or one chunk of columns (backward), plus 16 partial dw and db at most (backward).
  */
 import { ConvnetError, show } from '../errors.js';
+import { batchConvFor } from '../kernels/capabilities.js';
 import { getKernels } from '../kernels/index.js';
 import type { ColumnGeometry, ConvBatchGeometry } from '../kernels/types.js';
 import { workspace } from '../kernels/workspace.js';
@@ -109,7 +110,7 @@ function batchGeometryOf(g: ConvGeometry): ConvBatchGeometry {
   return convBatchGeometry(g, chunkLength(g.Cg * g.HH * g.WW, g.Ho * g.Wo));
 }
 
-/** A float32 tensor's data (the batch kernels' paths check the dtype first). */
+/** A float32 tensor's data (the batch kernels' paths are float32 only: batchConvFor). */
 const f32 = (t: Tensor): Float32Array => t.data as Float32Array;
 
 /**
@@ -142,8 +143,9 @@ function forward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam, relu: bo
   const out = allocateUninitialized(x.dtype, N * F * P); // (N, F, Ho, Wo): every value written below
   const chunk = chunkLength(K, P);
   const cache = { x, w, b, geometry: g };
-  if (kernels.convForward !== undefined && out instanceof Float32Array) {
-    kernels.convForward(f32(x), f32(w), f32(b), { ...convBatchGeometry(g, chunk), relu }, out);
+  const batch = batchConvFor(kernels, x.dtype);
+  if (batch !== undefined) {
+    batch.convForward(f32(x), f32(w), f32(b), { ...convBatchGeometry(g, chunk), relu }, out as Float32Array);
     return { out: { shape: [N, F, Ho, Wo], data: out, dtype: x.dtype }, cache };
   }
   const pointwise = isPointwise(g);
@@ -192,9 +194,9 @@ function backward(dout: Tensor, cache: ConvCache, reluOut?: Float32Array): { dx:
   const { N, C, H, W, F, HH, WW, groups, Cg, Fg, Ho, Wo } = g;
   assertUpstream(fn, dout, [N, F, Ho, Wo], x.dtype);
   const kernels = getKernels();
-  const convBackwardBatch = kernels.convBackward;
-  if (convBackwardBatch !== undefined && x.dtype === 'float32') {
-    return batchGradients(x, w, F, (dx, dw, db) => convBackwardBatch(f32(x), f32(w), f32(dout), batchGeometryOf(g), dx, dw, db, reluOut));
+  const batch = batchConvFor(kernels, x.dtype);
+  if (batch !== undefined) {
+    return batchGradients(x, w, F, (dx, dw, db) => batch.convBackward(f32(x), f32(w), f32(dout), batchGeometryOf(g), dx, dw, db, reluOut));
   }
   const P = Ho * Wo;
   const K = Cg * HH * WW;
@@ -275,11 +277,11 @@ export function convReluForwardFast(x: Tensor, w: Tensor, b: Tensor, convParam: 
 
 /** The backward of convReluForwardFast: relu's backward, then the conv's (fused where it can be). */
 export function convReluBackwardFast(dout: Tensor, cache: ConvReluFastCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  const kernels = getKernels();
   const reluOut = cache?.relu?.x;
-  if (kernels.convBackward !== undefined && dout?.data instanceof Float32Array && reluOut?.data instanceof Float32Array && cache.conv?.x?.dtype === 'float32') {
+  if (batchConvFor(getKernels(), cache?.conv?.x?.dtype) !== undefined && reluOut?.dtype === 'float32') {
+    // The checks reluBackward would make (the same errors), then the fused backward.
     assertUpstream('reluBackward', dout, reluOut.shape, reluOut.dtype);
-    return backward(dout, cache.conv, reluOut.data);
+    return backward(dout, cache.conv, f32(reluOut));
   }
   return backward(reluBackward(dout, cache.relu), cache.conv);
 }
@@ -310,8 +312,8 @@ function isPlain2x2(p: PoolParam): boolean {
  * backend too. Same results as the composition.
  */
 export function convReluPoolForwardFast(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam, poolParam: PoolParam): { out: Tensor; cache: ConvReluPoolFastCache } {
-  const kernels = getKernels();
-  if (kernels.convReluPoolForward !== undefined && x?.dtype === 'float32' && isPlain2x2(poolParam)) {
+  const batch = batchConvFor(getKernels(), x?.dtype);
+  if (batch !== undefined && isPlain2x2(poolParam)) {
     const g = convGeometry('convForward', x, w, b, convParam);
     if (g.Ho >= 2 && g.Wo >= 2) {
       const height = Math.floor(g.Ho / 2);
@@ -319,7 +321,7 @@ export function convReluPoolForwardFast(x: Tensor, w: Tensor, b: Tensor, convPar
       const size = g.N * g.F * height * width;
       const pooled = allocateUninitialized('float32', size) as Float32Array; // every window written
       const argmax = new Int32Array(size);
-      kernels.convReluPoolForward(f32(x), f32(w), f32(b), batchGeometryOf(g), pooled, argmax, height, width);
+      batch.convReluPoolForward(f32(x), f32(w), f32(b), batchGeometryOf(g), pooled, argmax, height, width);
       const out: Tensor = { shape: [g.N, g.F, height, width], data: pooled, dtype: 'float32' };
       return { out, cache: { conv: { x, w, b, geometry: g }, fused: { out, argmax, height, width } } };
     }
@@ -338,8 +340,8 @@ export function convReluPoolBackwardFast(dout: Tensor, cache: ConvReluPoolFastCa
   assertCache('convBackward', cache.conv, ['x', 'w', 'b', 'geometry']);
   assertUpstream('maxPoolBackward', dout, fused.out.shape, 'float32');
   const { x, w, geometry: g } = cache.conv;
-  const kernels = getKernels();
-  if (kernels.convReluPoolBackward === undefined) {
+  const batch = batchConvFor(getKernels(), 'float32');
+  if (batch === undefined) {
     // The backend changed since the forward: the pool's and relu's backward here, then the conv's.
     const planeOut = g.Ho * g.Wo;
     const windows = fused.height * fused.width;
@@ -349,8 +351,7 @@ export function convReluPoolBackwardFast(dout: Tensor, cache: ConvReluPoolFastCa
     }
     return convBackward({ shape: [g.N, g.F, g.Ho, g.Wo], data: dconv, dtype: 'float32' }, cache.conv);
   }
-  const poolBackward = kernels.convReluPoolBackward;
   return batchGradients(x, w, g.F, (dx, dw, db) =>
-    poolBackward(f32(x), f32(w), batchGeometryOf(g), f32(dout), f32(fused.out), fused.argmax, fused.height, fused.width, dx, dw, db),
+    batch.convReluPoolBackward(f32(x), f32(w), batchGeometryOf(g), f32(dout), f32(fused.out), fused.argmax, fused.height, fused.width, dx, dw, db),
   );
 }

@@ -943,26 +943,30 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
       }
       return jsKernels.adamStep(w, g, m0, v0, n, beta1, beta2, stepScale, rootScale, eps, next, m, v);
     },
-    scratch32: (length: number) => runtime().scratch32(length),
-    convForward(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void {
-      runtime().convForward(x, w, b, g, out);
-    },
-    convBackward(x: Float32Array, w: Float32Array, dout: Float32Array, g: ConvBatchGeometry, dx: Float32Array, dw: Float32Array, db: Float32Array, reluOut?: Float32Array): void {
-      runtime().convBackward(x, w, dout, g, dx, dw, db, reluOut);
-    },
-    convReluPoolForward(
-      x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry,
-      pooled: Float32Array, argmax: Int32Array, pooledHeight: number, pooledWidth: number,
-    ): void {
-      runtime().convForward(x, w, b, { ...g, relu: true }, null, { out: pooled, argmax, height: pooledHeight, width: pooledWidth });
-    },
-    convReluPoolBackward(
-      x: Float32Array, w: Float32Array, g: ConvBatchGeometry,
-      dpooled: Float32Array, pooled: Float32Array, argmax: Int32Array, pooledHeight: number, pooledWidth: number,
-      dx: Float32Array, dw: Float32Array, db: Float32Array,
-    ): void {
-      runtime().convBackward(x, w, null, g, dx, dw, db, undefined, { dout: dpooled, out: pooled, argmax, height: pooledHeight, width: pooledWidth });
-    },
+    capabilities: Object.freeze({
+      scratch32: (length: number) => runtime().scratch32(length),
+      batchConv32: Object.freeze({
+        convForward(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void {
+          runtime().convForward(x, w, b, g, out);
+        },
+        convBackward(x: Float32Array, w: Float32Array, dout: Float32Array, g: ConvBatchGeometry, dx: Float32Array, dw: Float32Array, db: Float32Array, reluOut?: Float32Array): void {
+          runtime().convBackward(x, w, dout, g, dx, dw, db, reluOut);
+        },
+        convReluPoolForward(
+          x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry,
+          pooled: Float32Array, argmax: Int32Array, pooledHeight: number, pooledWidth: number,
+        ): void {
+          runtime().convForward(x, w, b, { ...g, relu: true }, null, { out: pooled, argmax, height: pooledHeight, width: pooledWidth });
+        },
+        convReluPoolBackward(
+          x: Float32Array, w: Float32Array, g: ConvBatchGeometry,
+          dpooled: Float32Array, pooled: Float32Array, argmax: Int32Array, pooledHeight: number, pooledWidth: number,
+          dx: Float32Array, dw: Float32Array, db: Float32Array,
+        ): void {
+          runtime().convBackward(x, w, null, g, dx, dw, db, undefined, { dout: dpooled, out: pooled, argmax, height: pooledHeight, width: pooledWidth });
+        },
+      }),
+    }),
   });
 }
 
