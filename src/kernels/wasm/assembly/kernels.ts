@@ -1,7 +1,7 @@
 /**
  * The float32 WebAssembly SIMD kernels (AssemblyScript). `npm run build:wasm` compiles this
- * file to src/kernels/wasm/binary.ts; src/kernels/wasm/index.ts loads it and implements the
- * kernel interface (src/kernels/types.ts) on top of these exports.
+ * file to src/kernels/wasm/binary.ts; src/kernels/wasm/ loads it (load.ts, runtime.ts) and
+ * implements the kernel interface (src/kernels/types.ts) on top of these exports (facade.ts).
  *
  * The module owns no memory layout: it imports its (shared) memory and every function takes
  * byte addresses chosen by the JavaScript side, plus a scratch address for the GEMM's packing
