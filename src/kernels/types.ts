@@ -40,47 +40,43 @@ export interface GemmArgs {
 }
 
 /**
+ * A window sliding over planes of (height, width) to give planes of (outHeight, outWidth): the
+ * part of a conv's and a pool's geometry the kernels share. Window (i, j) reads rows
+ * i·strideH − padTop + kh·dilationH (kh < kernelH) and the matching columns.
+ */
+export interface WindowGeometry {
+  height: number;
+  width: number;
+  outHeight: number;
+  outWidth: number;
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  dilationH: number;
+  dilationW: number;
+}
+
+/**
  * The window geometry of one convolution group over one image, for im2col and col2im.
  * The input block is (channels, height, width), contiguous; the column matrix has one row per
  * (channel, kh, kw) in that order — the layout of a weight tensor (F, channels, kH, kW) read as
  * (F, channels·kH·kW) — and one column per output position (i, j), row-major.
  * Padding after the input (bottom, right) is implied by outHeight and outWidth.
  */
-export interface ColumnGeometry {
+export interface ColumnGeometry extends WindowGeometry {
   channels: number;
-  height: number;
-  width: number;
-  kernelH: number;
-  kernelW: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
-  dilationH: number;
-  dilationW: number;
-  outHeight: number;
-  outWidth: number;
 }
 
 /**
  * The window geometry of pooling over planes of (height, width); output planes are
  * (outHeight, outWidth). Every window must cover at least one input cell (the layers check).
  */
-export interface PoolWindow {
-  height: number;
-  width: number;
-  outHeight: number;
-  outWidth: number;
-  kernelH: number;
-  kernelW: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
+export interface PoolWindow extends WindowGeometry {
   padBottom: number;
   padRight: number;
-  dilationH: number;
-  dilationW: number;
 }
 
 /**

@@ -36,7 +36,7 @@
 import { ConvnetError, show } from '../errors.js';
 import { batchConvFor } from '../kernels/capabilities.js';
 import { getKernels } from '../kernels/index.js';
-import type { ColumnGeometry, ConvBatchGeometry } from '../kernels/types.js';
+import type { ConvBatchGeometry } from '../kernels/types.js';
 import { workspace } from '../kernels/workspace.js';
 import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertCache, assertUpstream } from '../validate.js';
@@ -44,6 +44,7 @@ import { reluBackward, type ReluCache } from './activations.js';
 import type { PoolParam } from './pool.js';
 import { maxPoolBackward, maxPoolForward, type MaxPoolFastCache } from './poolFast.js';
 import { convGeometry, type ConvCache, type ConvGeometry, type ConvParam } from './conv.js';
+import { columnGeometry, convBatchGeometry, isPointwise } from './geometry.js';
 
 /** The largest im2col chunk, in values. */
 let maxColumnValues = 1 << 22;
@@ -61,53 +62,14 @@ export function setConvColumnLimit(values: number): number {
   return previous;
 }
 
-function columnGeometry(g: ConvGeometry): ColumnGeometry {
-  return {
-    channels: g.Cg,
-    height: g.H,
-    width: g.W,
-    kernelH: g.HH,
-    kernelW: g.WW,
-    strideH: g.strideH,
-    strideW: g.strideW,
-    padTop: g.padTop,
-    padLeft: g.padLeft,
-    dilationH: g.dilationH,
-    dilationW: g.dilationW,
-    outHeight: g.Ho,
-    outWidth: g.Wo,
-  };
-}
-
-/** The batch kernels' view of a layer's geometry, im2col chunks of `chunk` output positions. */
-export function convBatchGeometry(g: ConvGeometry, chunk: number): ConvBatchGeometry {
-  return {
-    ...columnGeometry(g),
-    batch: g.N,
-    inChannels: g.C,
-    filters: g.F,
-    groups: g.groups,
-    pointwise: isPointwise(g),
-    chunk,
-  };
-}
-
-/** A 1×1 window at stride 1 without padding: the columns are x itself, (C/groups, H·W). */
-function isPointwise(g: ConvGeometry): boolean {
-  return (
-    g.HH === 1 && g.WW === 1 && g.strideH === 1 && g.strideW === 1 &&
-    g.padTop === 0 && g.padLeft === 0 && g.padBottom === 0 && g.padRight === 0
-  );
-}
-
 /** Output positions per im2col chunk. */
 function chunkLength(K: number, P: number): number {
   return Math.max(1, Math.min(P, Math.floor(maxColumnValues / K)));
 }
 
 /** The batch kernels' geometry of a layer, with im2col chunks under the column limit. */
-function batchGeometryOf(g: ConvGeometry): ConvBatchGeometry {
-  return convBatchGeometry(g, chunkLength(g.Cg * g.HH * g.WW, g.Ho * g.Wo));
+function batchGeometryOf(g: ConvGeometry, relu?: boolean): ConvBatchGeometry {
+  return convBatchGeometry(g, chunkLength(g.Cg * g.HH * g.WW, g.Ho * g.Wo), relu);
 }
 
 /** A float32 tensor's data (the batch kernels' paths are float32 only: batchConvFor). */
@@ -130,12 +92,14 @@ function batchGradients(x: Tensor, w: Tensor, F: number, run: (dx: Float32Array,
 }
 
 export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam = {}): { out: Tensor; cache: ConvCache } {
-  return forward(x, w, b, convParam, false);
+  return forward(convGeometry('convForward', x, w, b, convParam), x, w, b, false);
 }
 
-/** The forward; with `relu`, max(conv, 0) (the batch kernel applies it per image, in cache). */
-function forward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam, relu: boolean): { out: Tensor; cache: ConvCache } {
-  const g = convGeometry('convForward', x, w, b, convParam);
+/**
+ * The forward of a layer whose geometry g (convGeometry) is validated; with `relu`,
+ * max(conv, 0) (the batch kernel applies it per image, in cache).
+ */
+function forward(g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor, relu: boolean): { out: Tensor; cache: ConvCache } {
   const kernels = getKernels();
   const { N, C, H, W, F, HH, WW, groups, Cg, Fg, Ho, Wo } = g;
   const P = Ho * Wo;
@@ -145,7 +109,7 @@ function forward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam, relu: bo
   const cache = { x, w, b, geometry: g };
   const batch = batchConvFor(kernels, x.dtype);
   if (batch !== undefined) {
-    batch.convForward(f32(x), f32(w), f32(b), { ...convBatchGeometry(g, chunk), relu }, out as Float32Array);
+    batch.convForward(f32(x), f32(w), f32(b), batchGeometryOf(g, relu), out as Float32Array);
     return { out: { shape: [N, F, Ho, Wo], data: out, dtype: x.dtype }, cache };
   }
   const pointwise = isPointwise(g);
@@ -271,7 +235,12 @@ export interface ConvReluFastCache {
  * reluBackward gives the same dx from it.
  */
 export function convReluForwardFast(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam = {}): { out: Tensor; cache: ConvReluFastCache } {
-  const { out, cache } = forward(x, w, b, convParam, true);
+  return reluFused(convGeometry('convForward', x, w, b, convParam), x, w, b);
+}
+
+/** convReluForwardFast on a validated geometry. */
+function reluFused(g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor): { out: Tensor; cache: ConvReluFastCache } {
+  const { out, cache } = forward(g, x, w, b, true);
   return { out, cache: { conv: cache, relu: { x: out } } };
 }
 
@@ -312,21 +281,19 @@ function isPlain2x2(p: PoolParam): boolean {
  * backend too. Same results as the composition.
  */
 export function convReluPoolForwardFast(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam, poolParam: PoolParam): { out: Tensor; cache: ConvReluPoolFastCache } {
-  const batch = batchConvFor(getKernels(), x?.dtype);
-  if (batch !== undefined && isPlain2x2(poolParam)) {
-    const g = convGeometry('convForward', x, w, b, convParam);
-    if (g.Ho >= 2 && g.Wo >= 2) {
-      const height = Math.floor(g.Ho / 2);
-      const width = Math.floor(g.Wo / 2);
-      const size = g.N * g.F * height * width;
-      const pooled = allocateUninitialized('float32', size) as Float32Array; // every window written
-      const argmax = new Int32Array(size);
-      batch.convReluPoolForward(f32(x), f32(w), f32(b), batchGeometryOf(g), pooled, argmax, height, width);
-      const out: Tensor = { shape: [g.N, g.F, height, width], data: pooled, dtype: 'float32' };
-      return { out, cache: { conv: { x, w, b, geometry: g }, fused: { out, argmax, height, width } } };
-    }
+  const g = convGeometry('convForward', x, w, b, convParam);
+  const batch = batchConvFor(getKernels(), x.dtype);
+  if (batch !== undefined && isPlain2x2(poolParam) && g.Ho >= 2 && g.Wo >= 2) {
+    const height = Math.floor(g.Ho / 2);
+    const width = Math.floor(g.Wo / 2);
+    const size = g.N * g.F * height * width;
+    const pooled = allocateUninitialized('float32', size) as Float32Array; // every window written
+    const argmax = new Int32Array(size);
+    batch.convReluPoolForward(f32(x), f32(w), f32(b), batchGeometryOf(g), pooled, argmax, height, width);
+    const out: Tensor = { shape: [g.N, g.F, height, width], data: pooled, dtype: 'float32' };
+    return { out, cache: { conv: { x, w, b, geometry: g }, fused: { out, argmax, height, width } } };
   }
-  const c = convReluForwardFast(x, w, b, convParam);
+  const c = reluFused(g, x, w, b);
   const p = maxPoolForward(c.out, poolParam);
   return { out: p.out, cache: { conv: c.cache.conv, relu: c.cache.relu, pool: p.cache } };
 }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ColumnGeometry, FloatArray, GemmArgs, Kernels, PoolWindow } from '../../src/kernels/types.js';
 import { convBackwardNaive, convForwardNaive, convGeometry, type ConvParam } from '../../src/layers/conv.js';
-import { convBatchGeometry } from '../../src/layers/convFast.js';
+import { convBatchGeometry } from '../../src/layers/geometry.js';
 import { avgPoolBackwardNaive, avgPoolForwardNaive, maxPoolBackwardNaive, maxPoolForwardNaive, type PoolParam } from '../../src/layers/pool.js';
 import { rng, type Rng } from '../../src/rng.js';
 import type { DType, Tensor } from '../../src/tensor.js';

@@ -5,6 +5,7 @@
  * run the JavaScript kernels. It advertises the batch conv capability (conv.ts) and its own
  * float32 scratch. The default instance loads on first use; createWasmKernels makes others.
  */
+import { isPlain2x2 } from '../geometry.js';
 import { jsKernels } from '../js/index.js';
 import type { ColumnGeometry, ConvBatchGeometry, FloatArray, GemmArgs, Kernels, PoolWindow } from '../types.js';
 import { convBackward, convForward } from './conv.js';
@@ -13,15 +14,6 @@ import { onThreads } from './pool.js';
 import { Runtime, type WasmKernelOptions } from './runtime.js';
 
 const isFloat32 = (array: FloatArray): array is Float32Array => array instanceof Float32Array;
-
-/** 2×2 windows at stride 2 that all lie inside the input (the wasm max pool's case). */
-function isPlain2x2(g: PoolWindow): boolean {
-  return (
-    g.kernelH === 2 && g.kernelW === 2 && g.strideH === 2 && g.strideW === 2 &&
-    g.padTop === 0 && g.padLeft === 0 && g.dilationH === 1 && g.dilationW === 1 &&
-    2 * g.outHeight <= g.height && 2 * g.outWidth <= g.width
-  );
-}
 
 function kernelsOf(runtime: () => Runtime, name: string): Kernels {
   return Object.freeze({
