@@ -8,27 +8,57 @@
  */
 import { ConvnetError, show } from '../errors.js';
 import { jsKernels } from './js/index.js';
-import type { Kernels } from './types.js';
+import type { BatchConvKernels, KernelCapabilities, KernelMethod, Kernels } from './types.js';
 import { wasmAvailable, wasmKernels, wasmLoadError } from './wasm/index.js';
 
 /** The built-in backends ('auto' picks one: wasm where it can run, else js). */
 export type Backend = 'js' | 'wasm';
 
-const KERNEL_METHODS = [
-  'gemm',
-  'im2col',
-  'col2im',
-  'maxPoolForward',
-  'maxPoolBackward',
-  'avgPoolForward',
-  'avgPoolBackward',
-  'fillRows',
-  'fillCols',
-  'sumRows',
-  'sumCols',
-  'reluForward',
-  'reluBackward',
-] as const;
+/**
+ * Every required method, once: a Record over KernelMethod makes the compiler reject a list that
+ * misses a method of Kernels or names one it does not have, so the check cannot drift.
+ */
+const REQUIRED: Record<KernelMethod, true> = {
+  gemm: true,
+  im2col: true,
+  col2im: true,
+  maxPoolForward: true,
+  maxPoolBackward: true,
+  avgPoolForward: true,
+  avgPoolBackward: true,
+  fillRows: true,
+  fillCols: true,
+  sumRows: true,
+  sumCols: true,
+  reluForward: true,
+  reluBackward: true,
+  channelMoments: true,
+  channelSums: true,
+  channelAffine: true,
+  adamStep: true,
+};
+
+/** The methods setKernels requires of a backend, in the interface's order. */
+export const KERNEL_METHODS = Object.freeze(Object.keys(REQUIRED) as KernelMethod[]);
+
+/** The methods of the batch conv capability, listed the same way. */
+const BATCH_CONV: Record<keyof BatchConvKernels, true> = { convForward: true, convBackward: true, convReluPoolForward: true, convReluPoolBackward: true };
+const BATCH_CONV_METHODS = Object.keys(BATCH_CONV) as (keyof BatchConvKernels)[];
+
+const missingFunctions = (table: object, names: readonly string[]): string[] =>
+  names.filter((name) => typeof (table as Record<string, unknown>)[name] !== 'function');
+
+/** Why `capabilities` is not a well-formed KernelCapabilities, or undefined if it is (or absent). */
+function capabilitiesProblem(capabilities: unknown): string | undefined {
+  if (capabilities === undefined) return undefined;
+  if (capabilities === null || typeof capabilities !== 'object') return `capabilities ${show(capabilities)}`;
+  const { batchConv32, scratch32 } = capabilities as KernelCapabilities;
+  if (scratch32 !== undefined && typeof scratch32 !== 'function') return 'capabilities.scratch32 that is not a function';
+  if (batchConv32 === undefined) return undefined;
+  if (batchConv32 === null || typeof batchConv32 !== 'object') return `capabilities.batchConv32 ${show(batchConv32)}`;
+  const missing = missingFunctions(batchConv32, BATCH_CONV_METHODS);
+  return missing.length > 0 ? `capabilities.batchConv32 missing ${missing.join(', ')} (of ${BATCH_CONV_METHODS.join(', ')})` : undefined;
+}
 
 let active: Kernels | undefined;
 
@@ -66,13 +96,15 @@ export function setKernels(kernels: Kernels): Kernels {
   if (kernels === null || typeof kernels !== 'object') {
     throw new ConvnetError(fn, `expected a Kernels object, got ${show(kernels)}`);
   }
-  const missing = KERNEL_METHODS.filter((name) => typeof (kernels as unknown as Record<string, unknown>)[name] !== 'function');
+  const missing = missingFunctions(kernels, KERNEL_METHODS);
   if (typeof kernels.name !== 'string' || missing.length > 0) {
     throw new ConvnetError(
       fn,
       `expected a Kernels object with a name and the functions ${KERNEL_METHODS.join(', ')}, got one ${typeof kernels.name !== 'string' ? 'without a name' : `missing ${missing.join(', ')}`}`,
     );
   }
+  const problem = capabilitiesProblem(kernels.capabilities);
+  if (problem !== undefined) throw new ConvnetError(fn, `expected a Kernels object whose optional capabilities are well formed, got one with ${problem}`);
   const previous = getKernels();
   active = kernels;
   return previous;

@@ -40,52 +40,47 @@ export interface GemmArgs {
 }
 
 /**
+ * A window sliding over planes of (height, width) to give planes of (outHeight, outWidth): the
+ * part of a conv's and a pool's geometry the kernels share. Window (i, j) reads rows
+ * i·strideH − padTop + kh·dilationH (kh < kernelH) and the matching columns.
+ */
+export interface WindowGeometry {
+  height: number;
+  width: number;
+  outHeight: number;
+  outWidth: number;
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  dilationH: number;
+  dilationW: number;
+}
+
+/**
  * The window geometry of one convolution group over one image, for im2col and col2im.
  * The input block is (channels, height, width), contiguous; the column matrix has one row per
  * (channel, kh, kw) in that order — the layout of a weight tensor (F, channels, kH, kW) read as
  * (F, channels·kH·kW) — and one column per output position (i, j), row-major.
  * Padding after the input (bottom, right) is implied by outHeight and outWidth.
  */
-export interface ColumnGeometry {
+export interface ColumnGeometry extends WindowGeometry {
   channels: number;
-  height: number;
-  width: number;
-  kernelH: number;
-  kernelW: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
-  dilationH: number;
-  dilationW: number;
-  outHeight: number;
-  outWidth: number;
 }
 
 /**
  * The window geometry of pooling over planes of (height, width); output planes are
  * (outHeight, outWidth). Every window must cover at least one input cell (the layers check).
  */
-export interface PoolWindow {
-  height: number;
-  width: number;
-  outHeight: number;
-  outWidth: number;
-  kernelH: number;
-  kernelW: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
+export interface PoolWindow extends WindowGeometry {
   padBottom: number;
   padRight: number;
-  dilationH: number;
-  dilationW: number;
 }
 
 /**
- * A whole convolution layer over a batch, for the optional batch kernels (Kernels.convForward,
- * Kernels.convBackward). The column geometry is one group's: channels = C / groups.
+ * A whole convolution layer over a batch, for the optional batch kernels (BatchConvKernels). The column geometry is one group's: channels = C / groups.
  * x: (batch, inChannels, height, width), w: (filters, channels, kernelH, kernelW),
  * out: (batch, filters, outHeight, outWidth).
  */
@@ -102,6 +97,10 @@ export interface ConvBatchGeometry extends ColumnGeometry {
   relu?: boolean;
 }
 
+/**
+ * A kernel backend: the table of methods every backend must have (setKernels checks each one,
+ * see KernelMethod), plus optional capabilities.
+ */
 export interface Kernels {
   /** A short name for reports and test titles ('js', 'wasm', …). */
   readonly name: string;
@@ -229,27 +228,50 @@ export interface Kernels {
   ): number;
 
   /**
-   * Optional: float32 scratch of at least `length` values that this backend reads and writes in
-   * place (a view of its own memory, e.g. WebAssembly linear memory), or undefined to let the
-   * caller use an ordinary array. The fast layers' workspace (workspace.ts) asks for it, so
-   * that the im2col columns need no copy between im2col and the GEMM. The contents are
-   * arbitrary, and the view is valid until the next request.
+   * What this backend offers beyond the required methods, advertised explicitly (absent: nothing).
+   * The layers ask through capabilities.ts (batchConvFor) rather than probe for methods.
+   */
+  readonly capabilities?: KernelCapabilities;
+}
+
+/**
+ * The names of the methods every backend must have: the keys of Kernels whose values are
+ * functions and not optional (backend.ts lists them for setKernels, checked against this type).
+ */
+export type KernelMethod = {
+  [K in keyof Kernels]-?: undefined extends Kernels[K] ? never : Kernels[K] extends (...args: never[]) => unknown ? K : never;
+}[keyof Kernels];
+
+/** The optional capabilities a backend may advertise in Kernels.capabilities. */
+export interface KernelCapabilities {
+  /** Whole float32 convolution layers in one call each (the WebAssembly backend). */
+  readonly batchConv32?: BatchConvKernels;
+
+  /**
+   * Float32 scratch of at least `length` values that this backend reads and writes in place (a
+   * view of its own memory, e.g. WebAssembly linear memory), or undefined to let the caller use
+   * an ordinary array. The fast layers' workspace (workspace.ts) asks for it, so that the im2col
+   * columns need no copy between im2col and the GEMM. The contents are arbitrary, and the view
+   * is valid until the next request.
    */
   scratch32?(length: number): Float32Array | undefined;
+}
+
+/**
+ * A convolution layer over the whole batch in one call, for a backend that does better that way
+ * (threads over images, operands copied into its memory once). float32 only: every array is a
+ * Float32Array. Without it the fast layer loops over images and groups with im2col and gemm.
+ */
+export interface BatchConvKernels {
+  /** out = w ⋆ x + b (out is overwritten); with g.relu, max(that, 0). out: (N, F, outHeight, outWidth). */
+  convForward(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void;
 
   /**
-   * Optional: a float32 convolution layer's forward over the whole batch, out = w ⋆ x + b
-   * (out is overwritten), for a backend that does better with the batch in one call (threads
-   * over images). Without it the fast layer loops over images and groups with im2col and gemm.
+   * The matching backward: dx, dw and db are overwritten. The result must not depend on the
+   * thread count. With `reluOut` (the output of a forward with relu), dout is first zeroed where
+   * reluOut is not positive: relu's backward, fused.
    */
-  convForward?(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void;
-
-  /**
-   * Optional: the matching backward over the whole batch: dx, dw and db are overwritten. The
-   * result must not depend on the thread count. With `reluOut` (the output of a forward with
-   * relu), dout is first zeroed where reluOut is not positive: relu's backward, fused.
-   */
-  convBackward?(
+  convBackward(
     x: Float32Array,
     w: Float32Array,
     dout: Float32Array,
@@ -261,21 +283,17 @@ export interface Kernels {
   ): void;
 
   /**
-   * Optional: conv → relu → 2×2 stride-2 max pool over the whole batch (float32), writing only
-   * the pool's output and argmax, (N, F, pooledHeight, pooledWidth) with pooledHeight =
-   * ⌊outHeight / 2⌋ (the max pool kernel's conventions); the conv's output stays inside the
-   * backend. g.relu is implied.
+   * conv → relu → 2×2 stride-2 max pool, writing only the pool's output and argmax,
+   * (N, F, pooledHeight, pooledWidth) with pooledHeight = ⌊outHeight / 2⌋ (the max pool kernel's
+   * conventions); the conv's output stays inside the backend. g.relu is implied.
    */
-  convReluPoolForward?(
+  convReluPoolForward(
     x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry,
     pooled: Float32Array, argmax: Int32Array, pooledHeight: number, pooledWidth: number,
   ): void;
 
-  /**
-   * Optional: its backward from the pool's gradient, output and argmax: dx, dw and db are
-   * overwritten.
-   */
-  convReluPoolBackward?(
+  /** Its backward from the pool's gradient, output and argmax: dx, dw and db are overwritten. */
+  convReluPoolBackward(
     x: Float32Array, w: Float32Array, g: ConvBatchGeometry,
     dpooled: Float32Array, pooled: Float32Array, argmax: Int32Array, pooledHeight: number, pooledWidth: number,
     dx: Float32Array, dw: Float32Array, db: Float32Array,

@@ -3,7 +3,8 @@
  * im2col columns). A layer borrows one for the duration of a call and never stores it: the next
  * call overwrites it. JavaScript is single-threaded and the layers never yield mid-call, so one
  * array per dtype suffices. A backend may supply the float32 one from its own memory
- * (Kernels.scratch32: the WebAssembly backend's linear memory, so its kernels use it in place).
+ * (KernelCapabilities.scratch32: the WebAssembly backend's linear memory, so its kernels use it
+ * in place).
  */
 import type { DType } from '../tensor.js';
 import { getKernels } from './backend.js';
@@ -16,7 +17,7 @@ let scratch64 = new Float64Array(0);
 /** A scratch array of at least `length` elements of `dtype`; its contents are arbitrary. */
 export function workspace(dtype: DType, length: number): FloatArray {
   if (dtype === 'float32') {
-    const own = getKernels().scratch32?.(length);
+    const own = getKernels().capabilities?.scratch32?.(length);
     if (own !== undefined) return own;
     if (scratch32.length < length) scratch32 = new Float32Array(grown(scratch32.length, length));
     return scratch32;

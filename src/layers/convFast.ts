@@ -11,8 +11,8 @@
  *
  * Every valid configuration (any stride, asymmetric padding, dilation, groups) takes this path;
  * a 1×1 convolution with stride 1 and no padding multiplies by x directly, without im2col.
- * A backend with batch kernels (Kernels.convForward / convBackward: WebAssembly, float32) runs
- * the same computation over the whole batch in one call, its threads splitting the images.
+ * A backend with the batch conv capability (BatchConvKernels: WebAssembly, float32) runs the
+ * same computation over the whole batch in one call, its threads splitting the images.
  * The caches are interchangeable with the naive layer's: convBackwardNaive accepts this
  * forward's cache and convBackward accepts convForwardNaive's.
  *
@@ -34,8 +34,9 @@
  *   or one chunk of columns (backward), plus 16 partial dw and db at most (backward).
  */
 import { ConvnetError, show } from '../errors.js';
+import { batchConvFor } from '../kernels/capabilities.js';
 import { getKernels } from '../kernels/index.js';
-import type { ColumnGeometry, ConvBatchGeometry } from '../kernels/types.js';
+import type { ConvBatchGeometry } from '../kernels/types.js';
 import { workspace } from '../kernels/workspace.js';
 import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertCache, assertUpstream } from '../validate.js';
@@ -43,6 +44,7 @@ import { reluBackward, type ReluCache } from './activations.js';
 import type { PoolParam } from './pool.js';
 import { maxPoolBackward, maxPoolForward, type MaxPoolFastCache } from './poolFast.js';
 import { convGeometry, type ConvCache, type ConvGeometry, type ConvParam } from './conv.js';
+import { columnGeometry, convBatchGeometry, isPointwise } from './geometry.js';
 
 /** The largest im2col chunk, in values. */
 let maxColumnValues = 1 << 22;
@@ -60,56 +62,17 @@ export function setConvColumnLimit(values: number): number {
   return previous;
 }
 
-function columnGeometry(g: ConvGeometry): ColumnGeometry {
-  return {
-    channels: g.Cg,
-    height: g.H,
-    width: g.W,
-    kernelH: g.HH,
-    kernelW: g.WW,
-    strideH: g.strideH,
-    strideW: g.strideW,
-    padTop: g.padTop,
-    padLeft: g.padLeft,
-    dilationH: g.dilationH,
-    dilationW: g.dilationW,
-    outHeight: g.Ho,
-    outWidth: g.Wo,
-  };
-}
-
-/** The batch kernels' view of a layer's geometry, im2col chunks of `chunk` output positions. */
-export function convBatchGeometry(g: ConvGeometry, chunk: number): ConvBatchGeometry {
-  return {
-    ...columnGeometry(g),
-    batch: g.N,
-    inChannels: g.C,
-    filters: g.F,
-    groups: g.groups,
-    pointwise: isPointwise(g),
-    chunk,
-  };
-}
-
-/** A 1×1 window at stride 1 without padding: the columns are x itself, (C/groups, H·W). */
-function isPointwise(g: ConvGeometry): boolean {
-  return (
-    g.HH === 1 && g.WW === 1 && g.strideH === 1 && g.strideW === 1 &&
-    g.padTop === 0 && g.padLeft === 0 && g.padBottom === 0 && g.padRight === 0
-  );
-}
-
 /** Output positions per im2col chunk. */
 function chunkLength(K: number, P: number): number {
   return Math.max(1, Math.min(P, Math.floor(maxColumnValues / K)));
 }
 
 /** The batch kernels' geometry of a layer, with im2col chunks under the column limit. */
-function batchGeometryOf(g: ConvGeometry): ConvBatchGeometry {
-  return convBatchGeometry(g, chunkLength(g.Cg * g.HH * g.WW, g.Ho * g.Wo));
+function batchGeometryOf(g: ConvGeometry, relu?: boolean): ConvBatchGeometry {
+  return convBatchGeometry(g, chunkLength(g.Cg * g.HH * g.WW, g.Ho * g.Wo), relu);
 }
 
-/** A float32 tensor's data (the batch kernels' paths check the dtype first). */
+/** A float32 tensor's data (the batch kernels' paths are float32 only: batchConvFor). */
 const f32 = (t: Tensor): Float32Array => t.data as Float32Array;
 
 /**
@@ -129,12 +92,14 @@ function batchGradients(x: Tensor, w: Tensor, F: number, run: (dx: Float32Array,
 }
 
 export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam = {}): { out: Tensor; cache: ConvCache } {
-  return forward(x, w, b, convParam, false);
+  return forward(convGeometry('convForward', x, w, b, convParam), x, w, b, false);
 }
 
-/** The forward; with `relu`, max(conv, 0) (the batch kernel applies it per image, in cache). */
-function forward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam, relu: boolean): { out: Tensor; cache: ConvCache } {
-  const g = convGeometry('convForward', x, w, b, convParam);
+/**
+ * The forward of a layer whose geometry g (convGeometry) is validated; with `relu`,
+ * max(conv, 0) (the batch kernel applies it per image, in cache).
+ */
+function forward(g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor, relu: boolean): { out: Tensor; cache: ConvCache } {
   const kernels = getKernels();
   const { N, C, H, W, F, HH, WW, groups, Cg, Fg, Ho, Wo } = g;
   const P = Ho * Wo;
@@ -142,8 +107,9 @@ function forward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam, relu: bo
   const out = allocateUninitialized(x.dtype, N * F * P); // (N, F, Ho, Wo): every value written below
   const chunk = chunkLength(K, P);
   const cache = { x, w, b, geometry: g };
-  if (kernels.convForward !== undefined && out instanceof Float32Array) {
-    kernels.convForward(f32(x), f32(w), f32(b), { ...convBatchGeometry(g, chunk), relu }, out);
+  const batch = batchConvFor(kernels, x.dtype);
+  if (batch !== undefined) {
+    batch.convForward(f32(x), f32(w), f32(b), batchGeometryOf(g, relu), out as Float32Array);
     return { out: { shape: [N, F, Ho, Wo], data: out, dtype: x.dtype }, cache };
   }
   const pointwise = isPointwise(g);
@@ -192,9 +158,9 @@ function backward(dout: Tensor, cache: ConvCache, reluOut?: Float32Array): { dx:
   const { N, C, H, W, F, HH, WW, groups, Cg, Fg, Ho, Wo } = g;
   assertUpstream(fn, dout, [N, F, Ho, Wo], x.dtype);
   const kernels = getKernels();
-  const convBackwardBatch = kernels.convBackward;
-  if (convBackwardBatch !== undefined && x.dtype === 'float32') {
-    return batchGradients(x, w, F, (dx, dw, db) => convBackwardBatch(f32(x), f32(w), f32(dout), batchGeometryOf(g), dx, dw, db, reluOut));
+  const batch = batchConvFor(kernels, x.dtype);
+  if (batch !== undefined) {
+    return batchGradients(x, w, F, (dx, dw, db) => batch.convBackward(f32(x), f32(w), f32(dout), batchGeometryOf(g), dx, dw, db, reluOut));
   }
   const P = Ho * Wo;
   const K = Cg * HH * WW;
@@ -269,17 +235,22 @@ export interface ConvReluFastCache {
  * reluBackward gives the same dx from it.
  */
 export function convReluForwardFast(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam = {}): { out: Tensor; cache: ConvReluFastCache } {
-  const { out, cache } = forward(x, w, b, convParam, true);
+  return reluFused(convGeometry('convForward', x, w, b, convParam), x, w, b);
+}
+
+/** convReluForwardFast on a validated geometry. */
+function reluFused(g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor): { out: Tensor; cache: ConvReluFastCache } {
+  const { out, cache } = forward(g, x, w, b, true);
   return { out, cache: { conv: cache, relu: { x: out } } };
 }
 
 /** The backward of convReluForwardFast: relu's backward, then the conv's (fused where it can be). */
 export function convReluBackwardFast(dout: Tensor, cache: ConvReluFastCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  const kernels = getKernels();
   const reluOut = cache?.relu?.x;
-  if (kernels.convBackward !== undefined && dout?.data instanceof Float32Array && reluOut?.data instanceof Float32Array && cache.conv?.x?.dtype === 'float32') {
+  if (batchConvFor(getKernels(), cache?.conv?.x?.dtype) !== undefined && reluOut?.dtype === 'float32') {
+    // The checks reluBackward would make (the same errors), then the fused backward.
     assertUpstream('reluBackward', dout, reluOut.shape, reluOut.dtype);
-    return backward(dout, cache.conv, reluOut.data);
+    return backward(dout, cache.conv, f32(reluOut));
   }
   return backward(reluBackward(dout, cache.relu), cache.conv);
 }
@@ -310,21 +281,19 @@ function isPlain2x2(p: PoolParam): boolean {
  * backend too. Same results as the composition.
  */
 export function convReluPoolForwardFast(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam, poolParam: PoolParam): { out: Tensor; cache: ConvReluPoolFastCache } {
-  const kernels = getKernels();
-  if (kernels.convReluPoolForward !== undefined && x?.dtype === 'float32' && isPlain2x2(poolParam)) {
-    const g = convGeometry('convForward', x, w, b, convParam);
-    if (g.Ho >= 2 && g.Wo >= 2) {
-      const height = Math.floor(g.Ho / 2);
-      const width = Math.floor(g.Wo / 2);
-      const size = g.N * g.F * height * width;
-      const pooled = allocateUninitialized('float32', size) as Float32Array; // every window written
-      const argmax = new Int32Array(size);
-      kernels.convReluPoolForward(f32(x), f32(w), f32(b), batchGeometryOf(g), pooled, argmax, height, width);
-      const out: Tensor = { shape: [g.N, g.F, height, width], data: pooled, dtype: 'float32' };
-      return { out, cache: { conv: { x, w, b, geometry: g }, fused: { out, argmax, height, width } } };
-    }
+  const g = convGeometry('convForward', x, w, b, convParam);
+  const batch = batchConvFor(getKernels(), x.dtype);
+  if (batch !== undefined && isPlain2x2(poolParam) && g.Ho >= 2 && g.Wo >= 2) {
+    const height = Math.floor(g.Ho / 2);
+    const width = Math.floor(g.Wo / 2);
+    const size = g.N * g.F * height * width;
+    const pooled = allocateUninitialized('float32', size) as Float32Array; // every window written
+    const argmax = new Int32Array(size);
+    batch.convReluPoolForward(f32(x), f32(w), f32(b), batchGeometryOf(g), pooled, argmax, height, width);
+    const out: Tensor = { shape: [g.N, g.F, height, width], data: pooled, dtype: 'float32' };
+    return { out, cache: { conv: { x, w, b, geometry: g }, fused: { out, argmax, height, width } } };
   }
-  const c = convReluForwardFast(x, w, b, convParam);
+  const c = reluFused(g, x, w, b);
   const p = maxPoolForward(c.out, poolParam);
   return { out: p.out, cache: { conv: c.cache.conv, relu: c.cache.relu, pool: p.cache } };
 }
@@ -338,8 +307,8 @@ export function convReluPoolBackwardFast(dout: Tensor, cache: ConvReluPoolFastCa
   assertCache('convBackward', cache.conv, ['x', 'w', 'b', 'geometry']);
   assertUpstream('maxPoolBackward', dout, fused.out.shape, 'float32');
   const { x, w, geometry: g } = cache.conv;
-  const kernels = getKernels();
-  if (kernels.convReluPoolBackward === undefined) {
+  const batch = batchConvFor(getKernels(), 'float32');
+  if (batch === undefined) {
     // The backend changed since the forward: the pool's and relu's backward here, then the conv's.
     const planeOut = g.Ho * g.Wo;
     const windows = fused.height * fused.width;
@@ -349,8 +318,7 @@ export function convReluPoolBackwardFast(dout: Tensor, cache: ConvReluPoolFastCa
     }
     return convBackward({ shape: [g.N, g.F, g.Ho, g.Wo], data: dconv, dtype: 'float32' }, cache.conv);
   }
-  const poolBackward = kernels.convReluPoolBackward;
   return batchGradients(x, w, g.F, (dx, dw, db) =>
-    poolBackward(f32(x), f32(w), batchGeometryOf(g), f32(dout), f32(fused.out), fused.argmax, fused.height, fused.width, dx, dw, db),
+    batch.convReluPoolBackward(f32(x), f32(w), batchGeometryOf(g), f32(dout), f32(fused.out), fused.argmax, fused.height, fused.width, dx, dw, db),
   );
 }

@@ -1,9 +1,14 @@
 /**
  * Window geometry shared by convolution and pooling: parameter parsing, output sizes and the
- * checks that make a bad configuration an error instead of a wrong shape.
+ * checks that make a bad configuration an error instead of a wrong shape; and, in one place,
+ * the kernels' descriptors derived from a layer's validated geometry (conv.ts: ConvGeometry,
+ * pool.ts: PoolGeometry), which every backend then reads.
  */
 import { ConvnetError, show } from '../errors.js';
+import type { ColumnGeometry, ConvBatchGeometry, PoolWindow, WindowGeometry } from '../kernels/types.js';
 import { intPair, pads4 } from '../validate.js';
+import type { ConvGeometry } from './conv.js';
+import type { PoolGeometry } from './pool.js';
 
 export interface WindowParams {
   strideH: number;
@@ -99,4 +104,59 @@ export function describe(params: WindowParams): string {
     pad: [params.padTop, params.padLeft, params.padBottom, params.padRight],
     dilation: [params.dilationH, params.dilationW],
   });
+}
+
+// ---------------------------------------------------------------- the kernels' descriptors
+
+/** The kernels' window over planes (H, W) → (Ho, Wo) with a kernelH × kernelW window. */
+function kernelWindow(g: WindowParams & { H: number; W: number; Ho: number; Wo: number }, kernelH: number, kernelW: number): WindowGeometry {
+  return {
+    height: g.H,
+    width: g.W,
+    outHeight: g.Ho,
+    outWidth: g.Wo,
+    kernelH,
+    kernelW,
+    strideH: g.strideH,
+    strideW: g.strideW,
+    padTop: g.padTop,
+    padLeft: g.padLeft,
+    dilationH: g.dilationH,
+    dilationW: g.dilationW,
+  };
+}
+
+/** One conv group over one image, for im2col and col2im: channels = C / groups. */
+export function columnGeometry(g: ConvGeometry): ColumnGeometry {
+  return { channels: g.Cg, ...kernelWindow(g, g.HH, g.WW) };
+}
+
+/** A 1×1 window at stride 1 without padding: the columns are x itself, (C/groups, H·W). */
+export function isPointwise(g: ConvGeometry): boolean {
+  return (
+    g.HH === 1 && g.WW === 1 && g.strideH === 1 && g.strideW === 1 &&
+    g.padTop === 0 && g.padLeft === 0 && g.padBottom === 0 && g.padRight === 0
+  );
+}
+
+/**
+ * The whole layer, for the batch conv kernels (BatchConvKernels), with im2col chunks of `chunk`
+ * output positions and, with `relu`, relu applied to the forward's output.
+ */
+export function convBatchGeometry(g: ConvGeometry, chunk: number, relu?: boolean): ConvBatchGeometry {
+  return {
+    ...columnGeometry(g),
+    batch: g.N,
+    inChannels: g.C,
+    filters: g.F,
+    groups: g.groups,
+    pointwise: isPointwise(g),
+    chunk,
+    relu,
+  };
+}
+
+/** A pooling layer's window, for the pooling kernels. */
+export function poolWindow(g: PoolGeometry): PoolWindow {
+  return { ...kernelWindow(g, g.poolHeight, g.poolWidth), padBottom: g.padBottom, padRight: g.padRight };
 }

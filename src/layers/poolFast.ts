@@ -14,33 +14,14 @@
  */
 import { ConvnetError } from '../errors.js';
 import { getKernels } from '../kernels/index.js';
-import type { PoolWindow } from '../kernels/types.js';
 import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertCache, assertUpstream } from '../validate.js';
-import { poolGeometry, type AvgPoolCache, type AvgPoolParam, type MaxPoolCache, type PoolGeometry, type PoolParam } from './pool.js';
+import { poolWindow } from './geometry.js';
+import { poolGeometry, type AvgPoolCache, type AvgPoolParam, type MaxPoolCache, type PoolParam } from './pool.js';
 
 export interface MaxPoolFastCache extends MaxPoolCache {
   /** (N, C, Ho, Wo): each window's maximum as an offset row·W + col within its input plane. */
   argmax: Int32Array;
-}
-
-function poolWindow(g: PoolGeometry): PoolWindow {
-  return {
-    height: g.H,
-    width: g.W,
-    outHeight: g.Ho,
-    outWidth: g.Wo,
-    kernelH: g.poolHeight,
-    kernelW: g.poolWidth,
-    strideH: g.strideH,
-    strideW: g.strideW,
-    padTop: g.padTop,
-    padLeft: g.padLeft,
-    padBottom: g.padBottom,
-    padRight: g.padRight,
-    dilationH: g.dilationH,
-    dilationW: g.dilationW,
-  };
 }
 
 /** Max-pool forward. x: (N, C, H, W) → out: (N, C, Ho, Wo). */

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ColumnGeometry, FloatArray, GemmArgs, Kernels, PoolWindow } from '../../src/kernels/types.js';
 import { convBackwardNaive, convForwardNaive, convGeometry, type ConvParam } from '../../src/layers/conv.js';
-import { convBatchGeometry } from '../../src/layers/convFast.js';
+import { convBatchGeometry } from '../../src/layers/geometry.js';
 import { avgPoolBackwardNaive, avgPoolForwardNaive, maxPoolBackwardNaive, maxPoolForwardNaive, type PoolParam } from '../../src/layers/pool.js';
 import { rng, type Rng } from '../../src/rng.js';
 import type { DType, Tensor } from '../../src/tensor.js';
@@ -542,8 +542,9 @@ function elementwiseSuite(kernels: Kernels): void {
  * kernel fails to write shows.
  */
 function convBatchSuite(kernels: Kernels): void {
-  const { convForward, convBackward } = kernels;
-  if (convForward === undefined || convBackward === undefined) return;
+  const batch = kernels.capabilities?.batchConv32;
+  if (batch === undefined) return;
+  const { convForward, convBackward } = batch;
   describe('batch convolution', () => {
     it('float32 convForward and convBackward equal the naive layers (60 random geometries, chunks)', () => {
       const gen = rng(4242);
@@ -611,14 +612,14 @@ function convBatchSuite(kernels: Kernels): void {
         }
 
         // conv → relu → 2×2 stride-2 max pool fused, where the backend has it and the planes are 2×2 or more.
-        if (kernels.convReluPoolForward !== undefined && kernels.convReluPoolBackward !== undefined && g.Ho >= 2 && g.Wo >= 2) {
+        if (g.Ho >= 2 && g.Wo >= 2) {
           const poolParam = { poolHeight: 2, poolWidth: 2, stride: 2 };
           const reluTensor: Tensor = { shape: [N, F, g.Ho, g.Wo], data: Float64Array.from(expectedRelu), dtype: 'float64' };
           const pooledWant = maxPoolForwardNaive(reluTensor, poolParam);
           const [ph, pw] = [Math.floor(g.Ho / 2), Math.floor(g.Wo / 2)];
           const pooled = new Float32Array(N * F * ph * pw).fill(Number.NaN);
           const argmax = new Int32Array(N * F * ph * pw).fill(-1);
-          kernels.convReluPoolForward(f32(x64), f32(w64), f32(b64), convBatchGeometry(g, chunk), pooled, argmax, ph, pw);
+          batch.convReluPoolForward(f32(x64), f32(w64), f32(b64), convBatchGeometry(g, chunk), pooled, argmax, ph, pw);
           assert.ok(scaledError(pooled, pooledWant.out.data) < 1e-5, `${label}: pooled error ${scaledError(pooled, pooledWant.out.data)}`);
           // The argmax is the kernel's own (float32 maxima); it must point at a cell holding the maximum.
           for (let i = 0; i < argmax.length; i++) {
@@ -633,7 +634,7 @@ function convBatchSuite(kernels: Kernels): void {
           }
           const poolGrads = convBackwardNaive({ shape: [N, F, g.Ho, g.Wo], data: dconv, dtype: 'float64' }, expected.cache);
           dx.fill(Number.NaN);
-          kernels.convReluPoolBackward(f32(x64), f32(w64), convBatchGeometry(g, chunk), dpooled, pooled, argmax, ph, pw, dx, dw, db);
+          batch.convReluPoolBackward(f32(x64), f32(w64), convBatchGeometry(g, chunk), dpooled, pooled, argmax, ph, pw, dx, dw, db);
           for (const [name, got, want] of [['dx', dx, poolGrads.dx], ['dw', dw, poolGrads.dw], ['db', db, poolGrads.db]] as const) {
             const err = scaledError(got, want.data);
             assert.ok(err < 1e-5, `${label}: pooled ${name} error ${err}`);

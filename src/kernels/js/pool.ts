@@ -6,6 +6,7 @@
  * in row-major order (which keeps "first maximum wins" for ties) with no bounds tests. A 2×2
  * stride-2 window without padding — the reshape-style pool of most convnets — has its own loop.
  */
+import { isPlain2x2 } from '../geometry.js';
 import type { FloatArray, PoolWindow } from '../types.js';
 
 /** Per output index along one axis: first input index, valid taps [kLow, kHigh), divisors. */
@@ -47,15 +48,6 @@ const rowsOf = (g: PoolWindow): AxisWindows =>
   axisWindows(g.height, g.outHeight, g.kernelH, g.strideH, g.padTop, g.padBottom, g.dilationH);
 const colsOf = (g: PoolWindow): AxisWindows =>
   axisWindows(g.width, g.outWidth, g.kernelW, g.strideW, g.padLeft, g.padRight, g.dilationW);
-
-/** 2×2 windows at stride 2 that all lie inside the input. */
-function isPlain2x2(g: PoolWindow): boolean {
-  return (
-    g.kernelH === 2 && g.kernelW === 2 && g.strideH === 2 && g.strideW === 2 &&
-    g.padTop === 0 && g.padLeft === 0 && g.dilationH === 1 && g.dilationW === 1 &&
-    2 * g.outHeight <= g.height && 2 * g.outWidth <= g.width
-  );
-}
 
 export function maxPoolForward(
   x: FloatArray,

@@ -1,7 +1,7 @@
 /**
  * The float32 WebAssembly SIMD kernels (AssemblyScript). `npm run build:wasm` compiles this
- * file to src/kernels/wasm/binary.ts; src/kernels/wasm/index.ts loads it and implements the
- * kernel interface (src/kernels/types.ts) on top of these exports.
+ * file to src/kernels/wasm/binary.ts; src/kernels/wasm/ loads it (load.ts, runtime.ts) and
+ * implements the kernel interface (src/kernels/types.ts) on top of these exports (facade.ts).
  *
  * The module owns no memory layout: it imports its (shared) memory and every function takes
  * byte addresses chosen by the JavaScript side, plus a scratch address for the GEMM's packing
@@ -511,7 +511,7 @@ export function col2im(
 // ---------------------------------------------------------------- whole convolution layers
 
 /**
- * A convolution layer over a batch, as 32-bit words at `desc` (index.ts writes them): sizes,
+ * A convolution layer over a batch, as 32-bit words at `desc`: sizes,
  * window, and the byte addresses of its tensors. x: (N, C, H, W), w: (F, C/groups, kH, kW),
  * b: (F), out and dout: (N, F, outH, outW), dx like x; dw and db are `blocks` partial sums,
  * one (F, K) and one (F) per block of images, summed in block order afterwards (sumBlocks), so
@@ -539,7 +539,10 @@ const D_RELU = 28, D_RELU_OUT = 29;
  * at the argmax where the pooled value is positive (relu), 0 elsewhere.
  */
 const D_POOL_OUT = 30, D_POOL_ARGMAX = 31, D_POOL_H = 32, D_POOL_W = 33, D_POOL_DOUT = 34;
-/** Words in a descriptor. */
+/**
+ * Words in a descriptor. The layout is defined in ../descriptor.ts (which the TypeScript side
+ * writes from); test/kernels/descriptor.test.ts checks every D_ constant here against it.
+ */
 export const CONV_WORDS: i32 = 40;
 
 // @ts-ignore: decorator

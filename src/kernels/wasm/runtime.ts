@@ -1,0 +1,340 @@
+/**
+ * The WebAssembly backend's runtime: one instance of the kernels module on its own memory
+ * (memory.ts), with the worker threads that share it (pool.ts), and the kernels run over it,
+ * each split over the threads when it is big enough (jobs.ts has the splits; conv.ts the whole
+ * conv layers). Every method takes JavaScript arrays: operands that are not views of the
+ * memory are copied into its staging area for the call, and results copied back out.
+ *
+ * Work is split along output rows or columns, never along a reduction, so results do not
+ * depend on the thread count.
+ */
+import { jsKernels } from '../js/index.js';
+import type { ColumnGeometry, FloatArray, GemmArgs, PoolWindow } from '../types.js';
+import { instantiate, wasmApi, type KernelExports, type WasmMemory } from './exports.js';
+import { CHANNEL_AFFINE, CHANNEL_MOMENTS, CHANNEL_SUMS, COL2IM, CONTROL_WORDS, GEMM, IM2COL, MAXPOOL, SUM_BLOCKS } from './jobs.js';
+import { canShare, compile, wasmRelaxedSimdSupported } from './load.js';
+import { align, CONTROL, LinearMemory, MAXIMUM_PAGES, WORK_BASE } from './memory.js';
+import { MAX_THREADS, ThreadPool } from './pool.js';
+
+/** Below this many multiply-adds a GEMM runs on the calling thread alone (~15 µs of work). */
+const PARALLEL_MACS = 1 << 18;
+/** Below this many column values im2col and col2im run on the calling thread alone. */
+const PARALLEL_VALUES = 1 << 15;
+/** Chunks per thread: enough to even out threads that run at different speeds. */
+export const CHUNKS_PER_THREAD = 2;
+
+export interface WasmKernelOptions {
+  /** Use a shared memory (default: whenever SharedArrayBuffer exists). Threads need it. */
+  shared?: boolean;
+  /** A fixed thread count for this instance (default: follow setThreads / CONVNET_THREADS). */
+  threads?: number;
+  /** Split every call over the threads, however small (tests of the split paths). */
+  splitAll?: boolean;
+  /** Use the relaxed-SIMD build (fused multiply-add; default: where the engine has it). */
+  relaxed?: boolean;
+}
+
+/** A loaded module with its memory and its bookkeeping. */
+export class Runtime {
+  readonly shared: boolean;
+  readonly relaxed: boolean;
+  readonly exports: KernelExports;
+  readonly mem: LinearMemory;
+  /** The calling thread's GEMM scratch (byte address); worker w's is w + 1 strides above. */
+  readonly work: number;
+  private readonly workStride: number;
+  private readonly pool: ThreadPool | undefined;
+  /** GEMM scratch areas reserved: the calling thread's and one per worker slot. */
+  private slots = 1;
+  /** Threads in use, the calling one included. */
+  threads = 1;
+  /** Below these sizes a call runs on the calling thread alone (0 with splitAll). */
+  readonly parallelMacs: number;
+  readonly parallelValues: number;
+
+  constructor(options: WasmKernelOptions) {
+    if (wasmApi === undefined) throw new Error('this engine has no WebAssembly');
+    let shared = options.shared ?? canShare();
+    let memory: WasmMemory;
+    try {
+      memory = new wasmApi.Memory({ initial: 1, maximum: MAXIMUM_PAGES, shared });
+    } catch (error) {
+      // SharedArrayBuffer without shared WebAssembly memory: run unshared.
+      if (!shared || options.shared === true) throw error;
+      shared = false;
+      memory = new wasmApi.Memory({ initial: 1, maximum: MAXIMUM_PAGES, shared });
+    }
+    this.relaxed = options.relaxed ?? wasmRelaxedSimdSupported();
+    const module = compile(this.relaxed, shared);
+    this.shared = shared;
+    this.exports = instantiate(module, memory);
+    this.work = WORK_BASE;
+    this.workStride = align(this.exports.WORK_BYTES.value);
+    this.mem = new LinearMemory(memory, shared, align(this.work + this.workStride));
+    this.parallelMacs = options.splitAll ? 0 : PARALLEL_MACS;
+    this.parallelValues = options.splitAll ? 0 : PARALLEL_VALUES;
+    this.pool = shared ? new ThreadPool(module, memory, this.exports, new Int32Array(memory.buffer, CONTROL, CONTROL_WORDS), CONTROL) : undefined;
+  }
+
+  /**
+   * Uses `threads` threads (the calling one included; 1 without shared memory). Reserving
+   * scratch for new workers moves the layers' scratch, so call it between layer calls.
+   */
+  setThreads(threads: number): void {
+    const n = this.pool === undefined ? 1 : Math.max(1, Math.min(MAX_THREADS, threads));
+    if (n > this.slots) {
+      this.slots = n;
+      this.mem.moveScratch(align(this.work + n * this.workStride));
+    }
+    this.pool?.resize(n, (slot) => this.work + (slot + 1) * this.workStride);
+    this.threads = n;
+  }
+
+  /** Chunks of split calls run by the calling thread and by workers. */
+  chunkCounts(): { caller: number; workers: number } {
+    return this.pool === undefined ? { caller: 0, workers: 0 } : { ...this.pool.chunks };
+  }
+
+  /** Workers that have started. */
+  workersReady(): number {
+    return this.pool === undefined ? 0 : this.pool.ready();
+  }
+
+  /** Stops the workers (tests). */
+  terminate(): void {
+    this.pool?.terminate();
+    this.threads = 1;
+  }
+
+  /** The pool, when this call may be split: more than one thread and a worker has started. */
+  parallel(): ThreadPool | undefined {
+    return this.threads > 1 && this.pool !== undefined && this.pool.ready() > 0 ? this.pool : undefined;
+  }
+
+  /** sgemm on byte addresses, split over the threads when it is big enough. */
+  private sgemm(transA: number, transB: number, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void {
+    const pool = m * n * k >= this.parallelMacs ? this.parallel() : undefined;
+    if (pool === undefined) {
+      this.exports.sgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, this.work);
+      return;
+    }
+    // Split the longer side of c (the other operand is packed again for every chunk).
+    const byColumns = m <= n;
+    const unit = byColumns ? this.exports.NR.value : this.exports.MR.value;
+    const units = Math.ceil((byColumns ? n : m) / unit);
+    const step = Math.ceil(units / Math.min(units, CHUNKS_PER_THREAD * this.threads)) * unit;
+    const total = Math.ceil((byColumns ? n : m) / step);
+    pool.run(this.work, GEMM, total, step, byColumns ? 1 : 0, [transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate]);
+  }
+
+  gemm(args: GemmArgs): void {
+    const { transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate } = args;
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+      jsKernels.gemm(args);
+      return;
+    }
+    this.mem.reset();
+    const [aAt, aLd] = this.mem.matrixIn(a as Float32Array, aOffset, transA ? k : m, transA ? m : k, lda);
+    const [bAt, bLd] = this.mem.matrixIn(b as Float32Array, bOffset, transB ? n : k, transB ? k : n, ldb);
+    if (this.mem.owns(c)) {
+      this.sgemm(+transA, +transB, m, n, k, aAt, aLd, bAt, bLd, c.byteOffset + cOffset * 4, ldc, +accumulate);
+      return;
+    }
+    const contiguous = ldc === n;
+    const cAt = this.mem.stage(m * n);
+    if (accumulate) {
+      if (contiguous) this.mem.copyIn(c, cOffset, m * n, cAt);
+      else for (let r = 0; r < m; r++) this.mem.copyIn(c, cOffset + r * ldc, n, cAt + r * n * 4);
+    }
+    this.sgemm(+transA, +transB, m, n, k, aAt, aLd, bAt, bLd, cAt, n, +accumulate);
+    if (contiguous) this.mem.copyOut(cAt, m * n, c, cOffset);
+    else for (let r = 0; r < m; r++) this.mem.copyOut(cAt + r * n * 4, n, c, cOffset + r * ldc);
+  }
+
+  im2col(x: FloatArray, xOffset: number, g: ColumnGeometry, first: number, count: number, cols: FloatArray, colsOffset: number): void {
+    if (count <= 0) return;
+    this.mem.reset();
+    const size = g.channels * g.height * g.width;
+    const rows = g.channels * g.kernelH * g.kernelW;
+    const xAt = this.mem.vectorIn(x, xOffset, size);
+    const direct = this.mem.owns(cols);
+    const colsAt = direct ? cols.byteOffset + colsOffset * 4 : this.mem.stage(rows * count);
+    const args = [
+      xAt, g.channels, g.height, g.width, g.kernelH, g.kernelW, g.strideH, g.strideW,
+      g.padTop, g.padLeft, g.dilationH, g.dilationW, g.outWidth, first, count, colsAt,
+    ] as const;
+    const pool = rows * count >= this.parallelValues && count >= 2 ? this.parallel() : undefined;
+    if (pool === undefined) {
+      this.exports.im2col(...args, count);
+    } else {
+      // Blocks of output positions.
+      const step = Math.ceil(count / Math.min(count, CHUNKS_PER_THREAD * this.threads));
+      pool.run(this.work, IM2COL, Math.ceil(count / step), step, 0, args);
+    }
+    if (!direct) this.mem.copyOut(colsAt, rows * count, cols, colsOffset);
+  }
+
+  col2im(cols: FloatArray, colsOffset: number, g: ColumnGeometry, first: number, count: number, dx: FloatArray, dxOffset: number): void {
+    if (count <= 0) return;
+    this.mem.reset();
+    const size = g.channels * g.height * g.width;
+    const rows = g.channels * g.kernelH * g.kernelW;
+    const colsAt = this.mem.vectorIn(cols, colsOffset, rows * count);
+    const direct = this.mem.owns(dx);
+    const dxAt = this.mem.vectorIn(dx, dxOffset, size); // accumulated into
+    const args = [
+      colsAt, g.channels, g.height, g.width, g.kernelH, g.kernelW, g.strideH, g.strideW,
+      g.padTop, g.padLeft, g.dilationH, g.dilationW, g.outWidth, first, count, dxAt,
+    ] as const;
+    const pool = rows * count >= this.parallelValues && g.channels >= 2 ? this.parallel() : undefined;
+    if (pool === undefined) {
+      this.exports.col2im(...args, count);
+    } else {
+      // Blocks of channels: disjoint planes of dx.
+      const step = Math.ceil(g.channels / Math.min(g.channels, CHUNKS_PER_THREAD * this.threads));
+      pool.run(this.work, COL2IM, Math.ceil(g.channels / step), step, 0, args);
+    }
+    if (!direct) this.mem.copyOut(dxAt, size, dx, dxOffset);
+  }
+
+  /** dst = Σ_b src[b] over `blocks` blocks of n values, in block order (split by elements). */
+  sumBlocks(src: number, blocks: number, n: number, dst: number): void {
+    const pool = blocks * n >= this.parallelValues && n >= 8 ? this.parallel() : undefined;
+    if (pool === undefined) {
+      this.exports.sumBlocks(src, blocks, n, 0, n, dst);
+      return;
+    }
+    const step = Math.ceil(n / (CHUNKS_PER_THREAD * this.threads) / 4) * 4;
+    pool.run(this.work, SUM_BLOCKS, Math.ceil(n / step), step, 0, [src, blocks, n, dst]);
+  }
+
+  /**
+   * Runs a per-channel kernel over channels [c0, c1), split over the threads by blocks of
+   * channels when there is enough work; `args` follow N, C, S, c0, c1 in the job's order.
+   */
+  private channels(kind: number, n: number, c: number, s: number, c0: number, c1: number, args: number[], run: () => void): void {
+    const pool = n * s * (c1 - c0) >= this.parallelValues && c1 - c0 >= 2 ? this.parallel() : undefined;
+    if (pool === undefined) {
+      run();
+      return;
+    }
+    const step = Math.ceil((c1 - c0) / Math.min(c1 - c0, CHUNKS_PER_THREAD * this.threads));
+    pool.run(this.work, kind, Math.ceil((c1 - c0) / step), step, 0, [n, c, s, c0, c1, ...args]);
+  }
+
+  channelMoments(x: Float32Array, n: number, c: number, s: number, c0: number, c1: number, mean: Float64Array, variance: Float64Array): void {
+    if (c1 <= c0) return;
+    this.mem.reset();
+    const xAt = this.mem.vectorIn(x, 0, n * c * s);
+    const meanAt = this.mem.stage(2 * c);
+    const varAt = this.mem.stage(2 * c);
+    this.channels(CHANNEL_MOMENTS, n, c, s, c0, c1, [xAt, meanAt, varAt], () => this.exports.channelMoments(xAt, n, c, s, c0, c1, meanAt, varAt));
+    this.mem.f64Out(meanAt, c0, c1, mean);
+    this.mem.f64Out(varAt, c0, c1, variance);
+  }
+
+  channelSums(dout: Float32Array, x: Float32Array, n: number, c: number, s: number, c0: number, c1: number, centre: Float64Array, sums: Float64Array, dots: Float64Array): void {
+    if (c1 <= c0) return;
+    this.mem.reset();
+    const doutAt = this.mem.vectorIn(dout, 0, n * c * s);
+    const xAt = this.mem.vectorIn(x, 0, n * c * s);
+    const centreAt = this.mem.f64In(centre);
+    const sumsAt = this.mem.stage(2 * c);
+    const dotsAt = this.mem.stage(2 * c);
+    this.channels(CHANNEL_SUMS, n, c, s, c0, c1, [doutAt, xAt, centreAt, sumsAt, dotsAt], () =>
+      this.exports.channelSums(doutAt, xAt, n, c, s, c0, c1, centreAt, sumsAt, dotsAt),
+    );
+    this.mem.f64Out(sumsAt, c0, c1, sums);
+    this.mem.f64Out(dotsAt, c0, c1, dots);
+  }
+
+  channelAffine(
+    x: Float32Array, dout: Float32Array | null, n: number, c: number, s: number, c0: number, c1: number,
+    centre: Float64Array, a: Float64Array, b: Float64Array, k: Float64Array, out: Float32Array,
+  ): void {
+    if (c1 <= c0 || n * s <= 0) return;
+    this.mem.reset();
+    const xAt = this.mem.vectorIn(x, 0, n * c * s);
+    const doutAt = dout === null ? 0 : this.mem.vectorIn(dout, 0, n * c * s);
+    const [centreAt, aAt, bAt, kAt] = [centre, a, b, k].map((values) => this.mem.f64In(values)) as [number, number, number, number];
+    const direct = this.mem.owns(out);
+    const outAt = direct ? out.byteOffset : this.mem.stage(n * c * s);
+    this.channels(CHANNEL_AFFINE, n, c, s, c0, c1, [xAt, doutAt, centreAt, aAt, bAt, kAt, outAt], () =>
+      this.exports.channelAffine(xAt, doutAt, n, c, s, c0, c1, centreAt, aAt, bAt, kAt, outAt),
+    );
+    if (direct) return;
+    // Only the channels written: the rest of out keeps its values.
+    if (c0 === 0 && c1 === c) this.mem.copyOut(outAt, n * c * s, out, 0);
+    else for (let i = 0; i < n; i++) this.mem.copyOut(outAt + (i * c + c0) * s * 4, (c1 - c0) * s, out, (i * c + c0) * s);
+  }
+
+  adamStep(
+    w: Float32Array, g: Float32Array, m0: Float32Array, v0: Float32Array, n: number,
+    beta1: number, beta2: number, stepScale: number, rootScale: number, eps: number,
+    next: Float32Array, m: Float32Array, v: Float32Array,
+  ): number {
+    if (n <= 0) return 0;
+    this.mem.reset();
+    const [wAt, gAt, m0At, v0At] = [w, g, m0, v0].map((a) => this.mem.vectorIn(a, 0, n)) as [number, number, number, number];
+    const outs = [next, m, v];
+    const [nextAt, mAt, vAt] = outs.map((a) => (this.mem.owns(a) ? a.byteOffset : this.mem.stage(n))) as [number, number, number];
+    const probe = this.exports.adamStep(wAt, gAt, m0At, v0At, 0, n, beta1, beta2, stepScale, rootScale, eps, nextAt, mAt, vAt);
+    [nextAt, mAt, vAt].forEach((at, i) => {
+      if (!this.mem.owns(outs[i]!)) this.mem.copyOut(at, n, outs[i]!, 0);
+    });
+    return probe;
+  }
+
+  /** Max pooling with 2×2 windows at stride 2 inside the input (isPlain2x2), split over planes. */
+  maxPool2x2(x: FloatArray, xOffset: number, planes: number, g: PoolWindow, out: FloatArray, outOffset: number, argmax: Int32Array, argmaxOffset: number): void {
+    const outSize = planes * g.outHeight * g.outWidth;
+    if (outSize <= 0) return;
+    this.mem.reset();
+    const xAt = this.mem.vectorIn(x, xOffset, planes * g.height * g.width);
+    const direct = this.mem.owns(out);
+    const outAt = direct ? out.byteOffset + outOffset * 4 : this.mem.stage(outSize);
+    const argmaxAt = this.mem.stage(outSize);
+    const args = [xAt, planes, g.height, g.width, g.outHeight, g.outWidth, outAt, argmaxAt] as const;
+    const pool = outSize >= this.parallelValues && planes >= 2 ? this.parallel() : undefined;
+    if (pool === undefined) {
+      this.exports.maxPool2x2(...args);
+    } else {
+      const step = Math.ceil(planes / Math.min(planes, CHUNKS_PER_THREAD * this.threads));
+      pool.run(this.work, MAXPOOL, Math.ceil(planes / step), step, 0, args);
+    }
+    if (!direct) this.mem.copyOut(outAt, outSize, out, outOffset);
+    argmax.set(this.mem.i32.subarray(argmaxAt >> 2, (argmaxAt >> 2) + outSize), argmaxOffset);
+  }
+
+  sumRows(src: FloatArray, srcOffset: number, rows: number, cols: number, sums: FloatArray, sumsOffset: number): void {
+    if (rows <= 0) return;
+    this.mem.reset();
+    const srcAt = this.mem.vectorIn(src, srcOffset, rows * cols);
+    const direct = this.mem.owns(sums);
+    const sumsAt = direct ? sums.byteOffset + sumsOffset * 4 : this.mem.vectorIn(sums, sumsOffset, rows);
+    this.exports.sumRows(srcAt, rows, cols, sumsAt);
+    if (!direct) this.mem.copyOut(sumsAt, rows, sums, sumsOffset);
+  }
+
+  reluForward(x: FloatArray, xOffset: number, n: number, out: FloatArray, outOffset: number): void {
+    if (n <= 0) return;
+    this.mem.reset();
+    const xAt = this.mem.vectorIn(x, xOffset, n);
+    const direct = this.mem.owns(out);
+    const outAt = direct ? out.byteOffset + outOffset * 4 : this.mem.stage(n);
+    this.exports.relu(xAt, n, outAt);
+    if (!direct) this.mem.copyOut(outAt, n, out, outOffset);
+  }
+
+  reluBackward(x: FloatArray, xOffset: number, dout: FloatArray, doutOffset: number, n: number, dx: FloatArray, dxOffset: number): void {
+    if (n <= 0) return;
+    this.mem.reset();
+    const xAt = this.mem.vectorIn(x, xOffset, n);
+    const doutAt = this.mem.vectorIn(dout, doutOffset, n);
+    const direct = this.mem.owns(dx);
+    const dxAt = direct ? dx.byteOffset + dxOffset * 4 : this.mem.stage(n);
+    this.exports.reluBackward(xAt, doutAt, n, dxAt);
+    if (!direct) this.mem.copyOut(dxAt, n, dx, dxOffset);
+  }
+}
