@@ -11,6 +11,8 @@ import type { LossAndGrads, TrainableModel } from '../../src/models/model.js';
 import type { UpdateRule } from '../../src/train/optim.js';
 import { Solver, type EpochRecord, type IterationRecord, type SolverOptions, type SolverRecord, type TrainingData } from '../../src/train/solver.js';
 import { assertThrowsConvnet } from '../helpers.js';
+import { FullyConnectedNet } from '../../src/models/fullyConnectedNet.js';
+import { decodeCheckpoint } from '../../src/train/checkpoint.js';
 
 /** Softmax regression: scores = X·W + b with X read as (N, D); W (D, K), b (K). */
 class LinearSoftmax implements TrainableModel {
@@ -367,27 +369,32 @@ describe('Solver: logging and checkpoints', () => {
     assert.deepEqual(lines, []);
   });
 
-  test('writes a JSON checkpoint at every check (${checkpointName}_epoch_${epoch}.json)', async () => {
+  test('writes a checkpoint at every check (${checkpointName}_epoch_${epoch}.safetensors)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'convnet-solver-'));
     try {
-      const solver = solverFor({ checkpointName: join(dir, 'runs', 'blobs'), updateRule: 'adam', optimConfig: { learningRate: 0.05 } });
+      const model = new FullyConnectedNet({ hiddenDims: [4], inputDim: 2, numClasses: 3, dtype: 'float64', weightScale: 'he', seed: 2 });
+      const solver = solverFor({ checkpointName: join(dir, 'runs', 'blobs'), updateRule: 'adam', optimConfig: { learningRate: 0.05 } }, model);
       await solver.train();
-      assert.deepEqual((await readdir(join(dir, 'runs'))).sort(), ['blobs_epoch_0.json', 'blobs_epoch_1.json', 'blobs_epoch_2.json', 'blobs_epoch_3.json']);
-      const last = JSON.parse(await readFile(join(dir, 'runs', 'blobs_epoch_3.json'), 'utf8'));
-      assert.equal(last.epoch, 3);
-      assert.equal(last.iteration, 9);
-      assert.equal(last.updateRule, 'adam');
-      assert.deepEqual(last.optimConfig, { learningRate: 0.05 });
-      assert.deepEqual(last.lossHistory, solver.lossHistory);
-      assert.deepEqual(last.valAccHistory, solver.valAccHistory);
-      assert.deepEqual(last.params.W.shape, [2, 3]);
-      assert.equal(last.params.W.dtype, 'float64');
-      assert.equal(last.params.W.data.length, 6);
-      const first = JSON.parse(await readFile(join(dir, 'runs', 'blobs_epoch_0.json'), 'utf8'));
-      assert.equal(first.lossHistory.length, 1);
+      assert.deepEqual((await readdir(join(dir, 'runs'))).sort(), ['blobs_epoch_0.safetensors', 'blobs_epoch_1.safetensors', 'blobs_epoch_2.safetensors', 'blobs_epoch_3.safetensors']);
+      const last = decodeCheckpoint(await readFile(join(dir, 'runs', 'blobs_epoch_3.safetensors')));
+      assert.equal(last.solver.epoch, 3);
+      assert.equal(last.solver.lossHistory.length, 9);
+      assert.equal(last.solver.updateRule, 'adam');
+      assert.deepEqual(last.solver.lossHistory, solver.lossHistory);
+      assert.deepEqual(last.solver.valAccHistory, solver.valAccHistory);
+      assert.deepEqual(last.modelConfig, model.config);
+      assert.deepEqual(last.model.W1!.shape, [2, 4]);
+      assert.equal(last.solver.optimConfigs.W1!.t, 9);
+      assert.deepEqual(last.solver.optimConfigs.W1!.m!.shape, [2, 4]);
+      const first = decodeCheckpoint(await readFile(join(dir, 'runs', 'blobs_epoch_0.safetensors')));
+      assert.equal(first.solver.lossHistory.length, 1);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a model without a config cannot be checkpointed, and says so', async () => {
+    await assert.rejects(solverFor({ onCheckpoint: () => {} }).train(), /Solver\.checkpoint: expected a convnet model \(with a config\)/);
   });
 });
 
@@ -489,7 +496,7 @@ describe('Solver: validation', () => {
     const diverging = new Scripted(0);
     let calls = 0;
     diverging.loss = ((X: Tensor, y?: Int32Array) => (y ? { loss: ++calls === 3 ? NaN : 1, grads: { w: tensor([0]) } } : zeros([X.shape[0]!, 2]))) as Scripted['loss'];
-    await assert.rejects(new Solver(diverging, zerosData, { ...quiet, batchSize: 10 }).train(), /expected a finite loss, got NaN at iteration 3 \(epoch 1\)/);
+    await assert.rejects(new Solver(diverging, zerosData, { ...quiet, batchSize: 10 }).train(), /expected a finite loss, got NaN at iteration 3 \(epoch 1, learning rate 0\.01\)/);
 
     const nanGrad = new Scripted(0);
     nanGrad.loss = ((X: Tensor, y?: Int32Array) => (y ? { loss: 1, grads: { w: tensor([NaN]) } } : zeros([X.shape[0]!, 2]))) as Scripted['loss'];
