@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConvnetError } from '../errors.js';
 import { getBackend, getThreads, setBackend, setThreads, wasmVariant } from '../kernels/index.js';
 import { printGradCheckTable, runGradChecks } from './gradcheck.js';
-import { runTrain, UsageError, type TrainCommandOptions } from './train.js';
+import { resumeOptions, runTrain, UsageError, type TrainCommandOptions } from './train.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -44,7 +44,7 @@ program
 
 program
   .command('train')
-  .description('Train a convnet and write params, metrics.json, training.png and filters.png to --out.')
+  .description('Train a convnet and write model.safetensors, checkpoint.safetensors, metrics.json, training.png and filters.png to --out.')
   .addOption(new Option('--dataset <name>', 'dataset').choices(['mnist', 'fashion-mnist', 'cifar10']).default('mnist'))
   .option('--data <path>', 'dataset location: a folder of IDX files (MNIST, Fashion-MNIST; default for fashion-mnist: /usr/share/datasets/fashion-mnist), or cifar-10-binary.tar.gz / its .bin folder (CIFAR-10). Without it, mnist uses the 10,000 digits that ship with convnet')
   .option('--model <model>', "'three-layer', 'fc' or a spec such as '[conv(32,3)-bn-relu]x2-pool-fc(128)-relu-fc(10)'", 'three-layer')
@@ -63,13 +63,25 @@ program
   .option('--no-progress', 'no progress bar')
   .option('--threads <n>', 'worker threads for the WebAssembly kernels (default: CONVNET_THREADS, else the number of cores)', positiveInt('--threads'))
   .addOption(new Option('--backend <name>', 'kernel backend (default: CONVNET_BACKEND, else wasm where the engine has SIMD)').choices(['auto', 'wasm', 'js']))
-  .action(async (opts: Omit<TrainCommandOptions, 'progress'> & { progress: boolean; threads?: number; backend?: 'auto' | 'wasm' | 'js' }) => {
-    const { threads, backend, ...trainOptions } = opts;
+  .option('--resume <dir>', "continue the run whose checkpoint.safetensors is in DIR, with that run's options (--epochs may raise the total)")
+  .action(async (opts: Omit<TrainCommandOptions, 'progress'> & { progress: boolean; threads?: number; backend?: 'auto' | 'wasm' | 'js'; resume?: string }, command: Command) => {
+    const { threads, backend, resume, ...trainOptions } = opts;
     if (backend !== undefined) setBackend(backend);
     if (threads !== undefined) setThreads(threads);
+    const progress = opts.progress && process.stderr.isTTY === true;
+    let run: { options: TrainCommandOptions; checkpoint?: Uint8Array } = { options: { ...trainOptions, progress } };
+    if (resume !== undefined) {
+      // A resumed run keeps its own options: only where and how it runs may change.
+      const changeable = new Set(['resume', 'epochs', 'threads', 'backend', 'progress']);
+      const given = Object.keys(opts).filter((key) => command.getOptionValueSource(key) === 'cli' && !changeable.has(key));
+      if (given.length > 0) throw new UsageError(`--resume continues a run with the options it was started with; only --epochs, --threads and --backend can be given with it, got --${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')}`);
+      run = resumeOptions(resume, command.getOptionValueSource('epochs') === 'cli' ? opts.epochs : undefined, progress);
+    }
     const variant = getBackend() === 'wasm' ? ` (${wasmVariant()})` : '';
     console.log(`kernels: ${getBackend()}${variant}, ${getThreads()} thread${getThreads() === 1 ? '' : 's'}`);
-    await runTrain({ ...trainOptions, progress: opts.progress && process.stderr.isTTY === true });
+    const summary = await runTrain(run.options, console.log, run.checkpoint);
+    // 128 + SIGINT, as a shell reports a command that Ctrl-C ended.
+    if (summary.stopped) process.exitCode = 130;
   });
 
 program

@@ -1,12 +1,16 @@
 /**
  * `convnet train`: load a dataset, build a model, train it with the Solver behind a progress
  * bar, then report accuracies and write the output folder:
- *   params.json + params.bin   the best-validation parameters (manifest and raw little-endian data)
+ *   model.safetensors          the best-validation model, with its preprocessing and class names
+ *                              (convnet predict / evaluate / info read it)
+ *   checkpoint.safetensors     the whole training state, written atomically after every epoch
+ *                              and on Ctrl-C: `convnet train --resume DIR` continues exactly
  *   metrics.json               final accuracies, loss and accuracy histories, images/s, options
  *   training.png               loss per iteration (top) and train/val accuracy (bottom)
  *   filters.png                the first layer's filters (conv models)
+ * Files are replaced atomically, so a crash or a kill leaves the previous version or the new one.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { loadCifar10, loadFashionMnist, loadMnist, loadShippedMnist, type Dataset } from '../data/index.js';
@@ -15,8 +19,14 @@ import { ConvNet } from '../models/spec.js';
 import { FullyConnectedNet } from '../models/fullyConnectedNet.js';
 import { ThreeLayerConvNet } from '../models/threeLayerConvNet.js';
 import type { Network } from '../models/network.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { saveModel } from '../io/files.js';
+import type { ModelInfo } from '../io/model.js';
+import { decodeCheckpoint } from '../train/checkpoint.js';
 import { composeAugmentations, randomFlip, randomShift, Solver, type Augmentation, type UpdateRuleName } from '../train/index.js';
+import type { Json } from '../nn/module.js';
 import type { DType, Tensor } from '../tensor.js';
+import { CONVNET_VERSION } from '../version.js';
 import { writeFilterGrid, writeTrainingPlot } from './png.js';
 
 export interface TrainCommandOptions {
@@ -36,6 +46,43 @@ export interface TrainCommandOptions {
   dtype: DType;
   out: string;
   progress: boolean;
+}
+
+/** Where `convnet train` keeps its checkpoint in the output folder. */
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export const MODEL_FILE = 'model.safetensors';
+
+/** The options a checkpoint records: everything that defines the run (not where it prints). */
+type RunOptions = Omit<TrainCommandOptions, 'progress' | 'out'>;
+
+/**
+ * The options of the run a checkpoint in `dir` belongs to, with `epochs` replaced when given:
+ * `convnet train --resume DIR [--epochs N]`.
+ */
+export function resumeOptions(dir: string, epochs: number | undefined, progress: boolean): { options: TrainCommandOptions; checkpoint: Uint8Array } {
+  const path = join(resolve(dir), CHECKPOINT_FILE);
+  if (!existsSync(path)) throw new UsageError(`--resume ${dir}: no ${CHECKPOINT_FILE} there (convnet train writes one to --out after every epoch)`);
+  const bytes = readFileSync(path);
+  const { extra } = decodeCheckpoint(bytes, path);
+  const saved = (extra as { cli?: RunOptions } | null)?.cli;
+  if (saved === undefined || saved === null || typeof saved !== 'object') throw new UsageError(`--resume ${dir}: ${path} was not written by convnet train (no command-line options in it)`);
+  return { options: { ...saved, ...(epochs === undefined ? {} : { epochs }), out: dir, progress }, checkpoint: bytes };
+}
+
+/** Makes sure --out is a folder convnet can write, before any training time is spent. */
+function prepareOutDir(out: string): string {
+  const dir = resolve(out);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--out ${out} is a file, not a folder: choose a folder for the results`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    const probe = join(dir, `.convnet-write-test-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    throw new UsageError(`--out ${out} cannot be written (${code}): choose a folder you can write to`);
+  }
+  return dir;
 }
 
 /** An error the CLI prints as one line (no stack) before exiting non-zero. */
@@ -80,21 +127,6 @@ const UPDATE_RULES: Record<TrainCommandOptions['update'], UpdateRuleName> = {
   adam: 'adam',
 };
 
-/** Writes params.bin (each tensor's raw little-endian values, one after another) and params.json (where each lies). */
-function writeParams(dir: string, params: Record<string, Tensor>, buffers: Record<string, Tensor>): void {
-  const manifest: Record<string, { shape: number[]; dtype: DType; byteOffset: number; buffer?: true }> = {};
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  const entries = [...Object.entries(params).map(([n, t]) => [n, t, false] as const), ...Object.entries(buffers).map(([n, t]) => [n, t, true] as const)];
-  for (const [name, t, isBuffer] of entries) {
-    manifest[name] = { shape: t.shape, dtype: t.dtype, byteOffset: offset, ...(isBuffer ? { buffer: true as const } : {}) };
-    const bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    chunks.push(Buffer.from(bytes));
-    offset += bytes.length;
-  }
-  writeFileSync(join(dir, 'params.bin'), Buffer.concat(chunks));
-  writeFileSync(join(dir, 'params.json'), JSON.stringify({ format: 'convnet-params-v1', littleEndian: true, params: manifest }, null, 2));
-}
 
 export interface TrainSummary {
   trainAcc: number;
@@ -103,10 +135,15 @@ export interface TrainSummary {
   imagesPerSecond: number;
   wallTimeSeconds: number;
   outDir: string;
+  /** True when Ctrl-C stopped training before the end (a checkpoint was written). */
+  stopped: boolean;
+  iterations: number;
 }
 
-export async function runTrain(options: TrainCommandOptions, print: (line: string) => void = console.log): Promise<TrainSummary> {
+export async function runTrain(options: TrainCommandOptions, print: (line: string) => void = console.log, resume?: Uint8Array): Promise<TrainSummary> {
   const started = performance.now();
+  if (options.shift < 0) throw new UsageError(`--shift must be a whole number >= 0, got ${options.shift}`);
+  const outDir = prepareOutDir(options.out);
   const data = loadDataset(options);
   let train = { X: data.XTrain, y: data.yTrain };
   if (options.numTrain !== undefined) {
@@ -131,13 +168,17 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
         cliProgress.Presets.shades_classic,
       )
     : null;
-  if (options.shift < 0) throw new UsageError(`--shift must be a whole number >= 0, got ${options.shift}`);
   const augmentations: Augmentation[] = [];
   if (options.shift > 0) augmentations.push(randomShift(options.shift));
   if (options.flip) augmentations.push(randomFlip());
   let imagesPerSecondSum = 0;
   let iterationsSeen = 0;
+  const { out: _out, progress: _progress, ...runOptions } = options;
+  const checkpointPath = join(outDir, CHECKPOINT_FILE);
   const solver = new Solver(model, { XTrain: train.X, yTrain: train.y, XVal: data.XVal, yVal: data.yVal }, {
+    ...(resume === undefined ? {} : { resume }),
+    checkpointExtra: { cli: runOptions as unknown as Json },
+    onCheckpoint: (bytes) => writeFileAtomic(checkpointPath, bytes),
     updateRule: UPDATE_RULES[options.update],
     optimConfig: { learningRate: options.lr },
     lrDecay: options.lrDecay,
@@ -162,10 +203,13 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
       if (bar && r.iteration < r.numIterations) bar.start(r.numIterations, r.iteration, { epoch: Math.min(r.epoch + 1, r.numEpochs), epochs: r.numEpochs, loss: '-', ips: '-' });
     },
   });
+  if (resume !== undefined) print(`resuming at iteration ${solver.lossHistory.length + 1} of ${solver.numIterations} (epoch ${solver.epoch + 1})`);
+  // Ctrl-C: finish the current iteration, write a checkpoint, then stop (a second Ctrl-C kills).
   const abort = (): void => solver.stop();
   process.once('SIGINT', abort);
+  let stopped: boolean;
   try {
-    await solver.train();
+    ({ stopped } = await solver.train());
   } finally {
     process.removeListener('SIGINT', abort);
     bar?.stop();
@@ -178,9 +222,26 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
   const wallTimeSeconds = (performance.now() - started) / 1000;
   const imagesPerSecond = iterationsSeen > 0 ? imagesPerSecondSum / iterationsSeen : 0;
 
-  const outDir = resolve(options.out);
-  mkdirSync(outDir, { recursive: true });
-  writeParams(outDir, model.params, model.buffers);
+  const info: ModelInfo = {
+    classNames: data.classNames,
+    preprocessing: { scale: data.scale, ...(data.meanImage === undefined ? {} : { mean: data.meanImage }) },
+    training: {
+      dataset: options.dataset,
+      data: options.data ?? null,
+      model: options.model,
+      dtype: options.dtype,
+      seed: options.seed,
+      epochs: solver.epoch,
+      iterations: solver.lossHistory.length,
+      trainAcc,
+      valAcc,
+      testAcc,
+      bestValAcc: solver.bestValAcc,
+      date: new Date().toISOString(),
+      convnetVersion: CONVNET_VERSION,
+    },
+  };
+  await saveModel(model, join(outDir, MODEL_FILE), info);
   const metrics = {
     trainAcc,
     valAcc,
@@ -196,12 +257,15 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
     options: { ...options, progress: undefined },
     model: describe,
   };
-  writeFileSync(join(outDir, 'metrics.json'), JSON.stringify(metrics, null, 2));
+  await writeFileAtomic(join(outDir, 'metrics.json'), new TextEncoder().encode(JSON.stringify(metrics, null, 2)));
   writeTrainingPlot(join(outDir, 'training.png'), solver.lossHistory, solver.trainAccHistory, solver.valAccHistory, solver.checkIterations);
   const firstConv = Object.values(model.params).find((t) => t.shape.length === 4 && t.shape[0]! > 1);
   if (firstConv) writeFilterGrid(join(outDir, 'filters.png'), firstConv);
 
   print(`train acc ${trainAcc.toFixed(4)}, val acc ${valAcc.toFixed(4)}, test acc ${testAcc.toFixed(4)}; ${Math.round(imagesPerSecond)} images/s, ${wallTimeSeconds.toFixed(1)} s`);
-  print(`wrote ${outDir}/{params.json,params.bin,metrics.json,training.png${firstConv ? ',filters.png' : ''}}`);
-  return { trainAcc, valAcc, testAcc, imagesPerSecond, wallTimeSeconds, outDir };
+  print(`wrote ${outDir}/{${MODEL_FILE},${CHECKPOINT_FILE},metrics.json,training.png${firstConv ? ',filters.png' : ''}}`);
+  if (stopped) {
+    print(`stopped after iteration ${solver.lossHistory.length} of ${solver.numIterations}; ${MODEL_FILE} holds the best model so far. Resume with: convnet train --resume ${options.out}`);
+  }
+  return { trainAcc, valAcc, testAcc, imagesPerSecond, wallTimeSeconds, outDir, stopped, iterations: solver.lossHistory.length };
 }

@@ -18,7 +18,7 @@ function convnet(...args: string[]): { status: number | null; stdout: string; st
 }
 
 describe('convnet train on a small CIFAR-10 archive in the official format', () => {
-  test('trains end to end and writes params, metrics.json and both PNGs', () => {
+  test('trains end to end and writes the model, a checkpoint, metrics.json and both PNGs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'convnet-cli-'));
     const { archivePath } = writeCifar10Archive(dir, { perBatch: 40, testCount: 40, seed: 1 });
     const out = join(dir, 'out');
@@ -29,7 +29,7 @@ describe('convnet train on a small CIFAR-10 archive in the official format', () 
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     for (const key of ['trainAcc', 'valAcc', 'testAcc', 'imagesPerSecond']) assert.equal(typeof metrics[key], 'number', key);
     assert.ok(metrics.lossHistory.length > 0 && metrics.lossHistory.every(Number.isFinite));
-    for (const file of ['params.json', 'params.bin', 'training.png', 'filters.png']) assert.ok(existsSync(join(out, file)), file);
+    for (const file of ['model.safetensors', 'checkpoint.safetensors', 'training.png', 'filters.png']) assert.ok(existsSync(join(out, file)), file);
     // Each PNG starts with the PNG signature.
     assert.deepEqual([...readFileSync(join(out, 'filters.png')).subarray(1, 4)], [0x50, 0x4e, 0x47]);
   });
