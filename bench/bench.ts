@@ -8,7 +8,14 @@
  * Conv flops: forward = 2·N·F·(C/groups)·HH·WW·Ho·Wo, forward+backward = 3× that.
  * The naive layers are far slower, so each is timed once on a batch of NAIVE_BATCH images and
  * scaled to the full batch (it is linear in N); the speedup column says so.
+ *
+ * Sections: conv, pool, elementwise, training, files (a model file's size, save and load
+ * times). Name some to run only those, e.g. `node build/bench/bench.js files pool`; with no
+ * names all run, and the targets are checked (only then: they need conv, pool and training).
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { getBackend, getThreads, jsKernels, setBackend, setKernels, setThreads, wasmKernels, wasmVariant, wasmWorkersReady, type Backend } from '../src/kernels/index.js';
 import { createWasmKernels } from '../src/kernels/wasm/index.js';
 import { reluBackward, reluForward } from '../src/layers/activations.js';
@@ -21,6 +28,8 @@ import { maxPoolBackward, maxPoolForward } from '../src/layers/poolFast.js';
 import { rng } from '../src/rng.js';
 import { randn, reshape, type DType, type Tensor } from '../src/tensor.js';
 import { ThreeLayerConvNet } from '../src/models/threeLayerConvNet.js';
+import { writeFileAtomic } from '../src/io/atomic.js';
+import { decodeModel, encodeModel } from '../src/io/model.js';
 
 const REPS = Number(process.env.BENCH_REPS ?? 7);
 const THREADS = Number(process.env.BENCH_THREADS ?? Math.max(2, getThreads()));
@@ -256,23 +265,96 @@ function benchModelStep(backend: Backend, threads = 1): { ms: number; imagesPerS
   return { ms, imagesPerSecond: (N * 1000) / ms };
 }
 
+/** Median milliseconds of an async `run` over REPS runs after one untimed run. */
+async function timeAsync(run: () => Promise<void>, reps = REPS): Promise<number> {
+  await run();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    await run();
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+/**
+ * A model file of the CS231n three-layer net (ThreeLayerConvNet's defaults: 3×32×32, 32
+ * filters of 7×7, hidden 100, float32): its size, encodeModel alone, save (encodeModel +
+ * writeFileAtomic, which fsyncs the file and its folder), decodeModel alone, and load
+ * (readFile + decodeModel, which checks everything and builds the model).
+ */
+async function benchModelFile(): Promise<string> {
+  const model = new ThreeLayerConvNet({ dtype: 'float32', seed: 5 });
+  const info = { classNames: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'], preprocessing: { scale: 1 / 255 } };
+  const dir = await mkdtemp(join(tmpdir(), 'convnet-bench-'));
+  try {
+    const path = join(dir, 'three-layer.safetensors');
+    const bytes = encodeModel(model, info);
+    const encodeMs = time(() => void encodeModel(model, info));
+    const saveMs = await timeAsync(() => writeFileAtomic(path, encodeModel(model, info)));
+    const decodeMs = time(() => void decodeModel(bytes, path));
+    const loadMs = await timeAsync(async () => void decodeModel(await readFile(path), path));
+    const size = `${bytes.length.toLocaleString('en')} B (${(bytes.length / 2 ** 20).toFixed(2)} MiB)`;
+    return `| ThreeLayerConvNet defaults, float32 (${Object.values(model.params).reduce((n, t) => n + t.data.length, 0).toLocaleString('en')} parameters) | ${size} | ${pad(encodeMs.toFixed(2), 9)} | ${pad(saveMs.toFixed(2), 7)} | ${pad(decodeMs.toFixed(2), 9)} | ${pad(loadMs.toFixed(2), 7)} |`;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const SECTIONS = ['conv', 'pool', 'elementwise', 'training', 'files'] as const;
+type Section = (typeof SECTIONS)[number];
+
+/** The sections named on the command line; all of them when none is. */
+function requestedSections(): Set<Section> {
+  const names = process.argv.slice(2);
+  const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+  if (unknown.length > 0) {
+    console.error(`bench: unknown section ${unknown.join(', ')}; the sections are ${SECTIONS.join(', ')} (none named: all)`);
+    process.exit(2);
+  }
+  return new Set(names.length === 0 ? SECTIONS : (names as Section[]));
+}
+
 async function main(): Promise<void> {
+  const sections = requestedSections();
   await startWorkers();
   console.log(`convnet fast layers, Node ${process.version}, median of ${REPS} runs`);
   console.log(`backends: js (pure TypeScript) and wasm (WebAssembly SIMD, float32; float64 runs the js kernels) on 1 and ${THREADS} threads (wasm×${THREADS}); default here: ${getBackend()} (${wasmVariant() ?? 'not loaded'}), ${getThreads()} threads\n`);
+  if (sections.has('conv')) benchConvSection();
+  if (sections.has('pool')) benchPoolSection();
+  if (sections.has('elementwise')) benchElementwiseSection();
+  if (sections.has('training')) benchTrainingSection();
+  if (sections.has('files')) {
+    console.log('\n| model file (encodeModel / decodeModel; save = encode + writeFileAtomic, load = readFile + decode) | size | encode ms | save ms | decode ms | load ms |');
+    console.log('|--------------------------------------------------------------------------------------------------|------|----------:|--------:|----------:|--------:|');
+    console.log(await benchModelFile());
+  }
+  if (sections.has('conv') && sections.has('pool') && sections.has('training')) printTargets();
+}
+
+function benchConvSection(): void {
   console.log('| conv                                 | backend | dtype   |   fwd ms | GFLOP/s | fwd+bwd ms | GFLOP/s | notes |');
   console.log('|--------------------------------------|---------|---------|---------:|--------:|-----------:|--------:|-------|');
   for (const row of benchConv('float32', true)) console.log(row);
   for (const row of benchConv('float64', false)) console.log(row);
-  console.log(`\n(naive conv timed once on a batch of ${NAIVE_BATCH} and scaled to 50)\n`);
-  console.log('| pool (one thread)                | backend | dtype   |   fwd ms | fwd+bwd ms | naive→fast (fwd+bwd) |');
+  console.log(`\n(naive conv timed once on a batch of ${NAIVE_BATCH} and scaled to 50)`);
+}
+
+function benchPoolSection(): void {
+  console.log('\n| pool (one thread)                | backend | dtype   |   fwd ms | fwd+bwd ms | naive→fast (fwd+bwd) |');
   console.log('|----------------------------------|---------|---------|---------:|-----------:|----------------------|');
   console.log(benchMaxPool('float32', 'js'));
   console.log(benchMaxPool('float32', 'wasm'));
   console.log(benchMaxPool('float64', 'js'));
+}
+
+function benchElementwiseSection(): void {
   console.log('\n| elementwise                        | backend | dtype   |   fwd ms |   bwd ms |');
   console.log('|------------------------------------|---------|---------|---------:|---------:|');
   for (const row of benchReluKernels()) console.log(row);
+}
+
+function benchTrainingSection(): void {
   console.log('\n| three-layer convnet training step (batch 50, 3×32×32)                    | backend | dtype   | ms/step | images/s |');
   console.log('|--------------------------------------------------------------------------|---------|---------|--------:|---------:|');
   for (const [dtype, backend, threads] of [['float32', 'js', 1], ['float32', 'wasm', 1], ['float32', 'wasm', THREADS], ['float64', 'js', 1]] as const) {
@@ -288,6 +370,10 @@ async function main(): Promise<void> {
   }
   const ips = targets.imagesPerSecond;
   console.log(`\ntraining step (float32): wasm/js ${(ips.wasm / ips.js).toFixed(1)}×, ${THREADS} threads / 1 ${(ips.threads / ips.wasm).toFixed(2)}×`);
+}
+
+function printTargets(): void {
+  const ips = targets.imagesPerSecond;
   const mark = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   const wasm = targets.convGflops.wasm;
   const forward = wasm.filter((_, i) => i % 2 === 0);

@@ -11,6 +11,9 @@
  *   the main thread alone.
  * Both must give the js backend's results (conv forward and backward, pooling, and a
  * three-layer convnet's loss and gradients) within float32 tolerance.
+ * - Model files (/models/, isolated): a model of each kind, after a training step, through
+ *   encodeModel → decodeModel in the page gives bit-identical test-mode scores; files encoded in
+ *   Node, decoded in the page, give Node's scores bit for bit (both on the js backend).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,6 +23,8 @@ import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
+import { encodeModel, encodeSafetensors, jsKernels, setKernels, sgd, type DType, type Network, type Tensor } from '../src/index.js';
+import { MODEL_KINDS, residualNet } from '../test/models/kinds.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -96,7 +101,81 @@ try {
 window.__report = report;
 `;
 
-const PAGE = `<!doctype html><meta charset="utf-8"><title>convnet in a browser</title><script type="module">${PAGE_SCRIPT}</script>`;
+/**
+ * The model-file page: round trips in the page (default backend), then the files Node wrote
+ * (/node-files/index.json lists them, inputs.safetensors holds each one's input) on the js backend.
+ * Scores are reported as the hex of their bytes, so the comparison is bit for bit.
+ */
+const MODELS_SCRIPT = `
+import * as cn from '/dist/index.js';
+
+const hex = (t) => Array.from(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), (b) => b.toString(16).padStart(2, '0')).join('');
+const fetchBytes = async (path) => new Uint8Array(await (await fetch(path)).arrayBuffer());
+
+/** A stem, an identity block and a strided block with a projected skip, then gap → fc. */
+function residualNet(dtype) {
+  const init = { dtype, generator: cn.rng(7) };
+  const conv = (inChannels, outChannels, kernelSize, stride = 1) => new cn.Conv2d({ inChannels, outChannels, kernelSize, stride, pad: kernelSize >> 1 }, init);
+  const bn = (features) => new cn.BatchNorm2d({ features }, init);
+  const layers = new cn.Sequential([
+    conv(2, 3, 3), bn(3), new cn.ReLU(),
+    new cn.Residual({ body: new cn.Sequential([conv(3, 3, 3), bn(3), new cn.ReLU(), conv(3, 3, 3), bn(3)]) }),
+    new cn.ReLU(),
+    new cn.Residual({ body: new cn.Sequential([conv(3, 4, 3, 2), bn(4), new cn.ReLU(), conv(4, 4, 3)]), projection: new cn.Sequential([conv(3, 4, 1, 2), bn(4)]) }),
+    new cn.ReLU(), new cn.GlobalAvgPool(), new cn.Linear({ inFeatures: 4, outFeatures: 5 }, init),
+  ]);
+  return new cn.Network({ module: layers, inputShape: [2, 6, 5], reg: 0.01 });
+}
+
+const KINDS = [
+  { label: 'ThreeLayerConvNet', input: [3, 8, 8], make: (dtype) => new cn.ThreeLayerConvNet({ inputDim: [3, 8, 8], numFilters: 4, filterSize: 3, hiddenDim: 10, numClasses: 5, weightScale: 'he', dtype, seed: 1 }) },
+  { label: 'ConvNet with bn', input: [2, 8, 8], make: (dtype) => new cn.ConvNet({ spec: 'conv(4,3)-bn-relu-pool-conv(5,3)-bn-relu-fc(6)-bn-relu-fc(4)', inputDim: [2, 8, 8], numClasses: 4, dtype, seed: 4 }) },
+  { label: 'Network with a Residual', input: [2, 6, 5], make: residualNet },
+];
+
+const report = { roundTrip: {}, fromNode: {} };
+try {
+  await cn.loadWasm();
+  report.backend = cn.getBackend();
+  for (const kind of KINDS) {
+    for (const dtype of ['float32', 'float64']) {
+      const model = kind.make(dtype);
+      const X = cn.randn([6, ...kind.input], cn.rng(3), dtype);
+      const y = Int32Array.from({ length: 6 }, (_, i) => i % model.numClasses);
+      const { grads } = model.loss(X, y); // train mode: batch norm's running statistics move
+      for (const [name, w] of Object.entries(model.params)) model.params[name] = cn.sgd(w, grads[name], { learningRate: 0.05 }).next;
+      const moved = Object.entries(model.buffers).filter(([name, t]) => t.data.some((v) => v !== (name.startsWith('runningMean') ? 0 : 1))).length;
+      const classNames = Array.from({ length: model.numClasses }, (_, i) => 'class ' + i);
+      const bytes = cn.encodeModel(model, { classNames, preprocessing: { scale: 1 / 255 } });
+      const decoded = cn.decodeModel(bytes, 'page.safetensors');
+      const before = hex(model.forward(X));
+      report.roundTrip[kind.label + ', ' + dtype] = {
+        same: before === hex(decoded.model.forward(X)),
+        buffers: Object.keys(model.buffers).length,
+        moved,
+        classNames: JSON.stringify(decoded.info.classNames) === JSON.stringify(classNames),
+      };
+    }
+  }
+  cn.setBackend('js');
+  const names = await (await fetch('/node-files/index.json')).json();
+  const inputs = cn.decodeSafetensors(await fetchBytes('/node-files/inputs.safetensors'), 'inputs.safetensors').tensors;
+  for (const name of names) {
+    const { model } = cn.decodeModel(await fetchBytes('/node-files/' + name), name);
+    report.fromNode[name] = hex(model.forward(inputs[name]));
+  }
+} catch (error) {
+  report.error = String(error && error.stack ? error.stack : error);
+}
+window.__report = report;
+`;
+
+const page = (script: string): string => `<!doctype html><meta charset="utf-8"><title>convnet in a browser</title><script type="module">${script}</script>`;
+const PAGE = page(PAGE_SCRIPT);
+const MODELS_PAGE = page(MODELS_SCRIPT);
+
+/** Model files written in Node for the page to read, by name, and their inputs. */
+const nodeFiles = new Map<string, Uint8Array>();
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.html': 'text/html', '.map': 'application/json' };
 
@@ -111,8 +190,13 @@ function serve(): Promise<Server> {
     // The scripts always carry the headers (a worker's own response sets its isolation); they
     // do not isolate the plain page that loads them.
     const headers = path === '/plain/' ? {} : isolation;
-    if (path === '/isolated/' || path === '/plain/') {
-      response.writeHead(200, { 'Content-Type': 'text/html', ...headers }).end(PAGE);
+    if (path === '/isolated/' || path === '/plain/' || path === '/models/') {
+      response.writeHead(200, { 'Content-Type': 'text/html', ...headers }).end(path === '/models/' ? MODELS_PAGE : PAGE);
+      return;
+    }
+    const nodeFile = path.startsWith('/node-files/') ? nodeFiles.get(path.slice('/node-files/'.length)) : undefined;
+    if (nodeFile !== undefined) {
+      response.writeHead(200, { 'Content-Type': 'application/octet-stream', ...headers }).end(nodeFile);
       return;
     }
     const file = normalize(join(ROOT, path));
@@ -137,6 +221,60 @@ interface Report {
   error?: string;
 }
 
+interface ModelsReport {
+  backend?: string;
+  /** Per model and dtype: scores the same after encodeModel → decodeModel, buffer count, buffers moved by training. */
+  roundTrip: Record<string, { same: boolean; buffers: number; moved: number; classNames: boolean }>;
+  /** Per file written in Node: the hex of the page's scores. */
+  fromNode: Record<string, string>;
+  error?: string;
+}
+
+/** The models Node writes for the page: a trained step of each kind, and the js backend's scores. */
+function nodeModels(): { label: string; expected: Map<string, string> } {
+  const previous = setKernels(jsKernels);
+  try {
+    const kinds: { label: string; inputShape: number[]; make: (dtype: DType) => Network }[] = [
+      MODEL_KINDS[0]!,
+      MODEL_KINDS[3]!,
+      { label: 'Network with Residual blocks', inputShape: [2, 6, 5], make: (dtype) => residualNet(dtype) },
+    ];
+    const inputs: Record<string, Tensor> = {};
+    const expected = new Map<string, string>();
+    let seed = 40;
+    for (const kind of kinds) {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const model = kind.make(dtype);
+        const X = randnOf([5, ...kind.inputShape], seed++, dtype);
+        const { grads } = model.loss(X, Int32Array.from({ length: 5 }, (_, i) => i % model.numClasses));
+        for (const [name, w] of Object.entries(model.params)) model.params[name] = sgd(w, grads[name]!, { learningRate: 0.05 }).next;
+        const name = `${kind.label.replace(/\W+/g, '-')}-${dtype}.safetensors`;
+        nodeFiles.set(name, encodeModel(model, { preprocessing: { scale: 1 / 255 } }));
+        inputs[name] = X;
+        expected.set(name, hexOf(model.forward(X)));
+      }
+    }
+    nodeFiles.set('inputs.safetensors', encodeSafetensors(inputs));
+    nodeFiles.set('index.json', new TextEncoder().encode(JSON.stringify([...expected.keys()])));
+    return { label: kinds.map((k) => k.label).join(', '), expected };
+  } finally {
+    setKernels(previous);
+  }
+}
+
+const hexOf = (t: Tensor): string => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('hex');
+
+/** Values in [-1, 1) from a small LCG: the inputs travel to the page as bytes, so any values do. */
+function randnOf(shape: number[], seed: number, dtype: DType): Tensor {
+  const size = shape.reduce((a, d) => a * d, 1);
+  let state = seed >>> 0;
+  const values = Array.from({ length: size }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 31 - 1;
+  });
+  return { shape, data: dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values), dtype };
+}
+
 describe('the library in headless Chromium', () => {
   let server: Server;
   let browser: Browser;
@@ -159,7 +297,7 @@ describe('the library in headless Chromium', () => {
     server?.close();
   });
 
-  async function run(path: string): Promise<Report> {
+  async function run<R extends { error?: string } = Report>(path: string): Promise<R> {
     const page = await browser.newPage();
     const messages: string[] = [];
     page.on('console', (message) => messages.push(`${message.type()}: ${message.text()}`));
@@ -172,7 +310,7 @@ describe('the library in headless Chromium', () => {
         .catch((error: unknown) => {
           throw new Error(`no report from ${path}: ${String(error)}\n${messages.join('\n')}`);
         });
-      const report = (await page.evaluate(() => (globalThis as { __report?: unknown }).__report)) as Report;
+      const report = (await page.evaluate(() => (globalThis as { __report?: unknown }).__report)) as R;
       assert.equal(report.error, undefined, `the page failed: ${report.error}\n${messages.join('\n')}`);
       return report;
     } finally {
@@ -210,5 +348,20 @@ describe('the library in headless Chromium', () => {
     assert.equal(report.workers, 0);
     assert.deepEqual(report.chunks, { caller: 0, workers: 0 }, 'nothing was split');
     assertAgrees(report);
+  });
+
+  it('model files: encodeModel → decodeModel in the page keeps scores bit for bit, and files from Node give Node\'s scores', async (t) => {
+    const { label, expected } = nodeModels();
+    const report = await run<ModelsReport>('/models/');
+    t.diagnostic(`models page: round trips on ${report.backend}; ${expected.size} files from Node (${label}) on js`);
+    const trips = Object.entries(report.roundTrip);
+    assert.equal(trips.length, 6, `round trips: ${trips.map(([k]) => k).join('; ')}`);
+    for (const [kind, r] of trips) {
+      assert.equal(r.same, true, `${kind}: scores after encodeModel → decodeModel differ`);
+      assert.equal(r.classNames, true, `${kind}: class names`);
+      if (!kind.startsWith('ThreeLayerConvNet')) assert.ok(r.buffers > 0 && r.moved > 0, `${kind}: batch-norm buffers trained (${r.moved} of ${r.buffers} moved)`);
+    }
+    assert.deepEqual(Object.keys(report.fromNode).sort(), [...expected.keys()].sort());
+    for (const [name, scores] of expected) assert.equal(report.fromNode[name], scores, `${name}: the page's scores differ from Node's`);
   });
 });

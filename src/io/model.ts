@@ -108,8 +108,10 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): DecodedModel {
   try {
     model = buildModel(config);
   } catch (error) {
+    // Not only ConvnetErrors: a config with absurd sizes fails to allocate (a RangeError), and
+    // that too is a bad file, to be reported with its name.
     if (error instanceof ConvnetError) return fail(`its model config does not build: ${error.message}`);
-    throw error;
+    return fail(`its model config does not build: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
   }
   if (header.dtype !== model.dtype) fail(`expected metadata dtype to be the config's ${model.dtype}, got ${show(header.dtype)}`);
 
@@ -171,12 +173,15 @@ function checkInfo(fn: string, what: string, info: ModelInfo, model: Model): voi
     }
     const mean = preprocessing.mean;
     if (mean !== undefined) {
+      if (mean === null || typeof mean !== 'object' || !Array.isArray(mean.shape)) throw new ConvnetError(fn, `expected ${what} preprocessing.mean to be a tensor, got ${show(mean)}`);
       const input = model.inputShape;
       const perPixel = mean.shape.length === input.length && mean.shape.every((d, i) => d === input[i]);
       const perChannel = input.length === 3 && mean.shape.length === 3 && mean.shape[0] === input[0] && mean.shape[1] === 1 && mean.shape[2] === 1;
       if (!perPixel && !perChannel) {
         throw new ConvnetError(fn, `expected ${what} preprocessing.mean of shape ${show(input)} (per pixel)${input.length === 3 ? ` or [${input[0]}, 1, 1] (per channel)` : ''}, got ${show(mean.shape)}`);
       }
+      // Inputs are the model's dtype, and so must be what is subtracted from them.
+      if (mean.dtype !== model.dtype) throw new ConvnetError(fn, `expected ${what} preprocessing.mean to be ${model.dtype} (the model's dtype), got ${mean.dtype}`);
     }
   }
   if (training !== undefined && (training === null || typeof training !== 'object' || Array.isArray(training))) {

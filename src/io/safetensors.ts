@@ -189,13 +189,17 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
     throw new ConvnetError(fn, `${source}: ${problem}`);
   };
   if (!(bytes instanceof Uint8Array)) throw new ConvnetError(fn, `expected the bytes of ${source} as a Uint8Array, got ${show(bytes)}`);
-  if (bytes.length < 8) bad(`is ${bytes.length} bytes long, too short for a safetensors file (it starts with an 8-byte header length)`);
+  if (bytes.length < 8) {
+    bad(`is ${bytes.length} bytes long, too short for a safetensors file (it starts with an 8-byte header length): ${bytes.length === 0 ? 'the file is empty' : 'a truncated file, or not a safetensors file'}`);
+  }
 
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const declared = view.getBigUint64(0, true);
   if (declared > BigInt(MAX_HEADER_BYTES)) bad(`declares a header of ${declared} bytes, more than the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file, or a corrupt one)`);
   const headerLength = Number(declared);
-  if (8 + headerLength > bytes.length) bad(`declares a header of ${headerLength} bytes, beyond the end of the file (${bytes.length} bytes, so at most ${bytes.length - 8})`);
+  if (8 + headerLength > bytes.length) {
+    bad(`declares a header of ${headerLength} bytes, beyond the end of the file (${bytes.length} bytes, so at most ${bytes.length - 8}): a truncated file, or not a safetensors file`);
+  }
 
   let text: string;
   try {
@@ -259,7 +263,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end) bad(`has ${what} with data_offsets [${begin}, ${end}], whose begin is after its end`);
-    if (end > dataLength) bad(`has ${what} with data_offsets [${begin}, ${end}], past the end of the data (${dataLength} bytes after the ${headerLength}-byte header)`);
+    if (end > dataLength) bad(`has ${what} with data_offsets [${begin}, ${end}], past the end of the data (${dataLength} bytes after the ${headerLength}-byte header): a truncated or corrupt file`);
     const size = shape.reduce((a: number, d: number) => a * d, 1);
     if ((end - begin) !== size * info.itemSize) {
       bad(`has ${what} of dtype ${code} and shape ${show(shape)} (${size} × ${info.itemSize} = ${size * info.itemSize} bytes), but its data_offsets [${begin}, ${end}] span ${end - begin} bytes`);
