@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 /**
- * The `convnet` command: `convnet train`, `convnet gradcheck`. Bad flags and bad data paths
+ * The `convnet` command: `convnet train`, `convnet gradcheck`, and for model files `convnet
+ * predict`, `convnet evaluate`, `convnet info`. Bad flags, bad data paths and bad files
  * end with a one-line error and exit code 1, never a stack trace.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConvnetError } from '../errors.js';
 import { getBackend, getThreads, setBackend, setThreads, wasmVariant } from '../kernels/index.js';
+import type { DatasetName } from './datasets.js';
+import { runEvaluate } from './evaluate.js';
+import { runInfo } from './info.js';
+import { runPredict } from './predict.js';
 import { printGradCheckTable, runGradChecks } from './gradcheck.js';
 import { resumeOptions, runTrain, UsageError, type TrainCommandOptions } from './train.js';
 
@@ -92,6 +97,38 @@ program
   .action((opts: { seed: number; tolerance: number }) => {
     const ok = printGradCheckTable(runGradChecks(opts.seed), opts.tolerance, console.log);
     if (!ok) process.exitCode = 1;
+  });
+
+program
+  .command('predict')
+  .description("Classify images (PNG or JPEG files, or folders of them) with a model file: each image's most likely classes and their probabilities.")
+  .argument('<model>', 'model file (model.safetensors from convnet train)')
+  .argument('<images...>', 'image files or folders (their PNG and JPEG files, sorted by name)')
+  .option('--top <k>', 'classes to show per image', positiveInt('--top'), 3)
+  .option('--crop', "centre-crop each image to the model's aspect ratio before resizing (default: stretch the whole image)", false)
+  .option('--json', 'print [{ file, predictions: [{ class, name, probability }] }]', false)
+  .action(async (model: string, images: string[], opts: { top: number; crop: boolean; json: boolean }) => {
+    await runPredict(model, images, opts);
+  });
+
+program
+  .command('evaluate')
+  .description("A model file's test accuracy, per-class precision and recall, and confusion matrix on the dataset it was trained on (or the one given).")
+  .argument('<model>', 'model file (model.safetensors from convnet train)')
+  .addOption(new Option('--dataset <name>', "dataset (default: the model file's)").choices(['mnist', 'fashion-mnist', 'cifar10']))
+  .option('--data <path>', "dataset location, as for train (default: the model file's, else mnist's shipped digits or Debian's Fashion-MNIST folder)")
+  .option('--json', 'print the accuracy, per-class metrics and confusion matrix as JSON', false)
+  .action(async (model: string, opts: { dataset?: DatasetName; data?: string; json: boolean }) => {
+    await runEvaluate(model, opts);
+  });
+
+program
+  .command('info')
+  .description("A model file's layers, parameters and metadata: convnet version, dtype, preprocessing, class names, training summary.")
+  .argument('<model>', 'model file (model.safetensors from convnet train)')
+  .option('--json', 'print it as JSON', false)
+  .action(async (model: string, opts: { json: boolean }) => {
+    await runInfo(model, opts);
   });
 
 try {

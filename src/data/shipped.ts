@@ -127,7 +127,7 @@ export function loadShippedMnist(options: ShippedMnistOptions = {}): Dataset {
     );
   }
   const order = permutation(total, rng(seed));
-  return assemble({
+  const dataset = assemble({
     test: { source: digits, indices: order.subarray(0, numTest) },
     val: { source: digits, indices: order.subarray(numTest, numTest + numValidation) },
     train: { source: digits, indices: order.subarray(numTest + numValidation, numTest + numValidation + numTraining) },
@@ -137,4 +137,9 @@ export function loadShippedMnist(options: ShippedMnistOptions = {}): Dataset {
     subtractMean,
     classNames: [...MNIST_CLASS_NAMES],
   });
+  // The package stores byte / 255 (to 3 decimals), so the values are used as they are; the
+  // dataset's scale says what multiplies a 0..255 pixel (Dataset.scale), here 1 / 255, so that
+  // a model file's preprocessing turns an image's bytes into these inputs.
+  dataset.scale = 1 / 255;
+  return dataset;
 }

@@ -46,6 +46,9 @@ test('all 10,000 digits with labels 0-9 in the package counts, pixels in [0, 1]'
   }
   assert.equal(min, 0);
   assert.equal(max, 1);
+  // Values are byte / 255 (the package rounds to 3 decimals): a 0..255 pixel times scale.
+  assert.equal(data.scale, 1 / 255);
+  for (let i = 0; i < 784 * 50; i++) assert.ok(Math.abs(data.XTrain.data[i]! / data.scale - Math.round(data.XTrain.data[i]! / data.scale)) < 0.13);
   // the centre of a digit image is ink more often than the corner
   let centre = 0;
   let corner = 0;
