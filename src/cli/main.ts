@@ -40,6 +40,12 @@ function integerValue(name: string) {
   };
 }
 
+// `convnet … | head` closes the pipe early: stop quietly rather than with an EPIPE stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const program = new Command();
 program
   .name('convnet')
