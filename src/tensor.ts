@@ -26,8 +26,27 @@ export function sizeOf(shape: readonly number[]): number {
   return n;
 }
 
-/** A new zero-filled typed array of a dtype. */
+/**
+ * The most elements one tensor may hold: 2^31 − 1, so that every offset into it is an int32
+ * (the kernels' argmax indices are; WebAssembly's memory is at most 4 GiB).
+ */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * Throws a ConvnetError naming `fn` unless `length` is a count of elements a tensor may have
+ * (an integer in [0, MAX_ELEMENTS]). Layers call it with the sizes they are about to allocate,
+ * so that a request too large to satisfy (e.g. from huge padding, or from an empty x with a
+ * huge batch) fails at once rather than with a RangeError or after exhausting memory.
+ */
+export function assertAllocatable(fn: string, length: number, what: string): void {
+  if (!Number.isInteger(length) || length < 0 || length > MAX_ELEMENTS) {
+    fail(fn, `${what} of at most 2^31 − 1 elements`, `${show(length)} elements`);
+  }
+}
+
+/** A new zero-filled typed array of a dtype (a ConvnetError above MAX_ELEMENTS). */
 export function allocate(dtype: DType, length: number): TypedArray {
+  assertAllocatable('allocate', length, 'an array');
   return dtype === 'float32' ? new Float32Array(length) : new Float64Array(length);
 }
 
@@ -46,8 +65,15 @@ const nodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow?: (bytes: number)
  */
 export function allocateUninitialized(dtype: DType, length: number): TypedArray {
   const bytesPer = dtype === 'float32' ? 4 : 8;
+  assertAllocatable('allocate', length, 'an array');
   if (nodeBuffer?.allocUnsafeSlow === undefined || length * bytesPer < UNINITIALIZED_BYTES) return allocate(dtype, length);
-  const bytes = nodeBuffer.allocUnsafeSlow(length * bytesPer);
+  let bytes: Uint8Array;
+  try {
+    bytes = nodeBuffer.allocUnsafeSlow(length * bytesPer);
+  } catch {
+    // Above Buffer's own limit (4 GiB on Node 20), which typed arrays do not share.
+    return allocate(dtype, length);
+  }
   // allocUnsafeSlow's buffer is its own, at offset 0 (no pool), so any alignment holds.
   return dtype === 'float32' ? new Float32Array(bytes.buffer, bytes.byteOffset, length) : new Float64Array(bytes.buffer, bytes.byteOffset, length);
 }

@@ -3,7 +3,7 @@
  * function, the argument, what was expected and what came.
  */
 import { ConvnetError, fail, show } from './errors.js';
-import { sizeOf, type DType, type Tensor } from './tensor.js';
+import { MAX_ELEMENTS, sizeOf, type DType, type Tensor } from './tensor.js';
 
 /** Checks that `value` is a well-formed tensor, optionally of a given rank (or one of several). */
 export function assertTensor(fn: string, name: string, value: unknown, rank?: number | readonly number[]): asserts value is Tensor {
@@ -146,9 +146,34 @@ export function assertUpstream(fn: string, dout: unknown, expectedShape: readonl
   if (dout.dtype !== dtype) throw new ConvnetError(fn, `expected dout of dtype ${dtype} (the forward's), got ${dout.dtype}`);
 }
 
-/** Checks that a cache object came from the matching forward. */
+/** Cache fields that every forward fills with a tensor. */
+const CACHE_TENSORS = new Set(['x', 'w', 'b', 'gamma', 'out']);
+/** Cache fields that every forward fills with a shape. */
+const CACHE_SHAPES = new Set(['shape', 'inputShape', 'outShape', 'betaShape']);
+
+/**
+ * Checks that a cache object came from the matching forward: it has every key, and the fields
+ * a forward always fills with a tensor (x, w, b, gamma, out), a shape (shape, inputShape,
+ * outShape, betaShape), a dtype (dtype) or an object (geometry) hold one, so that a backward
+ * never reads a broken or foreign value as one. Consistency between fields is the layer's to
+ * check.
+ */
 export function assertCache(fn: string, cache: unknown, keys: readonly string[]): void {
   if (cache === null || typeof cache !== 'object' || keys.some((k) => !(k in (cache as object)))) {
     fail(fn, `the cache returned by the matching forward (with ${keys.join(', ')})`, show(cache === null || typeof cache !== 'object' ? cache : Object.keys(cache)));
+  }
+  const c = cache as Record<string, unknown>;
+  for (const key of keys) {
+    if (CACHE_TENSORS.has(key)) assertTensor(fn, `cache.${key}`, c[key]);
+    else if (CACHE_SHAPES.has(key)) assertShapeValue(fn, `cache.${key}`, c[key]);
+    else if (key === 'dtype' && c[key] !== 'float32' && c[key] !== 'float64') fail(fn, "cache.dtype 'float32' or 'float64'", show(c[key]));
+    else if (key === 'geometry' && (c[key] === null || typeof c[key] !== 'object')) fail(fn, 'cache.geometry to be the object the forward computed', show(c[key]));
+  }
+}
+
+/** Checks that a value is a shape: an array of non-negative integers with at most MAX_ELEMENTS elements. */
+export function assertShapeValue(fn: string, name: string, value: unknown): asserts value is number[] {
+  if (!Array.isArray(value) || !value.every((d) => Number.isInteger(d) && d >= 0) || sizeOf(value) > MAX_ELEMENTS) {
+    fail(fn, `${name} to be a shape (non-negative integers)`, show(value));
   }
 }

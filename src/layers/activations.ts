@@ -53,6 +53,7 @@ export function leakyReluBackward(dout: Tensor, cache: LeakyReluCache): Tensor {
   const fn = 'leakyReluBackward';
   assertCache(fn, cache, ['x', 'alpha']);
   const { x, alpha } = cache;
+  finiteNumber(fn, 'cache.alpha', alpha);
   assertUpstream(fn, dout, x.shape, x.dtype);
   const dx = allocate(x.dtype, x.data.length);
   for (let i = 0; i < dx.length; i++) dx[i] = x.data[i]! > 0 ? dout.data[i]! : alpha * dout.data[i]!;
@@ -92,6 +93,8 @@ function softmaxAlong(fn: string, x: Tensor, axis: number, log: boolean): { out:
   const ax = normaliseAxis(fn, axis, x.shape.length);
   const { outer, length, inner } = around(x.shape, ax);
   const out = allocate(x.dtype, x.data.length);
+  // An empty x may still have a huge dimension: no loop over it.
+  if (out.length === 0) return { out: { shape: [...x.shape], data: out, dtype: x.dtype }, cache: { out: { shape: [...x.shape], data: out, dtype: x.dtype }, axis: ax } };
   for (let o = 0; o < outer; o++) {
     for (let k = 0; k < inner; k++) {
       const base = o * length * inner + k;
@@ -110,6 +113,15 @@ function softmaxAlong(fn: string, x: Tensor, axis: number, log: boolean): { out:
   return { out: result, cache: { out: result, axis: ax } };
 }
 
+/** A softmax cache's axis: an integer in [0, rank) of its output (forwards store it resolved). */
+function cacheAxis(fn: string, cache: SoftmaxCache): number {
+  const rank = cache.out.shape.length;
+  if (!Number.isInteger(cache.axis) || cache.axis < 0 || cache.axis >= rank) {
+    throw new ConvnetError(fn, `expected the cache of a softmax forward (axis in [0, ${rank - 1}] for out.shape ${show(cache.out.shape)}), got axis ${show(cache.axis)}`);
+  }
+  return cache.axis;
+}
+
 /** Softmax along `axis` (default −1, the last). */
 export function softmaxForward(x: Tensor, axis = -1): { out: Tensor; cache: SoftmaxCache } {
   return softmaxAlong('softmaxForward', x, axis, false);
@@ -120,10 +132,11 @@ export function softmaxBackward(dout: Tensor, cache: SoftmaxCache): Tensor {
   const fn = 'softmaxBackward';
   assertCache(fn, cache, ['out', 'axis']);
   const p = cache.out;
+  const axis = cacheAxis(fn, cache);
   assertUpstream(fn, dout, p.shape, p.dtype);
-  const { outer, length, inner } = around(p.shape, cache.axis);
+  const { outer, length, inner } = around(p.shape, axis);
   const dx = allocate(p.dtype, p.data.length);
-  for (let o = 0; o < outer; o++) {
+  for (let o = 0; o < outer && dx.length > 0; o++) {
     for (let k = 0; k < inner; k++) {
       const base = o * length * inner + k;
       let dot = 0;
@@ -147,10 +160,11 @@ export function logSoftmaxBackward(dout: Tensor, cache: SoftmaxCache): Tensor {
   const fn = 'logSoftmaxBackward';
   assertCache(fn, cache, ['out', 'axis']);
   const logP = cache.out;
+  const axis = cacheAxis(fn, cache);
   assertUpstream(fn, dout, logP.shape, logP.dtype);
-  const { outer, length, inner } = around(logP.shape, cache.axis);
+  const { outer, length, inner } = around(logP.shape, axis);
   const dx = allocate(logP.dtype, logP.data.length);
-  for (let o = 0; o < outer; o++) {
+  for (let o = 0; o < outer && dx.length > 0; o++) {
     for (let k = 0; k < inner; k++) {
       const base = o * length * inner + k;
       let total = 0;

@@ -20,7 +20,7 @@
  * Sums run in JS numbers (float64); outputs and gradients have the input's dtype.
  */
 import { ConvnetError, fail, show } from '../errors.js';
-import { allocate, zeros, type DType, type Tensor } from '../tensor.js';
+import { allocate, sizeOf, zeros, type DType, type Tensor } from '../tensor.js';
 import {
   assertCache,
   assertObject,
@@ -293,7 +293,8 @@ function normaliseForward(
 
   const xhat = new Float64Array(x.data.length); // layout of x
   const out = allocate(dtype, x.data.length); // layout of x
-  for (let n = 0; n < N; n++) {
+  // (An empty x may have a huge N: no loop over it.)
+  for (let n = 0; n < N && out.length > 0; n++) {
     for (let c = 0; c < C; c++) {
       for (let s = 0; s < S; s++) {
         const i = at(n, c, s);
@@ -313,7 +314,7 @@ function paramGradients(dout: Tensor, cache: BatchnormCache, { N, C, S }: Batchn
   const dtype: DType = cache.x.dtype;
   const dgamma = allocate(dtype, C);
   const dbeta = allocate(dtype, C);
-  for (let c = 0; c < C; c++) {
+  for (let c = 0; c < C && N * S > 0; c++) {
     let sumDout = 0;
     let sumDoutXhat = 0;
     for (let n = 0; n < N; n++) {
@@ -343,7 +344,7 @@ function closedFormBackward(dout: Tensor, cache: BatchnormCache, layout: Batchno
   const M = N * S;
   const dx = allocate(x.dtype, x.data.length); // layout of x
   const { dgamma, dbeta } = paramGradients(dout, cache, layout);
-  for (let c = 0; c < C; c++) {
+  for (let c = 0; c < C && M > 0; c++) {
     const g = gamma.data[c]!;
     if (cache.mode === 'test') {
       for (let n = 0; n < N; n++) {
@@ -414,7 +415,7 @@ export function checkCache(fn: string, cache: unknown, rank: 2 | 4, useXhat = tr
     (!useXhat || (c.xhat instanceof Float64Array && c.xhat.length === c.x.data.length)) &&
     perChannel.every((a) => a instanceof Float64Array && a.length === C) &&
     c.gamma.data.length === C &&
-    Array.isArray(c.betaShape) &&
+    sizeOf(c.betaShape) === C &&
     typeof c.eps === 'number';
   if (!consistent) {
     fail(fn, `the cache of ${forward} for x of shape ${show(c.x.shape)} (xhat, mean, variance, invStd, gamma of matching sizes)`, 'an inconsistent cache');

@@ -4,7 +4,7 @@
  */
 import { ConvnetError, show } from '../errors.js';
 import { rng, type Rng } from '../rng.js';
-import { allocate, type Tensor } from '../tensor.js';
+import { allocate, sizeOf, type Tensor } from '../tensor.js';
 import { assertCache, assertObject, assertTensor, assertUpstream, integer, numberInRange } from '../validate.js';
 
 export interface DropoutParam {
@@ -58,6 +58,13 @@ export function dropoutForward(x: Tensor, dropoutParam: DropoutParam): { out: Te
 export function dropoutBackward(dout: Tensor, cache: DropoutCache): Tensor {
   const fn = 'dropoutBackward';
   assertCache(fn, cache, ['scale', 'shape', 'dtype']);
+  const { scale } = cache;
+  if (scale !== null) {
+    assertTensor(fn, 'cache.scale', scale);
+    if (scale.data.length !== sizeOf(cache.shape) || scale.dtype !== cache.dtype) {
+      throw new ConvnetError(fn, `expected the cache of dropoutForward (scale of shape ${show(cache.shape)} and dtype ${cache.dtype}, or null), got scale ${show(scale.shape)} ${scale.dtype}`);
+    }
+  }
   assertUpstream(fn, dout, cache.shape, cache.dtype);
   const dx = allocate(cache.dtype, dout.data.length);
   if (cache.scale === null) dx.set(dout.data);

@@ -4,7 +4,7 @@
  * op transposes when transA / transB is set; c broadcasts from (), (1), (N), (1, N), (M, 1) or (M, N).
  */
 import { ConvnetError, show } from '../errors.js';
-import { allocate, type Tensor } from '../tensor.js';
+import { allocate, assertAllocatable, type Tensor } from '../tensor.js';
 import { assertObject, assertSameDtype, assertTensor, finiteNumber } from '../validate.js';
 
 export interface GemmParam {
@@ -55,8 +55,10 @@ export function gemm(a: Tensor, b: Tensor, c?: Tensor | null, gemmParam: GemmPar
   assertSameDtype(fn, tensors);
   const aAt = transA ? (m: number, k: number) => k * M + m : (m: number, k: number) => m * K + k;
   const bAt = transB ? (k: number, n: number) => n * K + k : (k: number, n: number) => k * N + n;
+  // Empty a and b may have huge outer sizes: out (M, N) must still be allocatable.
+  assertAllocatable(fn, M * N, `out (M·N = ${M}·${N})`);
   const out = allocate(a.dtype, M * N);
-  for (let m = 0; m < M; m++) {
+  for (let m = 0; m < M && N > 0; m++) {
     for (let n = 0; n < N; n++) {
       let sum = 0;
       for (let k = 0; k < K; k++) sum += a.data[aAt(m, k)]! * b.data[bAt(k, n)]!;

@@ -14,7 +14,7 @@
  * Sums run in JS numbers (float64); outputs and gradients have the input's dtype.
  */
 import { ConvnetError, fail, show } from '../errors.js';
-import { allocate, type DType, type Tensor } from '../tensor.js';
+import { allocate, assertAllocatable, sizeOf, type DType, type Tensor } from '../tensor.js';
 import {
   assertCache,
   assertObject,
@@ -178,6 +178,8 @@ export function checkForward(
   assertObject(fn, 'gnParam', gnParam);
   const eps = numberInRange(fn, 'gnParam.eps', gnParam.eps, 0, Infinity, 1e-5, { low: true });
   if (N > 0 && H * W === 0) fail(fn, 'x with H, W >= 1 (values to normalise over)', `shape ${show(x.shape)}`);
+  // An x without channels may have a huge N: the statistics (N, G) must still be allocatable.
+  assertAllocatable(fn, N * G, `the statistics of N·G = ${N}·${G} groups`);
   return { N, C, H, W, dtype, eps };
 }
 
@@ -209,7 +211,7 @@ export function checkCache(fn: string, cache: unknown, useXhat = true): asserts 
     (!useXhat || (c.xhat instanceof Float64Array && c.xhat.length === c.x.data.length)) &&
     [c.mean, c.invStd].every((a) => a instanceof Float64Array && a.length === N * G) &&
     c.gamma.data.length === C &&
-    Array.isArray(c.betaShape);
+    sizeOf(c.betaShape) === C;
   if (!consistent) {
     fail(fn, `the cache of spatialGroupnormForwardNaive for x of shape ${show(c.x.shape)} (xhat like x, mean and invStd (N, G), gamma (C))`, 'an inconsistent cache');
   }

@@ -10,7 +10,7 @@
  * Sums run in JS numbers (float64); outputs and gradients have the input's dtype.
  */
 import { ConvnetError, fail, show } from '../errors.js';
-import { allocate, type Tensor } from '../tensor.js';
+import { allocate, sizeOf, type Tensor } from '../tensor.js';
 import {
   assertCache,
   assertObject,
@@ -157,7 +157,7 @@ function checkCache(fn: string, cache: unknown): asserts cache is LayernormCache
     c.xhat.length === N * D &&
     [c.mean, c.invStd].every((a) => a instanceof Float64Array && a.length === N) &&
     c.gamma.data.length === D &&
-    Array.isArray(c.betaShape);
+    sizeOf(c.betaShape) === D;
   if (!consistent) {
     fail(fn, `the cache of layernormForward for x of shape ${show(c.x.shape)} (xhat (N, D), mean and invStd (N), gamma (D))`, 'an inconsistent cache');
   }

@@ -1,6 +1,7 @@
 /**
  * Shape-only layers: flatten (ONNX's Flatten) and its backward.
  */
+import { fail, show } from '../errors.js';
 import { sizeOf, type Tensor } from '../tensor.js';
 import { assertCache, assertTensor, assertUpstream } from '../validate.js';
 import { normaliseAxis } from './activations.js';
@@ -32,6 +33,9 @@ export function flattenForward(x: Tensor, axis = 1): { out: Tensor; cache: Flatt
 export function flattenBackward(dout: Tensor, cache: FlattenCache): Tensor {
   const fn = 'flattenBackward';
   assertCache(fn, cache, ['shape', 'dtype', 'outShape']);
+  if (sizeOf(cache.shape) !== sizeOf(cache.outShape)) {
+    fail(fn, 'the cache of flattenForward (shape and outShape of one size)', `shape ${show(cache.shape)}, outShape ${show(cache.outShape)}`);
+  }
   assertUpstream(fn, dout, cache.outShape, cache.dtype);
   return { shape: [...cache.shape], data: dout.data.slice(), dtype: cache.dtype };
 }

@@ -1,0 +1,144 @@
+/**
+ * Focused regression tests for the bugs the layer fuzz test (layers.test.ts) found, one per fix:
+ * each call used to throw a TypeError or RangeError, hang, or return a tensor whose shape did
+ * not describe its data; now it returns promptly or throws a ConvnetError naming the function.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConvnetError } from '../../src/errors.js';
+import {
+  affineBackwardNaive,
+  affineForward,
+  affineForwardNaive,
+  batchnormBackwardNaive,
+  batchnormForwardNaive,
+  convForwardNaive,
+  dropoutBackward,
+  dropoutForward,
+  flattenBackward,
+  flattenForward,
+  gemm,
+  layernormBackward,
+  layernormForward,
+  leakyReluBackward,
+  leakyReluForward,
+  logSoftmaxBackward,
+  logSoftmaxForward,
+  softmaxBackward,
+  softmaxForward,
+  spatialBatchnormBackwardNaive,
+  spatialBatchnormForwardNaive,
+  spatialGroupnormBackwardNaive,
+  spatialGroupnormForward,
+  spatialGroupnormForwardNaive,
+} from '../../src/index.js';
+import type { Tensor } from '../../src/tensor.js';
+
+const empty = (shape: number[], dtype: 'float32' | 'float64' = 'float64'): Tensor => ({ shape, data: dtype === 'float32' ? new Float32Array(0) : new Float64Array(0), dtype });
+const filled = (shape: number[], value = 1): Tensor => {
+  const data = new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(value);
+  for (let i = 0; i < data.length; i++) data[i] = value + 0.25 * (i % 7);
+  return { shape, data, dtype: 'float64' };
+};
+
+/** Asserts a ConvnetError from `fn` whose message starts with `name: ` and matches `pattern`. */
+function throwsNamed(f: () => unknown, name: string, pattern: RegExp = /./): void {
+  assert.throws(f, (error: unknown) => {
+    assert.ok(error instanceof ConvnetError, `expected a ConvnetError, got ${String(error)}`);
+    assert.equal(error.fn, name);
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+describe('fuzz regressions: sizes too large to allocate fail at once with a ConvnetError', () => {
+  it('affine: an empty x with a huge N and M >= 1 (RangeError before; a hang in the naive layer for N = 2^31)', () => {
+    const x = empty([2 ** 31, 0]);
+    const w = empty([0, 2]);
+    const b = filled([2]);
+    throwsNamed(() => affineForwardNaive(x, w, b), 'affineForwardNaive', /out \(N·M = 2147483648·2\)/);
+    throwsNamed(() => affineForward(x, w, b), 'affineForward', /out \(N·M/);
+  });
+
+  it('affine: an empty x with a huge N and M = 0 returns an empty out at once (a hang before)', () => {
+    const { out, cache } = affineForwardNaive(empty([2 ** 40, 0]), empty([0, 0]), empty([0]));
+    assert.deepEqual(out.shape, [2 ** 40, 0]);
+    const { dx, dw, db } = affineBackwardNaive(empty([2 ** 40, 0]), cache);
+    assert.deepEqual([dx.shape, dw.shape, db.shape], [[2 ** 40, 0], [0, 0], [0]]);
+  });
+
+  it('gemm: empty a and b with huge outer sizes (RangeError before; a hang when N = 0)', () => {
+    throwsNamed(() => gemm(empty([2 ** 31, 0]), empty([0, 2 ** 31])), 'gemm', /out \(M·N/);
+    assert.deepEqual(gemm(empty([2 ** 40, 0]), empty([0, 0])).shape, [2 ** 40, 0]);
+  });
+
+  it('spatial group norm: x without channels and a huge N (RangeError or a hang before)', () => {
+    const x = empty([2 ** 31, 0, 1, 1]);
+    throwsNamed(() => spatialGroupnormForwardNaive(x, empty([0]), empty([0]), 1), 'spatialGroupnormForwardNaive', /statistics of N·G/);
+    // The fast layer shares the check (and, for now, the naive layer's name in its errors).
+    assert.throws(() => spatialGroupnormForward(x, empty([0]), empty([0]), 1), ConvnetError);
+  });
+});
+
+describe('fuzz regressions: empty tensors with a huge dimension return at once (hangs before)', () => {
+  it('softmax and log-softmax along the last axis of x (2^40, 0), and their backwards', () => {
+    for (const [forward, backward] of [
+      [softmaxForward, softmaxBackward],
+      [logSoftmaxForward, logSoftmaxBackward],
+    ] as const) {
+      const { out, cache } = forward(empty([2 ** 40, 0]), -1);
+      assert.deepEqual(out.shape, [2 ** 40, 0]);
+      assert.deepEqual(backward(empty([2 ** 40, 0]), cache).shape, [2 ** 40, 0]);
+    }
+  });
+
+  it('batch norm in test mode over x (2^40, 0) and spatial (2^40, 2, 0, 3), and the naive backwards', () => {
+    const running = (C: number): { runningMean: Tensor; runningVar: Tensor } => ({ runningMean: filled([C], 0), runningVar: filled([C], 1) });
+    const bn = batchnormForwardNaive(empty([2 ** 40, 0]), empty([0]), empty([0]), { mode: 'test', ...running(0) });
+    assert.deepEqual(bn.out.shape, [2 ** 40, 0]);
+    assert.deepEqual(batchnormBackwardNaive(empty([2 ** 40, 0]), bn.cache).dx.shape, [2 ** 40, 0]);
+    const sbn = spatialBatchnormForwardNaive(empty([2 ** 40, 2, 0, 3]), filled([2]), filled([2]), { mode: 'test', ...running(2) });
+    assert.deepEqual(sbn.out.shape, [2 ** 40, 2, 0, 3]);
+    assert.deepEqual(spatialBatchnormBackwardNaive(empty([2 ** 40, 2, 0, 3]), sbn.cache).dgamma.shape, [2]);
+  });
+});
+
+describe('fuzz regressions: backwards check the caches they are given', () => {
+  const x = filled([2, 3, 4, 4]);
+
+  it('affine backward given a conv cache (dx with x.shape over N·F values before)', () => {
+    const { cache } = convForwardNaive(x, filled([2, 3, 3, 3]), filled([2]), { pad: 1 });
+    throwsNamed(() => affineBackwardNaive(filled([2, 3]), cache as never), 'affineBackwardNaive', /the cache of an affine forward/);
+  });
+
+  it('flatten backward given a cache whose shape and outShape differ in size (a malformed dx before)', () => {
+    const { out, cache } = flattenForward(x);
+    throwsNamed(() => flattenBackward(filled(out.shape), { ...cache, shape: [5, 5] }), 'flattenBackward', /one size/);
+  });
+
+  it('dropout backward given a mask of the wrong size, or not a tensor (NaN or TypeError before)', () => {
+    const { out, cache } = dropoutForward(x, { p: 0.5, mode: 'train', seed: 1 });
+    throwsNamed(() => dropoutBackward(filled(out.shape), { ...cache, scale: filled([3]) }), 'dropoutBackward', /scale of shape/);
+    throwsNamed(() => dropoutBackward(filled(out.shape), { ...cache, scale: 7 as never }), 'dropoutBackward', /cache\.scale/);
+  });
+
+  it('leaky relu backward given a cache whose alpha is not a finite number', () => {
+    const { cache } = leakyReluForward(x, 0.1);
+    throwsNamed(() => leakyReluBackward(filled(x.shape), { ...cache, alpha: Number.NaN }), 'leakyReluBackward', /cache\.alpha/);
+  });
+
+  it('softmax backward given a cache whose axis is out of range (reads out of bounds before)', () => {
+    const { cache } = softmaxForward(filled([2, 3]));
+    throwsNamed(() => softmaxBackward(filled([2, 3]), { ...cache, axis: 5 }), 'softmaxBackward', /axis in \[0, 1\]/);
+  });
+
+  it('norm backwards given a betaShape of another size (a malformed dbeta before)', () => {
+    const ln = layernormForward(filled([2, 3]), filled([3]), filled([3]));
+    throwsNamed(() => layernormBackward(filled([2, 3]), { ...ln.cache, betaShape: [2] }), 'layernormBackward');
+    const bn = batchnormForwardNaive(filled([2, 3]), filled([3]), filled([3]), { mode: 'train' });
+    throwsNamed(() => batchnormBackwardNaive(filled([2, 3]), { ...bn.cache, betaShape: [4] }), 'batchnormBackwardNaive');
+    const gn = spatialGroupnormForwardNaive(x, filled([3]), filled([3]), 3);
+    throwsNamed(() => spatialGroupnormBackwardNaive(filled(x.shape), { ...gn.cache, betaShape: [1, 2, 1, 1] }), 'spatialGroupnormBackwardNaive');
+  });
+});
+
