@@ -21,3 +21,15 @@ test('the README usage example runs and prints what it says', () => {
   const output = execFileSync(process.execPath, [file], { encoding: 'utf8' });
   assert.deepEqual(output.trim().split('\n'), ['[ 2, 4, 4, 3 ]', 'true']);
 });
+
+test('the README modules example runs and prints what the README shows', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.split('## Modules and models')[1]!;
+  const code = /```js\n([\s\S]*?)```/.exec(section)![1]!;
+  const shown = /prints\n\n```\n([\s\S]*?)```/.exec(section)![1]!;
+  mkdirSync(join(root, 'build'), { recursive: true });
+  const file = join(root, 'build', 'readme-modules.mjs');
+  writeFileSync(file, code);
+  const output = execFileSync(process.execPath, [file], { encoding: 'utf8' });
+  assert.equal(output.trim(), shown.trim());
+});
