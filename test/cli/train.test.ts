@@ -39,11 +39,13 @@ function resultOf(dir: string): RunResult {
 }
 
 let uninterrupted: RunResult | undefined;
+let referenceStdout = '';
 function reference(): RunResult {
   if (uninterrupted === undefined) {
     const out = join(work, 'whole');
     const run = convnet('train', ...RUN, '--epochs', '4', '--out', out);
     assert.equal(run.status, 0, run.stderr);
+    referenceStdout = run.stdout;
     uninterrupted = resultOf(out);
     assert.equal(uninterrupted.lossHistory.length, 32);
   }
@@ -71,6 +73,14 @@ describe('convnet train writes a model and a checkpoint, and --resume continues 
     assert.equal(info.training?.dataset, 'mnist');
     assert.equal(info.training?.model, 'conv(2,3)-relu-pool-fc(10)');
     assert.equal(typeof info.training?.testAcc, 'number');
+  });
+
+  test('convnet evaluate on model.safetensors reproduces the test accuracy convnet train printed', () => {
+    reference();
+    const printed = /test acc (\d\.\d{4})/.exec(referenceStdout)![1];
+    const run = convnet('evaluate', join(work, 'whole', 'model.safetensors'));
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, new RegExp(`test acc ${printed!.replace('.', '\\.')} `));
   });
 
   test('Ctrl-C stops after the current iteration, writes a checkpoint, says how to resume and exits 130', async () => {
