@@ -6,7 +6,7 @@
  * never perturbed: each function receives a private perturbed copy as its argument.
  */
 import { ConvnetError, fail, show } from './errors.js';
-import { rng as makeRng } from './rng.js';
+import { rng } from './rng.js';
 import { clone, randn, unravelIndex, zerosLike, type Tensor } from './tensor.js';
 import { assertObject, assertTensor } from './validate.js';
 
@@ -165,7 +165,7 @@ export function gradCheck<C>(options: GradCheckOptions<C>): GradCheckReport {
 
   const { out, cache } = forward(inputs);
   assertTensor(fn, 'forward(inputs).out', out);
-  const dout = randn(out.shape, makeRng(options.seed ?? 0), out.dtype);
+  const dout = randn(out.shape, rng(options.seed ?? 0), out.dtype);
   const grads = backward(dout, cache);
 
   const entries: GradCheckEntry[] = [];
