@@ -1,10 +1,18 @@
 /**
  * Conv nets built from a short spec, e.g.
  *   [conv(32,3)-bn-relu]x2-pool-[conv(64,3)-bn-relu]x2-pool-fc(256)-relu-fc(10)
+ *   conv(32,3)-bn-relu-[res(conv(32,3)-bn-relu-conv(32,3)-bn)-relu]x2-res(conv(64,3,2)-bn-relu-conv(64,3)-bn)-relu-gap-fc(10)
  *
  * Grammar (whitespace is ignored):
  *   spec    = element { "-" element }
  *   element = layer | "[" spec "]" "x" count
+ *           | "res(" spec ")"                               residual block: the body's output is
+ *                                                           added to the block's input; when the
+ *                                                           body changes the shape (a stride or
+ *                                                           another channel count) the input goes
+ *                                                           through a 1×1 conv with the body's
+ *                                                           total stride (+ bn when the body has
+ *                                                           bn) first, as in He et al.
  *   layer   = "conv(" filters "," size [ "," stride ] ")"   convolution, "same" padding (size odd)
  *           | "fc(" units ")"                               affine (flattens image activations)
  *           | "relu" | "lrelu"                              ReLU, leaky ReLU (alpha 0.01)
@@ -19,7 +27,7 @@
  */
 import { ConvnetError, show } from '../errors.js';
 import { LeakyReLU, ReLU } from '../nn/activation.js';
-import { Sequential } from '../nn/containers.js';
+import { Residual, Sequential } from '../nn/containers.js';
 import { Conv2d } from '../nn/conv.js';
 import { Dropout } from '../nn/dropout.js';
 import { Linear } from '../nn/linear.js';
@@ -39,7 +47,8 @@ export type SpecLayer =
   | { kind: 'relu' | 'lrelu' | 'bn' | 'ln' | 'gap' }
   | { kind: 'gn'; groups: number }
   | { kind: 'maxpool' | 'avgpool'; size: number; stride: number }
-  | { kind: 'dropout'; keep: number };
+  | { kind: 'dropout'; keep: number }
+  | { kind: 'res'; body: SpecLayer[] };
 
 /** Layer name → [minimum, maximum] argument count. */
 const ARITY: Record<string, [number, number]> = {
@@ -84,6 +93,13 @@ export function parseSpec(spec: string): SpecLayer[] {
   };
 
   const parseElement = (): SpecLayer[] => {
+    if (text.startsWith('res(', at)) {
+      at += 4;
+      const body = parseSequence();
+      if (text[at] !== ')') error("')' closing res(");
+      at++;
+      return [{ kind: 'res', body }];
+    }
     if (text[at] === '[') {
       at++;
       const inner = parseSequence();
@@ -182,6 +198,8 @@ function specLabel(layer: SpecLayer): string {
       return `${layer.kind}(${layer.size},${layer.stride})`;
     case 'dropout':
       return `dropout(${layer.keep})`;
+    case 'res':
+      return `res(${layer.body.map(specLabel).join('-')})`;
     default:
       return layer.kind;
   }
@@ -252,11 +270,36 @@ function specModules(fn: string, layers: readonly SpecLayer[], inputDim: readonl
       case 'dropout':
         module = new Dropout({ keep: layer.keep }, init);
         break;
+      case 'res':
+        module = residualBlock(fn, label, layer.body, shape, init);
+        break;
     }
     shape = module.outputShape(shape);
     modules.push(module);
   }
   return modules;
+}
+
+/**
+ * A res(…) block: its body, and a projection when the body changes the shape (a 1×1 conv with
+ * the body's total stride, + bn when the body normalises with bn).
+ */
+function residualBlock(fn: string, label: string, body: SpecLayer[], shape: number[], init: Init): Module {
+  if (shape.length !== 3) throw new ConvnetError(fn, `expected ${label} to follow image activations (C, H, W), got activations of shape (${shape.join(', ')})`);
+  const layers = specModules(fn, body, shape, init);
+  const main = new Sequential(layers);
+  const out = main.outputShape(shape);
+  if (out.length !== 3) throw new ConvnetError(fn, `expected the body of ${label} to give image activations (C, H, W), got (${out.join(', ')})`);
+  if (out.every((d, i) => d === shape[i])) return new Residual({ body: main });
+  const stride = body.reduce((s, l) => s * (l.kind === 'conv' ? l.stride : 1), 1);
+  const projection: Module[] = [new Conv2d({ inChannels: shape[0]!, outChannels: out[0]!, kernelSize: 1, stride }, init)];
+  if (body.some((l) => l.kind === 'bn')) projection.push(new BatchNorm2d({ features: out[0]! }, init));
+  const skip = new Sequential(projection);
+  const skipShape = skip.outputShape(shape);
+  if (skipShape.some((d, i) => d !== out[i])) {
+    throw new ConvnetError(fn, `expected the body of ${label} to change the size only by conv strides (a 1×1 conv of stride ${stride} gives (${skipShape.join(', ')})), got (${out.join(', ')})`);
+  }
+  return new Residual({ body: main, projection: skip });
 }
 
 /** A conv net built from a spec (see the grammar above). */

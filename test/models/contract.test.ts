@@ -8,6 +8,7 @@ import { clone, zeros } from '../../src/tensor.js';
 import { assertThrowsConvnet, randomTensor } from '../helpers.js';
 import { MODEL_KINDS, residualNet } from './kinds.js';
 import { ThreeLayerConvNet } from '../../src/models/threeLayerConvNet.js';
+import { ConvNet } from '../../src/models/spec.js';
 import { Solver } from '../../src/train/solver.js';
 
 function labels(n: number, classes: number, seed: number): Int32Array {
@@ -128,5 +129,25 @@ describe('summary', () => {
     assert.match(text, /skip: Conv2d 3→4, 1×1, stride 2\s+\(4, 3, 3\)/);
     assert.match(text, /Residual \(projected skip\)\s+\(4, 3, 3\)/);
     assert.match(text, /buffer values/);
+  });
+});
+
+describe('res(…) in the spec grammar', () => {
+  test('an identity block and a projected block (1×1 conv with the body\'s stride, + bn)', () => {
+    const model = new ConvNet({ spec: 'conv(4,3)-bn-relu-[res(conv(4,3)-bn-relu-conv(4,3)-bn)-relu]x2-res(conv(6,3,2)-bn-relu-conv(6,3)-bn)-relu-gap-fc(10)', inputDim: [1, 8, 8] });
+    const text = model.summary();
+    assert.equal((text.match(/Residual \(identity skip\)/g) ?? []).length, 2);
+    assert.match(text, /Residual \(projected skip\)\s+\(6, 4, 4\)/);
+    assert.match(text, /skip: Conv2d 4→6, 1×1, stride 2\s+\(6, 4, 4\)/);
+    assert.match(text, /skip: BatchNorm2d 6/);
+    assert.equal(model.describe(), 'conv(4,3) → bn → relu → res(conv(4,3)-bn-relu-conv(4,3)-bn) → relu → res(conv(4,3)-bn-relu-conv(4,3)-bn) → relu → res(conv(6,3,2)-bn-relu-conv(6,3)-bn) → relu → gap → fc(10)');
+    const plain = new ConvNet({ spec: 'conv(4,3)-relu-res(conv(6,3))-fc(10)', inputDim: [1, 5, 5] });
+    assert.match(plain.summary(), /skip: Conv2d 4→6, 1×1 /);
+    assert.doesNotMatch(plain.summary(), /skip: BatchNorm2d/, 'no bn in the body, none in the projection');
+  });
+  test('bad blocks are errors naming the block', () => {
+    assertThrowsConvnet(() => new ConvNet({ spec: 'fc(8)-res(fc(8))-fc(10)', inputDim: [1, 4, 4] }), /res\(fc\(8\)\) to follow image activations/);
+    assertThrowsConvnet(() => new ConvNet({ spec: 'conv(4,3)-res(conv(4,3)-pool)-fc(10)', inputDim: [1, 8, 8] }), /body of res\(conv\(4,3\)-maxpool\(2,2\)\) to change the size only by conv strides/);
+    assertThrowsConvnet(() => new ConvNet({ spec: 'conv(4,3)-res(conv(4,3)-fc(10)', inputDim: [1, 8, 8] }), /parseSpec/, /'\)' closing res\(/);
   });
 });

@@ -84,4 +84,9 @@ export const MODEL_KINDS: ModelKind[] = [
     make: (dtype) => new ConvNet({ spec: 'conv(3,3)-relu-maxpool(3,1)-fc(8)-ln-relu-fc(5)', inputDim: [3, 6, 6], numClasses: 5, dtype, seed: 6 }),
   },
   { label: 'Network with Residual blocks', inputShape: [2, 6, 5], make: (dtype) => residualNet(dtype) },
+  {
+    label: 'ConvNet with res blocks (identity and projected skips)',
+    inputShape: [1, 6, 6],
+    make: (dtype) => new ConvNet({ spec: 'conv(3,3)-bn-relu-res(conv(3,3)-bn-relu-conv(3,3)-bn)-relu-res(conv(4,3,2)-bn-relu-conv(4,3)-bn)-relu-gap-fc(3)', inputDim: [1, 6, 6], numClasses: 3, dtype, seed: 8 }),
+  },
 ];
