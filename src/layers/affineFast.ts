@@ -7,8 +7,8 @@
  */
 import { getKernels } from '../kernels/index.js';
 import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
-import { assertCache, assertUpstream } from '../validate.js';
-import { affineGeometry, type AffineCache } from './affine.js';
+import { assertUpstream } from '../validate.js';
+import { affineCacheGeometry, affineGeometry, type AffineCache } from './affine.js';
 
 export function affineForward(x: Tensor, w: Tensor, b: Tensor): { out: Tensor; cache: AffineCache } {
   const { N, D, M } = affineGeometry('affineForward', x, w, b);
@@ -26,10 +26,7 @@ export function affineForward(x: Tensor, w: Tensor, b: Tensor): { out: Tensor; c
 
 export function affineBackward(dout: Tensor, cache: AffineCache): { dx: Tensor; dw: Tensor; db: Tensor } {
   const fn = 'affineBackward';
-  assertCache(fn, cache, ['x', 'w']);
-  const { x, w } = cache;
-  const N = x.shape[0]!;
-  const [D, M] = w.shape as [number, number];
+  const { x, w, N, D, M } = affineCacheGeometry(fn, cache);
   assertUpstream(fn, dout, [N, M], x.dtype);
   const kernels = getKernels();
   const dx = allocate(x.dtype, N * D);

@@ -398,7 +398,9 @@ function assertChannelParam(fn: string, name: string, t: Tensor, C: number): voi
  * xhat is not computed here.
  */
 export function checkCache(fn: string, cache: unknown, rank: 2 | 4, useXhat = true): BatchnormLayout {
-  const forward = rank === 2 ? 'batchnormForwardNaive' : 'spatialBatchnormForwardNaive';
+  // The forward that makes such caches, named like the backward (fast or naive); the two
+  // forwards' caches are interchangeable.
+  const forward = `${rank === 2 ? 'batchnormForward' : 'spatialBatchnormForward'}${/(Naive|Alt)$/.test(fn) ? 'Naive' : ''}`;
   assertCache(fn, cache, ['mode', 'x', 'gamma', 'betaShape', 'xhat', 'mean', 'variance', 'invStd', 'eps']);
   const c = cache as BatchnormCache;
   assertTensor(fn, 'cache.x', c.x);

@@ -8,7 +8,7 @@
  *   backward  Σ dout and Σ dout · (x − mean) per channel, then the closed form
  *             dx = a · dout + b · (x − mean) + k   with, per channel (train mode),
  *               a = gamma · invStd,  b = −gamma · invStd² · dgamma / M,  k = −gamma · invStd · dbeta / M
- *             (test mode: dx = gamma · invStd · dout), where dgamma = invStd · Σ dout · (x − mean).
+ *             (test mode: dx = gamma · invStd · dout, x not read), where dgamma = invStd · Σ dout · (x − mean).
  *
  * The cache does not hold xhat = (x − mean) · invStd (a float64 copy of x, twice float32's
  * size): the fast backward uses x and the statistics. It is still there for the naive backward,
@@ -31,13 +31,13 @@ import {
 
 /** Batchnorm forward (fast): x (N, D), gamma and beta of D elements → out (N, D). */
 export function batchnormForward(x: Tensor, gamma: Tensor, beta: Tensor, bnParam: BatchnormParam): { out: Tensor; cache: BatchnormCache } {
-  const fn = 'batchnormForwardNaive';
+  const fn = 'batchnormForward';
   return forward(fn, x, gamma, beta, bnParam, featureLayout(fn, x, gamma, beta), 'D');
 }
 
 /** Batchnorm backward (fast, closed form): dx (N, D), dgamma and dbeta in their parameters' shapes. */
 export function batchnormBackward(dout: Tensor, cache: BatchnormCache): BatchnormGradients {
-  const fn = 'batchnormBackwardNaive';
+  const fn = 'batchnormBackward';
   const layout = checkCache(fn, cache, 2, false);
   assertUpstream(fn, dout, cache.x.shape, cache.x.dtype);
   return backward(dout, cache, layout);
@@ -45,13 +45,13 @@ export function batchnormBackward(dout: Tensor, cache: BatchnormCache): Batchnor
 
 /** Spatial batchnorm forward (fast): x (N, C, H, W), gamma and beta of shape (C) or (1, C, 1, 1). */
 export function spatialBatchnormForward(x: Tensor, gamma: Tensor, beta: Tensor, bnParam: BatchnormParam): { out: Tensor; cache: BatchnormCache } {
-  const fn = 'spatialBatchnormForwardNaive';
+  const fn = 'spatialBatchnormForward';
   return forward(fn, x, gamma, beta, bnParam, spatialLayout(fn, x, gamma, beta), 'C');
 }
 
 /** Spatial batchnorm backward (fast): dx (N, C, H, W), dgamma and dbeta in their parameters' shapes. */
 export function spatialBatchnormBackward(dout: Tensor, cache: BatchnormCache): BatchnormGradients {
-  const fn = 'spatialBatchnormBackwardNaive';
+  const fn = 'spatialBatchnormBackward';
   const layout = checkCache(fn, cache, 4, false);
   assertUpstream(fn, dout, cache.x.shape, cache.x.dtype);
   return backward(dout, cache, layout);
@@ -86,7 +86,8 @@ function forward(
     scale[c] = gamma.data[c]! * invStd[c]!;
   }
   const out = allocateUninitialized(dtype, x.data.length); // layout of x: every value written
-  kernels.channelAffine(x.data, null, N, C, S, 0, C, mean, scale, scale, shift, out);
+  // An empty x may have a huge N (or S): the kernels' loops over it would do nothing for long.
+  if (x.data.length > 0) kernels.channelAffine(x.data, null, N, C, S, 0, C, mean, scale, scale, shift, out);
   const cache = { mode, x, gamma, betaShape: [...beta.shape], mean, variance, invStd, eps } as Omit<BatchnormCache, 'xhat'>;
   let xhat: Float64Array | undefined;
   Object.defineProperty(cache, 'xhat', {
@@ -99,6 +100,7 @@ function forward(
 /** xhat = (x − mean) · invStd in float64, for the naive backward. */
 function normalised(x: Tensor, { N, C, S }: BatchnormLayout, mean: Float64Array, invStd: Float64Array): Float64Array {
   const xhat = new Float64Array(x.data.length);
+  if (xhat.length === 0) return xhat; // N may be huge
   const zero = new Float64Array(C);
   getKernels().channelAffine(x.data, null, N, C, S, 0, C, mean, invStd, zero, zero, xhat);
   return xhat;
@@ -111,7 +113,9 @@ function backward(dout: Tensor, cache: BatchnormCache, { N, C, S }: BatchnormLay
   const kernels = getKernels();
   const sums = new Float64Array(C); // Σ dout = dbeta
   const dots = new Float64Array(C); // Σ dout · (x − mean)
-  kernels.channelSums(dout.data, x.data, N, C, S, 0, C, mean, sums, dots);
+  // An empty x may have a huge N or S: sums over nothing are the zeros already there.
+  const empty = x.data.length === 0;
+  if (!empty) kernels.channelSums(dout.data, x.data, N, C, S, 0, C, mean, sums, dots);
   const dgamma = allocate(dtype, C);
   const dbeta = allocate(dtype, C);
   const a = new Float64Array(C);
@@ -129,7 +133,16 @@ function backward(dout: Tensor, cache: BatchnormCache, { N, C, S }: BatchnormLay
     }
   }
   const dx = allocateUninitialized(dtype, x.data.length); // layout of x: every value written
-  kernels.channelAffine(x.data, dout.data, N, C, S, 0, C, mean, a, b, k, dx);
+  if (empty) {
+    // nothing to write
+  } else if (cache.mode === 'test') {
+    // dx = a · dout, x not read: b · (x − mean) would be 0 · ∞ = NaN where x is ±∞, though the
+    // statistics are constants there and dx does not depend on x.
+    const zero = new Float64Array(C);
+    kernels.channelAffine(dout.data, null, N, C, S, 0, C, zero, a, a, zero, dx);
+  } else {
+    kernels.channelAffine(x.data, dout.data, N, C, S, 0, C, mean, a, b, k, dx);
+  }
   return {
     dx: { shape: [...x.shape], data: dx, dtype },
     dgamma: { shape: [...gamma.shape], data: dgamma, dtype },

@@ -6,10 +6,15 @@
  * where g = floor(f / (F / groups)), Cg = C / groups, and xpad is x padded with zeros
  * (top, left, bottom, right). Height and width each have their own stride, padding, dilation.
  *
+ * Padding taps are terms of the sum like any other, w · 0 (and dout · 0 in dw), as in PyTorch
+ * and in the fast layer's im2col + GEMM: they add nothing to finite values, but 0 · ±∞ is NaN,
+ * so a non-finite weight (or dout) whose window reaches the padding gives NaN there.
+ * (SEMANTICS.md is silent on non-finite values, so PyTorch decides, as it does elsewhere.)
+ *
  * The naive version below is the definition: the fast version must agree with it.
  */
 import { ConvnetError, show } from '../errors.js';
-import { allocate, type Tensor } from '../tensor.js';
+import { allocate, assertAllocatable, type Tensor } from '../tensor.js';
 import { assertCache, assertObject, assertSameDtype, assertTensor, assertUpstream, integer } from '../validate.js';
 import { outputLength, parseWindowParams, type WindowParams } from './geometry.js';
 
@@ -80,6 +85,8 @@ export function convGeometry(fn: string, x: unknown, w: unknown, b: unknown, con
   const window = parseWindowParams(fn, param, [1, 1], 'convParam');
   const Ho = outputLength(fn, 'height', H, HH, window.strideH, window.padTop, window.padBottom, window.dilationH);
   const Wo = outputLength(fn, 'width', W, WW, window.strideW, window.padLeft, window.padRight, window.dilationW);
+  // Huge padding (or an empty x with a huge N) can ask for an output no array can hold.
+  assertAllocatable(fn, N * F * Ho * Wo, `out (N·F·Ho·Wo = ${N}·${F}·${Ho}·${Wo})`);
   return { N, C, H, W, F, HH, WW, groups, Cg: C / groups, Fg: F / groups, Ho, Wo, ...window };
 }
 
@@ -97,11 +104,12 @@ export function convForwardNaive(x: Tensor, w: Tensor, b: Tensor, convParam: Con
           for (let c = 0; c < Cg; c++) {
             for (let kh = 0; kh < HH; kh++) {
               const row = i * g.strideH - g.padTop + kh * g.dilationH;
-              if (row < 0 || row >= H) continue; // zero padding
+              const rowInside = row >= 0 && row < H;
               for (let kw = 0; kw < WW; kw++) {
                 const col = j * g.strideW - g.padLeft + kw * g.dilationW;
-                if (col < 0 || col >= W) continue;
-                sum += w.data[((f * Cg + c) * HH + kh) * WW + kw]! * x.data[((n * C + cBase + c) * H + row) * W + col]!;
+                // A padding tap is a term w · 0 (see the file comment: 0 · ±∞ is NaN).
+                const xv = rowInside && col >= 0 && col < W ? x.data[((n * C + cBase + c) * H + row) * W + col]! : 0;
+                sum += w.data[((f * Cg + c) * HH + kh) * WW + kw]! * xv;
               }
             }
           }
@@ -118,7 +126,8 @@ export function convForwardNaive(x: Tensor, w: Tensor, b: Tensor, convParam: Con
  *   db[f] += dout[n, f, i, j]
  *   dw[f, c, kh, kw] += dout[n, f, i, j] · xpad[…]      (dout times x, not w times x)
  *   dx[n, cBase + c, row, col] += dout[n, f, i, j] · w[f, c, kh, kw]
- * Overlapping windows accumulate (+=); padded positions receive nothing, so dx has x's shape.
+ * Overlapping windows accumulate (+=); padded positions receive nothing, so dx has x's shape
+ * (dw still gets their dout · 0 terms).
  */
 export function convBackwardNaive(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: Tensor; db: Tensor } {
   const fn = 'convBackwardNaive';
@@ -140,12 +149,15 @@ export function convBackwardNaive(dout: Tensor, cache: ConvCache): { dx: Tensor;
           for (let c = 0; c < Cg; c++) {
             for (let kh = 0; kh < HH; kh++) {
               const row = i * g.strideH - g.padTop + kh * g.dilationH;
-              if (row < 0 || row >= H) continue;
+              const rowInside = row >= 0 && row < H;
               for (let kw = 0; kw < WW; kw++) {
                 const col = j * g.strideW - g.padLeft + kw * g.dilationW;
-                if (col < 0 || col >= W) continue;
-                const xAt = ((n * C + cBase + c) * H + row) * W + col;
                 const wAt = ((f * Cg + c) * HH + kh) * WW + kw;
+                if (!rowInside || col < 0 || col >= W) {
+                  dw[wAt] += upstream * 0; // a padding tap: a zero term (NaN if dout is ±∞ or NaN)
+                  continue;
+                }
+                const xAt = ((n * C + cBase + c) * H + row) * W + col;
                 dw[wAt] += upstream * x.data[xAt]!;
                 dx[xAt] += upstream * w.data[wAt]!;
               }

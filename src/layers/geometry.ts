@@ -69,8 +69,24 @@ export function outputLength(
 }
 
 /**
+ * The first tap k >= 0 of a window starting at `start` whose position start + k·dilation is at
+ * least `low`. With endTap: a window's taps at positions in [low, high) are k in
+ * [firstTap, endTap) (none when endTap <= firstTap). The positions are an arithmetic progression,
+ * so a window is clipped to the input (or the padded input) in O(1), whatever the kernel size.
+ */
+export function firstTap(start: number, dilation: number, low: number): number {
+  return Math.max(0, Math.ceil((low - start) / dilation));
+}
+
+/** One past the last tap k < kernel whose position start + k·dilation is below `high` (see firstTap). */
+export function endTap(start: number, kernel: number, dilation: number, high: number): number {
+  return Math.min(kernel, Math.floor((high - 1 - start) / dilation) + 1);
+}
+
+/**
  * Checks that every window along an axis covers at least one real (non-padding) cell, so that a
- * max over it is never -Infinity and an average never divides by zero.
+ * max over it is never -Infinity and an average never divides by zero. O(outLength): each window
+ * is clipped to the input in closed form (firstTap, endTap), so a huge kernel costs nothing.
  */
 export function assertWindowsTouchInput(
   fn: string,
@@ -84,12 +100,7 @@ export function assertWindowsTouchInput(
 ): void {
   for (let o = 0; o < outLength; o++) {
     const start = o * stride - padBefore;
-    let touches = false;
-    for (let k = 0; k < kernel && !touches; k++) {
-      const at = start + k * dilation;
-      touches = at >= 0 && at < size;
-    }
-    if (!touches) {
+    if (endTap(start, kernel, dilation, size) <= firstTap(start, dilation, 0)) {
       throw new ConvnetError(
         fn,
         `expected every pooling window to cover at least one input cell, got window ${o} along the ${axis} (start ${start}) lying wholly in the padding (pad ${padBefore}, kernel ${kernel}, dilation ${dilation})`,

@@ -76,7 +76,9 @@ export function spatialGroupnormForwardNaive(
   const invStd = new Float64Array(N * G); // (N, G)
   const xhat = new Float64Array(x.data.length); // (N, C, H, W)
   const out = allocate(dtype, x.data.length); // (N, C, H, W)
-  for (let n = 0; n < N; n++) {
+  // An empty x (no channels) may have a huge N: its groups hold no values, and their statistics
+  // (never read) stay 0 rather than being computed one by one.
+  for (let n = 0; n < N && M > 0; n++) {
     for (let g = 0; g < G; g++) {
       const ng = n * G + g;
       const start = (n * C + g * Cg) * HW; // the group's M values are x[start .. start + M)
@@ -134,7 +136,7 @@ export function spatialGroupnormBackwardNaive(dout: Tensor, cache: GroupnormCach
     dgamma[c] = sumDoutXhat;
   }
 
-  for (let n = 0; n < N; n++) {
+  for (let n = 0; n < N && M > 0; n++) {
     for (let g = 0; g < G; g++) {
       const ng = n * G + g;
       const start = (n * C + g * Cg) * HW;
@@ -191,15 +193,17 @@ function assertChannelParam(fn: string, name: string, t: Tensor, C: number): voi
 }
 
 /**
- * Checks that the cache came from spatialGroupnormForwardNaive. `useXhat` false (the fast backward):
+ * Checks that the cache came from a groupnorm forward (naive or fast). `useXhat` false (the fast backward):
  * xhat is not read, so a fast forward's lazily computed xhat is not computed here.
  */
 export function checkCache(fn: string, cache: unknown, useXhat = true): asserts cache is GroupnormCache {
   assertCache(fn, cache, ['x', 'gamma', 'betaShape', 'G', 'xhat', 'mean', 'invStd', 'eps']);
   const c = cache as GroupnormCache;
+  // The forward that makes such caches, named like the backward (fast or naive).
+  const forward = fn.endsWith('Naive') ? 'spatialGroupnormForwardNaive' : 'spatialGroupnormForward';
   assertTensor(fn, 'cache.x', c.x);
   if (c.x.shape.length !== 4) {
-    throw new ConvnetError(fn, `expected the cache of spatialGroupnormForwardNaive (x of rank 4), got cache.x of shape ${show(c.x.shape)}`);
+    throw new ConvnetError(fn, `expected the cache of ${forward} (x of rank 4), got cache.x of shape ${show(c.x.shape)}`);
   }
   assertTensor(fn, 'cache.gamma', c.gamma);
   const [N, C] = c.x.shape as [number, number];
@@ -213,6 +217,6 @@ export function checkCache(fn: string, cache: unknown, useXhat = true): asserts 
     c.gamma.data.length === C &&
     sizeOf(c.betaShape) === C;
   if (!consistent) {
-    fail(fn, `the cache of spatialGroupnormForwardNaive for x of shape ${show(c.x.shape)} (xhat like x, mean and invStd (N, G), gamma (C))`, 'an inconsistent cache');
+    fail(fn, `the cache of ${forward} for x of shape ${show(c.x.shape)} (xhat like x, mean and invStd (N, G), gamma (C))`, 'an inconsistent cache');
   }
 }

@@ -29,21 +29,27 @@ export function spatialGroupnormForward(
   G: number,
   gnParam: GroupnormParam = {},
 ): { out: Tensor; cache: GroupnormCache } {
-  const fn = 'spatialGroupnormForwardNaive';
+  const fn = 'spatialGroupnormForward';
   const { N, C, H, W, dtype, eps } = checkForward(fn, x, gamma, beta, G, gnParam);
   const kernels = getKernels();
   const S = H * W;
   const Cg = C / G;
   const mean = new Float64Array(N * G); // (N, G)
+  const invStd = new Float64Array(N * G); // (N, G)
+  const out = allocateUninitialized(dtype, x.data.length); // (N, C, H, W): every value written
+  if (x.data.length === 0) {
+    // No channels (N may be huge): the groups hold no values, and their statistics (never read)
+    // stay 0, as in the naive layer, rather than being computed one by one.
+    const cache: GroupnormCache = { x, gamma, betaShape: [...beta.shape], G, xhat: new Float64Array(0), mean, invStd, eps };
+    return { out: { shape: [N, C, H, W], data: out, dtype }, cache };
+  }
   const variance = new Float64Array(N * G); // (N, G)
   kernels.channelMoments(x.data, 1, N * G, Cg * S, 0, N * G, mean, variance);
-  const invStd = new Float64Array(N * G); // (N, G)
   for (let i = 0; i < N * G; i++) invStd[i] = 1 / Math.sqrt(variance[i]! + eps);
   // Per plane (n, c): centre mean[n, g], scale gamma[c] · invStd[n, g], shift beta[c].
   const centre = planeValues(N, C, Cg, (_c, ng) => mean[ng]!);
   const scale = planeValues(N, C, Cg, (c, ng) => gamma.data[c]! * invStd[ng]!);
   const shift = planeValues(N, C, Cg, (c) => beta.data[c]!);
-  const out = allocateUninitialized(dtype, x.data.length); // (N, C, H, W): every value written
   kernels.channelAffine(x.data, null, 1, N * C, S, 0, N * C, centre, scale, scale, shift, out);
   const cache = { x, gamma, betaShape: [...beta.shape], G, mean, invStd, eps } as Omit<GroupnormCache, 'xhat'>;
   let xhat: Float64Array | undefined;
@@ -63,7 +69,7 @@ export function spatialGroupnormForward(
 
 /** Groupnorm backward (fast): dx (N, C, H, W), dgamma and dbeta in their parameters' shapes. */
 export function spatialGroupnormBackward(dout: Tensor, cache: GroupnormCache): GroupnormGradients {
-  const fn = 'spatialGroupnormBackwardNaive';
+  const fn = 'spatialGroupnormBackward';
   checkCache(fn, cache, false);
   assertUpstream(fn, dout, cache.x.shape, cache.x.dtype);
   const { x, gamma, mean, invStd, G } = cache;
@@ -72,6 +78,14 @@ export function spatialGroupnormBackward(dout: Tensor, cache: GroupnormCache): G
   const S = H * W;
   const Cg = C / G;
   const M = Cg * S;
+  if (x.data.length === 0) {
+    // No values (N = 0 or C = 0, N possibly huge): the gradients are empty, or zero for gamma and beta.
+    return {
+      dx: { shape: [N, C, H, W], data: allocate(dtype, 0), dtype },
+      dgamma: { shape: [...gamma.shape], data: allocate(dtype, C), dtype },
+      dbeta: { shape: [...cache.betaShape], data: allocate(dtype, C), dtype },
+    };
+  }
   const kernels = getKernels();
   const centre = planeValues(N, C, Cg, (_c, ng) => mean[ng]!);
   const sums = new Float64Array(N * C); // (N, C): Σ dout over the plane

@@ -5,10 +5,10 @@
  * columns. Padding cells never win a max (windows start at −Infinity) and, for averages, count
  * toward the divisor only when countIncludePad is set.
  */
-import { ConvnetError } from '../errors.js';
-import { allocate, type DType, type Tensor } from '../tensor.js';
+import { ConvnetError, fail, show } from '../errors.js';
+import { allocate, assertAllocatable, type DType, type Tensor } from '../tensor.js';
 import { assertCache, assertObject, assertTensor, assertUpstream, integer } from '../validate.js';
-import { assertWindowsTouchInput, outputLength, parseWindowParams, type WindowParams } from './geometry.js';
+import { assertWindowsTouchInput, endTap, firstTap, outputLength, parseWindowParams, type WindowParams } from './geometry.js';
 
 export interface PoolParam {
   poolHeight: number;
@@ -56,9 +56,23 @@ export function poolGeometry(fn: string, x: unknown, poolParam: unknown): PoolGe
   const window = parseWindowParams(fn, param, [poolHeight, poolWidth], 'poolParam');
   const Ho = outputLength(fn, 'height', H, poolHeight, window.strideH, window.padTop, window.padBottom, window.dilationH, ceilMode);
   const Wo = outputLength(fn, 'width', W, poolWidth, window.strideW, window.padLeft, window.padRight, window.dilationW, ceilMode);
+  // Before the windows are checked one by one: huge padding can make Ho or Wo astronomical.
+  assertAllocatable(fn, N * C * Ho * Wo, `out (N·C·Ho·Wo = ${N}·${C}·${Ho}·${Wo})`);
   assertWindowsTouchInput(fn, 'height', H, Ho, poolHeight, window.strideH, window.padTop, window.dilationH);
   assertWindowsTouchInput(fn, 'width', W, Wo, poolWidth, window.strideW, window.padLeft, window.dilationW);
   return { N, C, H, W, poolHeight, poolWidth, ceilMode, Ho, Wo, ...window };
+}
+
+/**
+ * Checks that the input a pool cache holds (cache.x's shape, or cache.inputShape) is the one its
+ * geometry was computed for, so that a backward given mismatched fields (e.g. another layer's x)
+ * throws instead of scattering into a gradient of the wrong shape.
+ */
+export function assertPoolCacheInput(fn: string, g: PoolGeometry, shape: readonly number[], what: string): void {
+  const dims = [g.N, g.C, g.H, g.W];
+  if (shape.length !== 4 || dims.some((d, i) => d !== shape[i])) {
+    fail(fn, `${what} of the shape cache.geometry was computed for (N, C, H, W) = ${show(dims)}`, show(shape));
+  }
 }
 
 export interface MaxPoolCache {
@@ -73,12 +87,15 @@ export interface MaxPoolCache {
 function windowArgmax(plane: Float32Array | Float64Array, base: number, g: PoolGeometry, i: number, j: number): number {
   let best = -Infinity;
   let bestAt = -1;
-  for (let kh = 0; kh < g.poolHeight; kh++) {
-    const row = i * g.strideH - g.padTop + kh * g.dilationH;
-    if (row < 0 || row >= g.H) continue;
-    for (let kw = 0; kw < g.poolWidth; kw++) {
-      const col = j * g.strideW - g.padLeft + kw * g.dilationW;
-      if (col < 0 || col >= g.W) continue;
+  const rowStart = i * g.strideH - g.padTop;
+  const colStart = j * g.strideW - g.padLeft;
+  // Only the taps inside the input (the rest are padding): the window clipped in O(1).
+  const khEnd = endTap(rowStart, g.poolHeight, g.dilationH, g.H);
+  const kwEnd = endTap(colStart, g.poolWidth, g.dilationW, g.W);
+  for (let kh = firstTap(rowStart, g.dilationH, 0); kh < khEnd; kh++) {
+    const row = rowStart + kh * g.dilationH;
+    for (let kw = firstTap(colStart, g.dilationW, 0); kw < kwEnd; kw++) {
+      const col = colStart + kw * g.dilationW;
       const value = plane[base + row * g.W + col]!;
       // Once best is NaN nothing replaces it (value > NaN is false), so the first NaN stays.
       if (bestAt < 0 || value > best || (Number.isNaN(value) && !Number.isNaN(best))) {
@@ -92,13 +109,20 @@ function windowArgmax(plane: Float32Array | Float64Array, base: number, g: PoolG
 
 /** Naive max-pool forward. x: (N, C, H, W) → out: (N, C, Ho, Wo). */
 export function maxPoolForwardNaive(x: Tensor, poolParam: PoolParam): { out: Tensor; cache: MaxPoolCache } {
-  const g = poolGeometry('maxPoolForwardNaive', x, poolParam);
+  return maxPoolForwardAs('maxPoolForwardNaive', x, poolParam);
+}
+
+/** maxPoolForwardNaive, its errors naming `fn` (the function the caller called). */
+function maxPoolForwardAs(fn: string, x: Tensor, poolParam: PoolParam): { out: Tensor; cache: MaxPoolCache } {
+  const g = poolGeometry(fn, x, poolParam);
   const { N, C, H, W, Ho, Wo } = g;
   const out = allocate(x.dtype, N * C * Ho * Wo);
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
     for (let i = 0; i < Ho; i++) {
-      for (let j = 0; j < Wo; j++) out[(plane * Ho + i) * Wo + j] = x.data[base + windowArgmax(x.data, base, g, i, j)]!;
+      const row = (plane * Ho + i) * Wo;
+      if (i > 0 && sameRowsAsAbove(g, i, false)) out.copyWithin(row, row - Wo, row);
+      else for (let j = 0; j < Wo; j++) out[row + j] = x.data[base + windowArgmax(x.data, base, g, i, j)]!;
     }
   }
   return { out: { shape: [N, C, Ho, Wo], data: out, dtype: x.dtype }, cache: { x, geometry: g } };
@@ -109,9 +133,14 @@ export function maxPoolForwardNaive(x: Tensor, poolParam: PoolParam): { out: Ten
  * and adds where overlapping windows pick the same cell.
  */
 export function maxPoolBackwardNaive(dout: Tensor, cache: MaxPoolCache): Tensor {
-  const fn = 'maxPoolBackwardNaive';
+  return maxPoolBackwardAs('maxPoolBackwardNaive', dout, cache);
+}
+
+/** maxPoolBackwardNaive, its errors naming `fn` (the function the caller called). */
+function maxPoolBackwardAs(fn: string, dout: Tensor, cache: MaxPoolCache): Tensor {
   assertCache(fn, cache, ['x', 'geometry']);
   const { x, geometry: g } = cache;
+  assertPoolCacheInput(fn, g, x.shape, 'cache.x');
   const { N, C, H, W, Ho, Wo } = g;
   assertUpstream(fn, dout, [N, C, Ho, Wo], x.dtype);
   const dx = allocate(x.dtype, x.data.length);
@@ -140,16 +169,28 @@ function windowDivisor(g: PoolGeometry, i: number, j: number, countIncludePad: b
   const count = (start: number, kernel: number, dilation: number, size: number, padBefore: number, padAfter: number): number => {
     const low = countIncludePad ? -padBefore : 0;
     const high = countIncludePad ? size + padAfter : size;
-    let n = 0;
-    for (let k = 0; k < kernel; k++) {
-      const at = start + k * dilation;
-      if (at >= low && at < high) n++;
-    }
-    return n;
+    return Math.max(0, endTap(start, kernel, dilation, high) - firstTap(start, dilation, low));
   };
   const rows = count(i * g.strideH - g.padTop, g.poolHeight, g.dilationH, g.H, g.padTop, g.padBottom);
   const cols = count(j * g.strideW - g.padLeft, g.poolWidth, g.dilationW, g.W, g.padLeft, g.padRight);
   return rows * cols;
+}
+
+/**
+ * Whether the windows of output row i (i >= 1) read the same input rows as row i − 1's, with the
+ * same divisor when `countIncludePad`. Then the rows' outputs are equal and the forwards copy the
+ * row above instead of recomputing it: in a window much taller than the input (with padding to
+ * match) almost every row covers the whole input, and there may be 2^20 of them per plane.
+ */
+function sameRowsAsAbove(g: PoolGeometry, i: number, countIncludePad: boolean): boolean {
+  const rows = (o: number): [number, number, number] => {
+    const start = o * g.strideH - g.padTop;
+    const first = firstTap(start, g.dilationH, 0);
+    const padded = countIncludePad ? endTap(start, g.poolHeight, g.dilationH, g.H + g.padBottom) - firstTap(start, g.dilationH, -g.padTop) : 0;
+    return [start + first * g.dilationH, endTap(start, g.poolHeight, g.dilationH, g.H) - first, padded];
+  };
+  const [a, b] = [rows(i), rows(i - 1)];
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
 }
 
 function parseCountIncludePad(fn: string, poolParam: AvgPoolParam): boolean {
@@ -170,15 +211,20 @@ export function avgPoolForwardNaive(x: Tensor, poolParam: AvgPoolParam): { out: 
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
     for (let i = 0; i < Ho; i++) {
+      if (i > 0 && sameRowsAsAbove(g, i, countIncludePad)) {
+        const row = (plane * Ho + i) * Wo;
+        out.copyWithin(row, row - Wo, row);
+        continue;
+      }
       for (let j = 0; j < Wo; j++) {
         let sum = 0;
-        for (let kh = 0; kh < g.poolHeight; kh++) {
-          const row = i * g.strideH - g.padTop + kh * g.dilationH;
-          if (row < 0 || row >= H) continue;
-          for (let kw = 0; kw < g.poolWidth; kw++) {
-            const col = j * g.strideW - g.padLeft + kw * g.dilationW;
-            if (col >= 0 && col < W) sum += x.data[base + row * W + col]!;
-          }
+        const rowStart = i * g.strideH - g.padTop;
+        const colStart = j * g.strideW - g.padLeft;
+        const khEnd = endTap(rowStart, g.poolHeight, g.dilationH, H);
+        const kwEnd = endTap(colStart, g.poolWidth, g.dilationW, W);
+        for (let kh = firstTap(rowStart, g.dilationH, 0); kh < khEnd; kh++) {
+          const row = rowStart + kh * g.dilationH;
+          for (let kw = firstTap(colStart, g.dilationW, 0); kw < kwEnd; kw++) sum += x.data[base + row * W + colStart + kw * g.dilationW]!;
         }
         out[(plane * Ho + i) * Wo + j] = sum / windowDivisor(g, i, j, countIncludePad);
       }
@@ -195,6 +241,7 @@ export function avgPoolBackwardNaive(dout: Tensor, cache: AvgPoolCache): Tensor 
   const fn = 'avgPoolBackwardNaive';
   assertCache(fn, cache, ['inputShape', 'dtype', 'geometry', 'countIncludePad']);
   const { geometry: g, countIncludePad } = cache;
+  assertPoolCacheInput(fn, g, cache.inputShape, 'cache.inputShape');
   const { N, C, H, W, Ho, Wo } = g;
   assertUpstream(fn, dout, [N, C, Ho, Wo], cache.dtype);
   const dx = allocate(cache.dtype, N * C * H * W);
@@ -203,13 +250,13 @@ export function avgPoolBackwardNaive(dout: Tensor, cache: AvgPoolCache): Tensor 
     for (let i = 0; i < Ho; i++) {
       for (let j = 0; j < Wo; j++) {
         const share = dout.data[(plane * Ho + i) * Wo + j]! / windowDivisor(g, i, j, countIncludePad);
-        for (let kh = 0; kh < g.poolHeight; kh++) {
-          const row = i * g.strideH - g.padTop + kh * g.dilationH;
-          if (row < 0 || row >= H) continue;
-          for (let kw = 0; kw < g.poolWidth; kw++) {
-            const col = j * g.strideW - g.padLeft + kw * g.dilationW;
-            if (col >= 0 && col < W) dx[base + row * W + col] += share;
-          }
+        const rowStart = i * g.strideH - g.padTop;
+        const colStart = j * g.strideW - g.padLeft;
+        const khEnd = endTap(rowStart, g.poolHeight, g.dilationH, H);
+        const kwEnd = endTap(colStart, g.poolWidth, g.dilationW, W);
+        for (let kh = firstTap(rowStart, g.dilationH, 0); kh < khEnd; kh++) {
+          const row = rowStart + kh * g.dilationH;
+          for (let kw = firstTap(colStart, g.dilationW, 0); kw < kwEnd; kw++) dx[base + row * W + colStart + kw * g.dilationW] += share;
         }
       }
     }
@@ -252,9 +299,9 @@ export function globalMaxPoolForward(x: Tensor): { out: Tensor; cache: MaxPoolCa
   assertTensor(fn, 'x', x, 4);
   const [, , H, W] = x.shape as [number, number, number, number];
   if (H * W < 1) throw new ConvnetError(fn, `expected non-empty planes, got x.shape [${x.shape.join(', ')}]`);
-  return maxPoolForwardNaive(x, { poolHeight: H, poolWidth: W });
+  return maxPoolForwardAs(fn, x, { poolHeight: H, poolWidth: W });
 }
 
 export function globalMaxPoolBackward(dout: Tensor, cache: MaxPoolCache): Tensor {
-  return maxPoolBackwardNaive(dout, cache);
+  return maxPoolBackwardAs('globalMaxPoolBackward', dout, cache);
 }

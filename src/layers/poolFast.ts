@@ -17,7 +17,7 @@ import { getKernels } from '../kernels/index.js';
 import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertCache, assertUpstream } from '../validate.js';
 import { poolWindow } from './geometry.js';
-import { poolGeometry, type AvgPoolCache, type AvgPoolParam, type MaxPoolCache, type PoolParam } from './pool.js';
+import { assertPoolCacheInput, poolGeometry, type AvgPoolCache, type AvgPoolParam, type MaxPoolCache, type PoolParam } from './pool.js';
 
 export interface MaxPoolFastCache extends MaxPoolCache {
   /** (N, C, Ho, Wo): each window's maximum as an offset row·W + col within its input plane. */
@@ -39,6 +39,7 @@ export function maxPoolBackward(dout: Tensor, cache: MaxPoolFastCache | MaxPoolC
   const fn = 'maxPoolBackward';
   assertCache(fn, cache, ['x', 'geometry']);
   const { x, geometry: g } = cache;
+  assertPoolCacheInput(fn, g, x.shape, 'cache.x');
   const { N, C, Ho, Wo } = g;
   assertUpstream(fn, dout, [N, C, Ho, Wo], x.dtype);
   const kernels = getKernels();
@@ -81,6 +82,7 @@ export function avgPoolBackward(dout: Tensor, cache: AvgPoolCache): Tensor {
   const fn = 'avgPoolBackward';
   assertCache(fn, cache, ['inputShape', 'dtype', 'geometry', 'countIncludePad']);
   const { geometry: g, countIncludePad } = cache;
+  assertPoolCacheInput(fn, g, cache.inputShape, 'cache.inputShape');
   const { N, C, H, W, Ho, Wo } = g;
   assertUpstream(fn, dout, [N, C, Ho, Wo], cache.dtype);
   const dx = allocate(cache.dtype, N * C * H * W);

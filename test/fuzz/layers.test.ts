@@ -21,9 +21,10 @@ const strict = process.env.CONVNET_FUZZ_STRICT === '1';
 const MIN_CALLS = 2000;
 
 /**
- * Failures in files this branch may not change (another engineer is refactoring them): each
- * is reported as a diagnostic rather than failing the test, unless CONVNET_FUZZ_STRICT=1.
- * Remove an entry once its bug is fixed.
+ * Failures known but not yet fixed (none now): each is reported as a diagnostic rather than
+ * failing the test, unless CONVNET_FUZZ_STRICT=1. Add an entry only with the reason the bug
+ * cannot be fixed at once (and where), and remove it with the fix and its regression test
+ * (regressions.test.ts or test/layers).
  */
 interface KnownFailure {
   target: string | RegExp;
@@ -35,67 +36,7 @@ interface KnownFailure {
   where: string;
 }
 
-const KNOWN_FAILURES: KnownFailure[] = [
-  {
-    target: /^(batchnorm|spatialBatchnorm|spatialGroupnorm)(Forward|Backward)$/,
-    kind: 'misnamed-error',
-    message: /naming "(batchnorm|spatialBatchnorm|spatialGroupnorm)(Forward|Backward)Naive"/,
-    where: 'batchnormFast.ts, groupnormFast.ts: the fast layers name the naive function in their errors',
-  },
-  {
-    target: /^globalMaxPool(Forward|Backward)$/,
-    kind: 'misnamed-error',
-    message: /naming "maxPool(Forward|Backward)Naive"/,
-    where: 'pool.ts: the global max pool passes its arguments to maxPoolForwardNaive / maxPoolBackwardNaive, whose errors name themselves',
-  },
-  {
-    target: /^conv(Forward|Backward)(Naive)?$|^(maxPool|avgPool)(Forward|Backward)(Naive)?$/,
-    kind: 'misnamed-error',
-    message: /naming "allocate"/,
-    where: "conv.ts / pool.ts geometry: an output too large to allocate (e.g. huge padding) is caught by tensor.ts's allocation cap, named 'allocate'; convGeometry / poolGeometry should check N·F·Ho·Wo with assertAllocatable",
-  },
-  {
-    target: /^(maxPool|avgPool)Forward(Naive)?$/,
-    kind: 'hang',
-    note: /huge window/,
-    where: 'geometry.ts (assertWindowsTouchInput: O(Ho · kernel) work) and pool.ts / poolFast.ts / kernels (O(kernel) work per window): a 2^20–2^30 window with padding just under it never returns',
-  },
-  {
-    target: /^(batchnorm|spatialBatchnorm)Forward$/,
-    kind: 'hang',
-    note: /huge-and-empty/,
-    where: 'batchnormFast.ts / kernels: an empty x with a huge N (e.g. (2^31, 0)) loops over N',
-  },
-  {
-    target: /^(batchnorm|spatialBatchnorm)Backward$/,
-    kind: 'mismatch',
-    message: /NaN in one only/,
-    where: 'batchnormFast.ts: in test mode dx = a·dout + b·(x − mean) + k with b = 0 is NaN where x is ±Infinity (0·∞); the naive dx (gamma·invStd·dout) does not read x',
-  },
-  {
-    target: /^(batchnorm|spatialBatchnorm)Forward$/,
-    kind: 'mismatch',
-    message: /scaledError .* \(float32\)/,
-    where: 'batchnormFast.ts / kernels: float32 out = scale·(x − mean) + shift rounds the mean to float32, so with |mean| ≫ std (x ≈ 100 ± 1e-3) out is off by ~1e-3',
-  },
-  {
-    target: /^conv(Forward|Backward)$/,
-    kind: 'mismatch',
-    message: /NaN in one only/,
-    where: 'conv.ts vs convFast.ts: with ±Infinity in x or w, the fast layer multiplies padding zeros (0·∞ = NaN) where the naive layer skips them',
-  },
-  {
-    target: 'affineBackward',
-    kind: 'malformed-result',
-    where: "affineFast.ts: affineBackward does not check that its cache's x and w agree (a conv cache gives dx with x.shape over N·F values); affine.ts's affineCacheGeometry does",
-  },
-  {
-    target: 'affineBackward',
-    kind: 'mismatch',
-    message: /the cache of an affine forward/,
-    where: "affineFast.ts: affineBackward does not check that its cache's x and w agree (affineCacheGeometry in affine.ts does)",
-  },
-];
+const KNOWN_FAILURES: KnownFailure[] = [];
 
 function known(f: Failure): KnownFailure | undefined {
   return KNOWN_FAILURES.find(

@@ -7,7 +7,22 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConvnetError } from '../../src/errors.js';
 import {
+  affineBackward,
   affineBackwardNaive,
+  avgPoolBackward,
+  avgPoolBackwardNaive,
+  avgPoolForward,
+  avgPoolForwardNaive,
+  batchnormBackward,
+  batchnormForward,
+  convForward,
+  maxPoolBackward,
+  maxPoolBackwardNaive,
+  maxPoolForward,
+  maxPoolForwardNaive,
+  spatialBatchnormBackward,
+  spatialBatchnormForward,
+  spatialGroupnormBackward,
   affineForward,
   affineForwardNaive,
   batchnormBackwardNaive,
@@ -75,8 +90,57 @@ describe('fuzz regressions: sizes too large to allocate fail at once with a Conv
   it('spatial group norm: x without channels and a huge N (RangeError or a hang before)', () => {
     const x = empty([2 ** 31, 0, 1, 1]);
     throwsNamed(() => spatialGroupnormForwardNaive(x, empty([0]), empty([0]), 1), 'spatialGroupnormForwardNaive', /statistics of N·G/);
-    // The fast layer shares the check (and, for now, the naive layer's name in its errors).
-    assert.throws(() => spatialGroupnormForward(x, empty([0]), empty([0]), 1), ConvnetError);
+    // The fast layer shares the check, under its own name.
+    throwsNamed(() => spatialGroupnormForward(x, empty([0]), empty([0]), 1), 'spatialGroupnormForward', /statistics of N·G/);
+  });
+});
+
+describe('fuzz regressions: outputs too large to allocate are errors of the layer called (errors named "allocate" before)', () => {
+  it('conv with huge padding: N·F·Ho·Wo', () => {
+    const args = [filled([1, 1, 2, 2]), filled([1, 1, 1, 1]), filled([1]), { pad: 2 ** 30 }] as const;
+    throwsNamed(() => convForward(...args), 'convForward', /out \(N·F·Ho·Wo = 1·1·2147483650·2147483650\)/);
+    throwsNamed(() => convForwardNaive(...args), 'convForwardNaive', /out \(N·F·Ho·Wo/);
+  });
+
+  it('conv over an empty x with a huge N (an output of N·F·Ho·Wo values all the same)', () => {
+    throwsNamed(() => convForward(empty([2 ** 31, 1, 7, 0]), filled([2, 1, 3, 1]), filled([2]), { pad: 1 }), 'convForward', /out \(N·F·Ho·Wo/);
+  });
+
+  it('pools with huge padding: N·C·Ho·Wo, checked before the windows are (pad 1e300 hung before)', () => {
+    const x = filled([2, 3, 1, 4]);
+    throwsNamed(() => maxPoolForward(x, { poolHeight: 2 ** 30, poolWidth: 2 ** 30, pad: 1e300, dilation: [1, 2] }), 'maxPoolForward', /out \(N·C·Ho·Wo/);
+    throwsNamed(() => avgPoolForwardNaive(x, { poolHeight: 2, poolWidth: 2, pad: [0, 0, 2 ** 40, 0] }), 'avgPoolForwardNaive', /out \(N·C·Ho·Wo/);
+  });
+});
+
+describe('fuzz regressions: windows far larger than the input return promptly (hangs before)', () => {
+  const x = filled([1, 1, 4, 4]);
+
+  it('max pool, window 2^20 × 1 with pad [2^20 − 1, 0] at stride 1: fast equals naive (a million output rows)', { timeout: 30000 }, () => {
+    const param = { poolHeight: 2 ** 20, poolWidth: 1, pad: [2 ** 20 - 1, 0] as [number, number], stride: 1 };
+    const fast = maxPoolForward(x, param);
+    assert.deepEqual(fast.out.data, maxPoolForwardNaive(x, param).out.data);
+    const dout = filled(fast.out.shape);
+    assert.deepEqual(maxPoolBackward(dout, fast.cache).data, maxPoolBackwardNaive(dout, fast.cache).data);
+  });
+
+  it('average pool, window 2^30 × 2^30 with pad 2^30 − 1: fast equals naive, with and without the padding counted', { timeout: 30000 }, () => {
+    for (const countIncludePad of [true, false]) {
+      const param = { poolHeight: 2 ** 30, poolWidth: 2 ** 30, pad: 2 ** 30 - 1, countIncludePad };
+      const fast = avgPoolForward(x, param);
+      assert.deepEqual(fast.out.data, avgPoolForwardNaive(x, param).out.data);
+      const dout = filled(fast.out.shape);
+      assert.deepEqual(avgPoolBackward(dout, fast.cache).data, avgPoolBackwardNaive(dout, fast.cache).data);
+    }
+  });
+
+  it('dilated windows of 2^20 at stride 1 over x (2, 1, 7, 3): every output row past the input is a copy', { timeout: 30000 }, () => {
+    const param = { poolHeight: 2 ** 20, poolWidth: 2 ** 20, stride: 1, pad: 2 ** 20 - 1, dilation: [1, 2] as [number, number], ceilMode: true };
+    const x2 = filled([2, 1, 7, 3]);
+    const fast = maxPoolForward(x2, param);
+    assert.deepEqual(fast.out.shape, [2, 1, 2 ** 20 + 6, 3]);
+    assert.deepEqual(fast.out.data, maxPoolForwardNaive(x2, param).out.data);
+    assert.deepEqual(avgPoolForward(x2, param).out.data, avgPoolForwardNaive(x2, param).out.data);
   });
 });
 
@@ -89,6 +153,32 @@ describe('fuzz regressions: empty tensors with a huge dimension return at once (
       const { out, cache } = forward(empty([2 ** 40, 0]), -1);
       assert.deepEqual(out.shape, [2 ** 40, 0]);
       assert.deepEqual(backward(empty([2 ** 40, 0]), cache).shape, [2 ** 40, 0]);
+    }
+  });
+
+  it('fast batch norm in train mode over x (2^31, 0), and its backward (the kernels looped over N before)', () => {
+    const { out, cache } = batchnormForward(empty([2 ** 31, 0]), empty([0]), empty([0]), { mode: 'train' });
+    assert.deepEqual(out.shape, [2 ** 31, 0]);
+    assert.deepEqual(batchnormBackward(empty([2 ** 31, 0]), cache).dx.shape, [2 ** 31, 0]);
+    assert.equal(cache.xhat.length, 0);
+  });
+
+  it('fast spatial batch norm in test mode over x (2^40, 2, 0, 3), and its backward', () => {
+    const bnParam = { mode: 'test' as const, runningMean: filled([2], 0), runningVar: filled([2], 1) };
+    const { out, cache } = spatialBatchnormForward(empty([2 ** 40, 2, 0, 3]), filled([2]), filled([2]), bnParam);
+    assert.deepEqual(out.shape, [2 ** 40, 2, 0, 3]);
+    const { dx, dgamma, dbeta } = spatialBatchnormBackward(empty([2 ** 40, 2, 0, 3]), cache);
+    assert.deepEqual([dx.shape, Array.from(dgamma.data), Array.from(dbeta.data)], [[2 ** 40, 2, 0, 3], [0, 0], [0, 0]]);
+  });
+
+  it('spatial group norm over x (2^30, 0, 1, 1), naive and fast, and the backwards (over N·G empty groups before)', () => {
+    for (const [forward, backward] of [
+      [spatialGroupnormForwardNaive, spatialGroupnormBackwardNaive],
+      [spatialGroupnormForward, spatialGroupnormBackward],
+    ] as const) {
+      const { out, cache } = forward(empty([2 ** 30, 0, 1, 1]), empty([0]), empty([0]), 1);
+      assert.deepEqual(out.shape, [2 ** 30, 0, 1, 1]);
+      assert.deepEqual(backward(empty([2 ** 30, 0, 1, 1]), cache).dx.shape, [2 ** 30, 0, 1, 1]);
     }
   });
 
@@ -109,6 +199,15 @@ describe('fuzz regressions: backwards check the caches they are given', () => {
   it('affine backward given a conv cache (dx with x.shape over N·F values before)', () => {
     const { cache } = convForwardNaive(x, filled([2, 3, 3, 3]), filled([2]), { pad: 1 });
     throwsNamed(() => affineBackwardNaive(filled([2, 3]), cache as never), 'affineBackwardNaive', /the cache of an affine forward/);
+    // The fast backward returned dx of shape [2, 3, 4, 4] over 4 values.
+    throwsNamed(() => affineBackward(filled([2, 3]), cache as never), 'affineBackward', /the cache of an affine forward/);
+  });
+
+  it('fast pool backwards given a cache whose x (or inputShape) is not the geometry\'s input (dx of the wrong shape before)', () => {
+    const max = maxPoolForward(x, { poolHeight: 2, poolWidth: 2 });
+    throwsNamed(() => maxPoolBackward(filled(max.out.shape), { ...max.cache, x: filled([2, 3, 6, 4]) }), 'maxPoolBackward', /cache.x of the shape cache.geometry was computed for/);
+    const avg = avgPoolForward(x, { poolHeight: 2, poolWidth: 2 });
+    throwsNamed(() => avgPoolBackward(filled(avg.out.shape), { ...avg.cache, inputShape: [3, 2, 4, 4] }), 'avgPoolBackward', /cache.inputShape of the shape/);
   });
 
   it('flatten backward given a cache whose shape and outShape differ in size (a malformed dx before)', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gradCheck } from '../../src/gradcheck.js';
 import { convBackwardNaive, convForwardNaive, type ConvParam } from '../../src/layers/conv.js';
+import { convBackward, convForward } from '../../src/layers/convFast.js';
 import { clone, linspace, reshape, tensor, zeros, type Tensor } from '../../src/tensor.js';
 import { assertGradients, assertTensorClose, assertThrowsConvnet, randomTensor } from '../helpers.js';
 
@@ -124,6 +125,35 @@ describe('convolution: traps from SEMANTICS.md', () => {
     assertTensorClose(w, w0, 0);
     assertTensorClose(b, b0, 0);
     assert.deepEqual(cache.x.shape, [1, 2, 4, 5]);
+  });
+});
+
+describe('convolution: padding taps are zero terms, as in PyTorch (0 · ±∞ = NaN)', () => {
+  // x [1,1,1,1] = [1], w [1,1,1,1] = [∞], pad 1: the centre window is ∞ · 1; the eight others
+  // see only padding, ∞ · 0 = NaN (the naive layer skipped those terms and gave 0; the fast layer's
+  // im2col + GEMM and PyTorch give NaN).
+  const x = tensor([1], [1, 1, 1, 1]);
+  const w = tensor([Infinity], [1, 1, 1, 1]);
+  const b = tensor([0], [1]);
+  const want = [NaN, NaN, NaN, NaN, Infinity, NaN, NaN, NaN, NaN];
+
+  test('forward, naive and fast alike', () => {
+    for (const forward of [convForwardNaive, convForward]) {
+      const { out } = forward(x, w, b, { pad: 1 });
+      assert.deepEqual(out.shape, [1, 1, 3, 3]);
+      assert.deepEqual(Array.from(out.data), want, forward.name);
+    }
+  });
+
+  test('backward: dw gets dout · 0 from the padding (NaN for an infinite dout), naive and fast alike', () => {
+    const dout = tensor([Infinity, 0, 0, 0, 1, 0, 0, 0, 0], [1, 1, 3, 3]);
+    const { cache } = convForwardNaive(tensor([1], [1, 1, 1, 1]), tensor([2], [1, 1, 1, 1]), b, { pad: 1 });
+    for (const backward of [convBackwardNaive, convBackward]) {
+      const { dx, dw, db } = backward(dout, cache);
+      assert.deepEqual([Array.from(dx.data), Array.from(dw.data), Array.from(db.data)], [[2], [NaN], [Infinity]], backward.name);
+    }
+    const finite = tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3]);
+    assert.deepEqual(Array.from(convBackwardNaive(finite, cache).dw.data), [5], 'finite dout: the padding adds nothing');
   });
 });
 

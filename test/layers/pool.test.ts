@@ -152,6 +152,35 @@ describe('pooling: traps from SEMANTICS.md', () => {
   });
 });
 
+describe('pooling: a window far larger than the input, with padding to match (hangs before: O(kernel) work per window)', () => {
+  const x = reshape(linspace(1, 16, 16), [1, 1, 4, 4]);
+
+  test('x=[1,1,4,4] window 2^20 × 1, pad [2^20 − 1, 0], stride 1: each output row is the max over the input rows its window reaches', { timeout: 20000 }, () => {
+    const k = 2 ** 20;
+    const { out } = maxPoolForwardNaive(x, { poolHeight: k, poolWidth: 1, pad: [k - 1, 0], stride: 1 });
+    assert.deepEqual(out.shape, [1, 1, k + 3, 4]);
+    // Window i covers rows [i − (k − 1), i]: rows 0..min(i, 3), then (from i = k − 1 on) i − (k − 1)..3.
+    const rowOf = (i: number): number[] => Array.from(out.data.subarray(i * 4, i * 4 + 4));
+    assert.deepEqual(rowOf(0), [1, 2, 3, 4]);
+    assert.deepEqual(rowOf(1), [5, 6, 7, 8]);
+    assert.deepEqual(rowOf(3), [13, 14, 15, 16]);
+    assert.deepEqual(rowOf(k - 1), [13, 14, 15, 16]);
+    assert.deepEqual(rowOf(k + 2), [13, 14, 15, 16]);
+  });
+
+  test('x=[1,1,4,4] window 2^30 × 2^30, pad 2^30 − 1 (stride = window): 2×2 averages, with and without the padding in the divisor', { timeout: 20000 }, () => {
+    const k = 2 ** 30;
+    const param = { poolHeight: k, poolWidth: k, pad: k - 1 };
+    const included = avgPoolForwardNaive(x, param).out;
+    const excluded = avgPoolForwardNaive(x, { ...param, countIncludePad: false }).out;
+    // Window (0, 0) reaches cell (0, 0) only; window (1, 1) starts at (1, 1) and reaches the rest.
+    // Sums 1, 2 + 3 + 4, 5 + 9 + 13 and 99 over 1, 3, 3 and 9 cells, or over k² (exact: k is a power of 2).
+    assert.deepEqual(excluded.data, new Float64Array([1, 3, 9, 11]));
+    assert.deepEqual(included.data, new Float64Array([1 / k ** 2, 9 / k ** 2, 27 / k ** 2, 99 / k ** 2]));
+    assert.deepEqual(maxPoolForwardNaive(x, param).out.data, new Float64Array([1, 4, 13, 16]));
+  });
+});
+
 describe('pooling: bad input throws ConvnetError naming the function', () => {
   const x = zeros([1, 2, 4, 4]);
   const cases: Array<[string, () => unknown, RegExp[]]> = [
@@ -171,6 +200,13 @@ describe('pooling: bad input throws ConvnetError naming the function', () => {
     ['throws when global pools get rank 3', () => globalAvgPoolForward(zeros([2, 3, 4])), [/globalAvgPoolForward/, /rank 4/]],
     ['throws when global max pool gets rank 2', () => globalMaxPoolForward(zeros([2, 3])), [/globalMaxPoolForward/, /rank 4/]],
     ['throws when global average backward gets a bad dout', () => globalAvgPoolBackward(zeros([1, 2, 2, 2]), globalAvgPoolForward(x).cache), [/globalAvgPoolBackward/, /\[1, 2, 1, 1\]/]],
+    // The global max pool runs the max pool's code, but its errors name it (they named maxPool…Naive).
+    ['throws naming globalMaxPoolForward on an empty x', () => globalMaxPoolForward(zeros([0, 3, 4, 2])), [/^globalMaxPoolForward: /, /non-empty x/]],
+    ['throws naming globalMaxPoolBackward on a bad dout', () => globalMaxPoolBackward(zeros([1, 2, 2, 2]), globalMaxPoolForward(x).cache), [/^globalMaxPoolBackward: /, /dout of shape \[1, 2, 1, 1\]/]],
+    ['throws naming globalMaxPoolBackward on a bogus cache', () => globalMaxPoolBackward(zeros([1, 2, 1, 1]), {} as never), [/^globalMaxPoolBackward: /, /cache/]],
+    // A cache whose x (or inputShape) is not the input its geometry was computed for: dx of the wrong shape before.
+    ['throws when a max pool cache holds another x', () => maxPoolBackwardNaive(zeros([1, 2, 2, 2]), { ...maxPoolForwardNaive(x, { poolHeight: 2, poolWidth: 2 }).cache, x: zeros([1, 2, 5, 4]) }), [/^maxPoolBackwardNaive: /, /cache.x of the shape cache.geometry was computed for \(N, C, H, W\) = \[1, 2, 4, 4\], got \[1, 2, 5, 4\]/]],
+    ['throws when an average pool cache holds another inputShape', () => avgPoolBackwardNaive(zeros([1, 2, 2, 2]), { ...avgPoolForwardNaive(x, { poolHeight: 2, poolWidth: 2 }).cache, inputShape: [2, 2, 4, 4] }), [/^avgPoolBackwardNaive: /, /cache.inputShape of the shape/]],
   ];
   for (const [name, fn, patterns] of cases) test(name, () => assertThrowsConvnet(fn, ...patterns));
 });

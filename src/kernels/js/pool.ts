@@ -9,37 +9,39 @@
 import { isPlain2x2 } from '../geometry.js';
 import type { FloatArray, PoolWindow } from '../types.js';
 
-/** Per output index along one axis: first input index, valid taps [kLow, kHigh), divisors. */
+/**
+ * Per output index along one axis: the window's first tap inside the input and its taps there,
+ * as `start` with taps [kLow, kHigh) = [0, count) (so every value is an input index, an int32
+ * whatever the kernel and padding), and the divisor factor.
+ */
 interface AxisWindows {
   start: Int32Array;
   kLow: Int32Array;
   kHigh: Int32Array;
-  /** Taps inside the padded input (countIncludePad's divisor factor). */
-  countPadded: Int32Array;
+  /** Taps inside the padded input (countIncludePad's divisor factor; may exceed an int32). */
+  countPadded: Float64Array;
 }
 
+/**
+ * Each window clipped in closed form: its taps s + k·dilation (k < kernel) inside [low, high)
+ * are k in [ceil((low − s) / dilation), floor((high − 1 − s) / dilation) + 1), so a huge kernel
+ * costs no more than a small one.
+ */
 function axisWindows(size: number, outSize: number, kernel: number, stride: number, padBefore: number, padAfter: number, dilation: number): AxisWindows {
   const start = new Int32Array(outSize);
   const kLow = new Int32Array(outSize);
   const kHigh = new Int32Array(outSize);
-  const countPadded = new Int32Array(outSize);
+  const countPadded = new Float64Array(outSize);
+  const first = (s: number, low: number): number => Math.max(0, Math.ceil((low - s) / dilation));
+  const end = (s: number, high: number): number => Math.min(kernel, Math.floor((high - 1 - s) / dilation) + 1);
   for (let o = 0; o < outSize; o++) {
     const s = o * stride - padBefore;
-    let low = kernel;
-    let high = 0;
-    let padded = 0;
-    for (let k = 0; k < kernel; k++) {
-      const at = s + k * dilation;
-      if (at >= 0 && at < size) {
-        if (k < low) low = k;
-        high = k + 1;
-      }
-      if (at >= -padBefore && at < size + padAfter) padded++;
-    }
-    start[o] = s;
-    kLow[o] = low;
-    kHigh[o] = Math.max(low, high);
-    countPadded[o] = padded;
+    const low = first(s, 0);
+    const count = Math.max(0, end(s, size) - low);
+    start[o] = count > 0 ? s + low * dilation : 0;
+    kLow[o] = 0;
+    kHigh[o] = count;
+    countPadded[o] = Math.max(0, end(s, size + padAfter) - first(s, -padBefore));
   }
   return { start, kLow, kHigh, countPadded };
 }
@@ -73,6 +75,14 @@ export function maxPoolForward(
       const rowStart = rows.start[i]!;
       const khLow = rows.kLow[i]!;
       const khHigh = rows.kHigh[i]!;
+      if (i > 0 && rowStart === rows.start[i - 1] && khHigh === rows.kHigh[i - 1]) {
+        // The input rows of the row above (windows taller than the input): the same outputs.
+        for (let j = 0; j < Wo; j++, o++) {
+          out[outOffset + o] = out[outOffset + o - Wo]!;
+          argmax[argmaxOffset + o] = argmax[argmaxOffset + o - Wo]!;
+        }
+        continue;
+      }
       for (let j = 0; j < Wo; j++, o++) {
         const colStart = cols.start[j]!;
         const kwLow = cols.kLow[j]!;
@@ -200,6 +210,11 @@ export function avgPoolForward(
       const rowStart = rows.start[i]!;
       const khLow = rows.kLow[i]!;
       const khHigh = rows.kHigh[i]!;
+      if (i > 0 && rowStart === rows.start[i - 1] && khHigh === rows.kHigh[i - 1] && (!countIncludePad || rows.countPadded[i] === rows.countPadded[i - 1])) {
+        // The input rows and divisors of the row above (windows taller than the input): the same outputs.
+        for (let j = 0; j < Wo; j++, o++) out[outOffset + o] = out[outOffset + o - Wo]!;
+        continue;
+      }
       for (let j = 0; j < Wo; j++, o++) {
         const colStart = base + cols.start[j]!;
         const kwLow = cols.kLow[j]!;

@@ -985,15 +985,28 @@ export function channelSums(dout: usize, x: usize, n: i32, c: i32, s: i32, c0: i
  * For channels [c0, c1) of (N, C, S), in float32: out = a[c] · (x − centre[c]) + k[c], or with
  * dout (nonzero), out = a[c] · dout + b[c] · (x − centre[c]) + k[c]; centre, a, b, k are float64
  * arrays.
+ *
+ * The centre is not simply rounded to float32: with |centre| much larger than the spread of x
+ * (x ≈ 100 ± 1e-3), its rounding error (half an ulp of 100, 4e-6) would be a large part of
+ * x − centre. It is split into hi = f32(centre) and lo = centre − hi, and lo moves into the
+ * constant: a·(x − centre) + k = a·(x − hi) + (k − a·lo), where x − hi is exact when x is near
+ * the centre (Sterbenz) and k − a·lo is computed in float64 once per channel, so the loops keep
+ * their float32 operations and only the constant changes.
  */
 export function channelAffine(x: usize, dout: usize, n: i32, c: i32, s: i32, c0: i32, c1: i32, centre: usize, a: usize, b: usize, k: usize, out: usize): void {
   for (let i = 0; i < n; i++) {
     for (let ch = c0; ch < c1; ch++) {
       const at = <usize>((i * c + ch) * s) << 2;
-      const mc = <f32>load<f64>(centre + (<usize>ch << 3));
-      const ac = <f32>load<f64>(a + (<usize>ch << 3));
-      const bc = <f32>load<f64>(b + (<usize>ch << 3));
-      const kc = <f32>load<f64>(k + (<usize>ch << 3));
+      const centre64 = load<f64>(centre + (<usize>ch << 3));
+      const a64 = load<f64>(a + (<usize>ch << 3));
+      const b64 = load<f64>(b + (<usize>ch << 3));
+      const mc = <f32>centre64;
+      // The coefficient of (x − centre), times the part of the centre float32 drops (only where
+      // both are finite: otherwise the plain rounded form, as before).
+      const drop = (dout == 0 ? a64 : b64) * (centre64 - <f64>mc);
+      const kc = <f32>(load<f64>(k + (<usize>ch << 3)) - (isFinite(drop) ? drop : 0));
+      const ac = <f32>a64;
+      const bc = <f32>b64;
       const m = f32x4.splat(mc), av = f32x4.splat(ac), bv = f32x4.splat(bc), kv = f32x4.splat(kc);
       let j = 0;
       if (dout == 0) {
