@@ -212,7 +212,7 @@ export function softmaxCrossEntropyLoss(scores: Tensor, labels: Int32Array | rea
   const logProb = allocate(scores.dtype, s.length);
   const dx = allocate(scores.dtype, s.length);
   const perPosition = reduction === 'none' ? allocate(scores.dtype, count) : undefined;
-  const lp = new Float64Array(C); // one position's log-probabilities, in float64
+  const lp = new Float64Array(count > 0 ? C : 0); // one position's log-probabilities, in float64 (C is bounded only when a position exists)
   let total = 0;
   for (let n = 0; n < N && count > 0; n++) {
     for (let j = 0; j < inner; j++) {
