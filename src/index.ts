@@ -126,6 +126,22 @@ export {
   type ConvReluPoolCache,
   type ConvBnReluCache,
 } from './layers/sandwich.js';
+export {
+  tanhForward,
+  tanhBackward,
+  sigmoidForward,
+  sigmoidBackward,
+  geluForward,
+  geluBackward,
+  eluForward,
+  eluBackward,
+  type TanhCache,
+  type SigmoidCache,
+  type GeluCache,
+  type GeluApproximate,
+  type EluCache,
+} from './layers/activations.js';
+export { mseLoss, l1Loss, softmaxCrossEntropyLoss, type LossReduction, type SoftmaxCrossEntropyOptions, type SoftmaxCrossEntropyResult } from './layers/loss.js';
 
 // Modules: layers that own their parameters, gradients and buffers, with a JSON config.
 export * from './nn/index.js';

@@ -3,7 +3,7 @@
  * drawn from `init`. Configs are plain JSON; nothing in them is evaluated.
  */
 import { ConvnetError, show } from '../errors.js';
-import { LeakyReLU, ReLU } from './activation.js';
+import { ELU, GELU, LeakyReLU, ReLU, Sigmoid, Tanh, type ELUOptions, type GELUOptions } from './activation.js';
 import { Residual, Sequential } from './containers.js';
 import { Conv2d, type Conv2dOptions } from './conv.js';
 import { Dropout, type DropoutOptions } from './dropout.js';
@@ -17,6 +17,7 @@ import { AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d, type AvgPool2dOptio
 export const MODULE_TYPES = [
   'Conv2d', 'Linear', 'ReLU', 'LeakyReLU', 'MaxPool2d', 'AvgPool2d', 'GlobalAvgPool', 'GlobalMaxPool',
   'BatchNorm', 'BatchNorm2d', 'LayerNorm', 'GroupNorm', 'Dropout', 'Flatten', 'Sequential', 'Residual',
+  'Tanh', 'Sigmoid', 'GELU', 'ELU',
 ] as const;
 
 export function buildModule(config: ModuleConfig, init: InitOptions = {}): Module {
@@ -71,6 +72,14 @@ function build(config: unknown, init: InitOptions, path: string): Module {
       const projection = o.projection === null || o.projection === undefined ? null : build(o.projection, init, `${path}.projection`);
       return new Residual({ body, projection });
     }
+    case 'Tanh':
+      return new Tanh(o as Record<string, never>);
+    case 'Sigmoid':
+      return new Sigmoid(o as Record<string, never>);
+    case 'GELU':
+      return new GELU(o as GELUOptions);
+    case 'ELU':
+      return new ELU(o as ELUOptions);
     default:
       throw new ConvnetError(fn, `expected ${path}.type to be one of ${MODULE_TYPES.join(', ')}, got ${show(type)}`);
   }

@@ -3,6 +3,7 @@ export { Module, walk, parameterCount, type Mode, type ModuleConfig, type InitOp
 export { Conv2d, type Conv2dOptions } from './conv.js';
 export { Linear, type LinearOptions } from './linear.js';
 export { ReLU, LeakyReLU, type LeakyReLUOptions } from './activation.js';
+export { Tanh, Sigmoid, GELU, ELU, type GELUOptions, type ELUOptions } from './activation.js';
 export { MaxPool2d, AvgPool2d, GlobalAvgPool, GlobalMaxPool, type Pool2dOptions, type AvgPool2dOptions } from './pool.js';
 export { BatchNorm, BatchNorm2d, LayerNorm, GroupNorm, type BatchNormOptions, type LayerNormOptions, type GroupNormOptions } from './norm.js';
 export { Dropout, type DropoutOptions } from './dropout.js';

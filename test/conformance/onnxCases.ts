@@ -28,6 +28,7 @@ import {
 } from '../../src/layers/pool.js';
 import { leakyReluForward, logSoftmaxForward, reluForward, softmaxForward } from '../../src/layers/activations.js';
 import { flatten } from '../../src/layers/reshape.js';
+import { softmaxCrossEntropyLoss, type SoftmaxCrossEntropyOptions } from '../../src/layers/loss.js';
 import { reshape, sizeOf, tensor, zeros, type Tensor } from '../../src/tensor.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -50,6 +51,7 @@ export const REQUIRED_OPS = [
   'LogSoftmax',
   'Gemm',
   'Flatten',
+  'SoftmaxCrossEntropyLoss',
 ] as const;
 export type RequiredOp = (typeof REQUIRED_OPS)[number];
 
@@ -229,6 +231,7 @@ export interface LayerSet {
   logSoftmax(x: Tensor, axis: number): Out;
   gemm(a: Tensor, b: Tensor, c: Tensor | null, gemmParam: GemmParam): Tensor;
   flatten(x: Tensor, axis: number): Tensor;
+  softmaxCrossEntropyLoss(scores: Tensor, labels: Int32Array, options: SoftmaxCrossEntropyOptions): { loss: number | Tensor; logProb: Tensor };
 }
 
 export const NAIVE_LAYERS: LayerSet = {
@@ -247,6 +250,7 @@ export const NAIVE_LAYERS: LayerSet = {
   logSoftmax: logSoftmaxForward,
   gemm,
   flatten,
+  softmaxCrossEntropyLoss,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -660,6 +664,32 @@ export function runCase(c: OnnxCase, layers: LayerSet): Check[] {
       knownAttributes(c, ['axis']);
       arity(c, { min: 1, max: 1 }, { min: 1, max: 1 });
       return [{ label: 'output', got: layers.flatten(input(c, 0, 'input'), attrInt(c, 'axis', 1)), want: output(c, 0, 'output') }];
+    }
+    case 'SoftmaxCrossEntropyLoss': {
+      knownAttributes(c, ['ignore_index', 'reduction']);
+      arity(c, { min: 2, max: 3 }, { min: 1, max: 2 });
+      const scores = input(c, 0, 'scores');
+      // labels (N, d1, …, dk), int64 in the vectors: passed flat as an Int32Array (every value fits).
+      const y = c.inputs[1];
+      if (y === null || y === undefined || (y.dtype !== 'int64' && y.dtype !== 'int32')) throw new HarnessError(c, `labels of dtype ${y?.dtype ?? 'none'}`);
+      const implied = [scores.shape[0]!, ...scores.shape.slice(2)];
+      if (y.shape.length !== implied.length || y.shape.some((d, i) => d !== implied[i])) throw new HarnessError(c, `labels of shape [${y.shape.join(', ')}] for scores [${scores.shape.join(', ')}]`);
+      if (!y.data.every((v) => typeof v === 'number' && v === (v | 0))) throw new HarnessError(c, 'a label outside int32');
+      const labels = Int32Array.from(y.data as number[]);
+      const weights = optionalInput(c, 2, 'weights');
+      const reduction = attrString(c, 'reduction', 'mean');
+      if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') throw new HarnessError(c, `reduction ${reduction}`);
+      const options: SoftmaxCrossEntropyOptions = { reduction };
+      if (weights !== null) options.weights = weights;
+      // ONNX has no default ignore_index (nothing is ignored), like ours.
+      if (c.attributes.ignore_index !== undefined) options.ignoreIndex = attrInt(c, 'ignore_index', NaN);
+      const result = layers.softmaxCrossEntropyLoss(scores, labels, options);
+      const loss = typeof result.loss === 'number' ? { shape: [], data: [result.loss] } : result.loss;
+      const checks: Check[] = [{ label: 'output', got: loss, want: output(c, 0, 'output') }];
+      // The optional second output is log_prob: log-softmax over the class axis.
+      const logProb = c.outputs[1];
+      if (logProb) checks.push({ label: 'log_prob', got: result.logProb, want: logProb });
+      return checks;
     }
     default:
       throw new HarnessError(c, 'not an operator of this suite');

@@ -1156,6 +1156,203 @@ function normBackwardCompare(got: unknown, want: unknown, args: unknown[]): stri
 }
 
 // ---------------------------------------------------------------------------------------------
+// tanh, sigmoid, GELU, ELU; mse, l1 and softmax cross-entropy losses
+
+const tanhSpec: ForwardSpec = {
+  layer: 'tanh',
+  valid: (r) => [activationTensor(r)],
+  mutations: [...tensorMutations(0, 'x'), shapeMutation(0, 'x empty or huge-and-empty', emptyShape)],
+  outShape: (args) => T(args[0]).shape,
+  forwards: [convnet.tanhForward],
+  gradShapes: (args) => T(args[0]).shape,
+};
+
+const sigmoidSpec: ForwardSpec = { ...tanhSpec, layer: 'sigmoid', forwards: [convnet.sigmoidForward] };
+
+const geluSpec: ForwardSpec = {
+  layer: 'gelu',
+  valid: (r) => [activationTensor(r), pick(r, [undefined, 'none', 'tanh'])],
+  mutations: [
+    ...tensorMutations(0, 'x'),
+    shapeMutation(0, 'x empty or huge-and-empty', emptyShape),
+    { name: "approximate not 'none' or 'tanh'", expect: 'error', apply: (r, args) => void (args[1] = pick(r, ['erf', 'exact', '', null, 0, true, 'TANH'])) },
+  ],
+  outShape: (args) => T(args[0]).shape,
+  forwards: [convnet.geluForward],
+  gradShapes: (args) => T(args[0]).shape,
+};
+
+const eluSpec: ForwardSpec = {
+  layer: 'elu',
+  valid: (r) => [activationTensor(r), pick(r, [undefined, 1, 0.5, 0, -0.5, 2])],
+  mutations: [
+    ...tensorMutations(0, 'x'),
+    shapeMutation(0, 'x empty or huge-and-empty', emptyShape),
+    { name: 'alpha not a finite number', expect: 'error', apply: (r, args) => void (args[1] = badFinite(r)) },
+  ],
+  outShape: (args) => T(args[0]).shape,
+  forwards: [convnet.eluForward],
+  gradShapes: (args) => T(args[0]).shape,
+};
+
+/** Forward oracles by definition (Math.tanh, 1 / (1 + e^−x), alpha·expm1(x)). */
+const tanhOf = (v: number): number => Math.tanh(v);
+const sigmoidOfDefinition = (v: number): number => 1 / (1 + Math.exp(-v));
+const eluOf = (v: number, alpha: number): number => (v > 0 ? v : alpha * Math.expm1(v));
+function elementwiseWithDefault(f: (v: number, alpha: number) => number, fallback: number): (...args: unknown[]) => unknown {
+  return (xv, alphaArg) => {
+    const x = T(xv);
+    const alpha = alphaArg === undefined ? fallback : (alphaArg as number);
+    return { out: { shape: [...x.shape], data: x.data.map((v) => f(v, alpha)), dtype: x.dtype } };
+  };
+}
+
+/** Backward oracles from the cache: tanh and sigmoid read the output, ELU reads x and alpha. */
+function fromOutputBackward(f: (y: number) => number): (...args: unknown[]) => unknown {
+  return (doutArg, cacheArg) => {
+    const dout = T(doutArg);
+    const out = (cacheArg as { out: Tensor }).out;
+    return { shape: [...out.shape], data: dout.data.map((g, i) => g * f(out.data[i]!)), dtype: out.dtype };
+  };
+}
+const eluBackwardOf = (doutArg: unknown, cacheArg: unknown): unknown => {
+  const dout = T(doutArg);
+  const { x, alpha } = cacheArg as { x: Tensor; alpha: number };
+  return { shape: [...x.shape], data: dout.data.map((g, i) => (x.data[i]! > 0 ? g : alpha * Math.exp(x.data[i]!) * g)), dtype: x.dtype };
+};
+
+function regressionLossTarget(name: 'mseLoss' | 'l1Loss'): FuzzTarget {
+  const mutations: Mutation[] = [
+    ...tensorMutations(0, 'pred', { dtype: true }),
+    ...tensorMutations(1, 'target', { rank: true, dtype: true }),
+    shapeMutation(1, 'target of another shape', (_r, t) => [...t.shape.slice(0, -1), t.shape[t.shape.length - 1]! + 1], 'error'),
+    {
+      name: 'pred and target empty (or huge-and-empty)',
+      expect: 'error',
+      apply(r, args) {
+        const pred = T(args[0]);
+        const shape = emptyShape(r, pred);
+        args[0] = randomTensor(r, shape, pred.dtype);
+        args[1] = randomTensor(r, shape, pred.dtype);
+        return shapeText(shape);
+      },
+    },
+  ];
+  return {
+    name,
+    generate(r) {
+      const shape = dims(r, between(r, 1, 4), 1, 4);
+      const dtype = randomDtype(r);
+      const args: Args = [randomTensor(r, shape, dtype, randomFill(r)), randomTensor(r, shape, dtype, randomFill(r))];
+      if (chance(r, VALID)) return { args, expect: 'ok', note: 'valid' };
+      return { args, ...mutate(r, args, mutations) };
+    },
+    call: (name === 'mseLoss' ? convnet.mseLoss : convnet.l1Loss) as FuzzTarget['call'],
+    oracle(predArg, targetArg) {
+      const [pred, target] = [T(predArg), T(targetArg)];
+      const n = pred.data.length;
+      let loss = 0;
+      const dx = pred.data.map((p, i) => {
+        const d = p - target.data[i]!;
+        loss += name === 'mseLoss' ? d * d : Math.abs(d);
+        return name === 'mseLoss' ? (2 * d) / n : Math.sign(d) / n;
+      });
+      return { loss: loss / n, dx: { shape: [...pred.shape], data: dx, dtype: pred.dtype } };
+    },
+  };
+}
+
+function softmaxCrossEntropyTarget(): FuzzTarget {
+  const C = (args: Args): number => T(args[0]).shape[1]!;
+  const options = (args: Args): Record<string, unknown> => ({ ...(args[2] as Record<string, unknown>) });
+  const optionMutation = (name: string, expect: Exclude<Expect, 'ok'>, set: (r: Rng, o: Record<string, unknown>, args: Args) => void): Mutation => ({
+    name,
+    expect,
+    apply(r, args) {
+      const o = options(args);
+      set(r, o, args);
+      args[2] = o;
+      return describeShort(o);
+    },
+  });
+  const mutations: Mutation[] = [
+    ...tensorMutations(0, 'scores'),
+    shapeMutation(0, 'scores of rank 1', (_r, s) => [sizeOfShape(s.shape)], 'error'),
+    shapeMutation(0, 'scores with C = 0', (_r, s) => [s.shape[0]!, 0, ...s.shape.slice(2)], 'error'),
+    {
+      name: 'a label out of range or not an integer',
+      expect: 'error',
+      apply(r, args) {
+        const y = Array.from(args[1] as ArrayLike<number>);
+        if (y.length === 0) throw new Error('no labels');
+        const ignore = (args[2] as { ignoreIndex?: number }).ignoreIndex;
+        const bad = pick(r, [C(args), -1, 0.5, Number.NaN, Infinity, C(args) + 100, -100]);
+        if (bad === ignore) throw new Error('the ignore index');
+        y[r.int(y.length)] = bad;
+        args[1] = chance(r, 0.5) ? y : Float64Array.from(y);
+        return describeShort(bad);
+      },
+    },
+    {
+      name: 'labels of the wrong length',
+      expect: 'error',
+      apply(r, args) {
+        const y = Array.from(args[1] as ArrayLike<number>);
+        args[1] = chance(r, 0.5) ? [...y, 0] : y.slice(1);
+      },
+    },
+    { name: 'labels not labels', expect: 'error', apply: (r, args) => void (args[1] = pick(r, [null, undefined, 3, 'ab', {}, { length: 2 }, true, new Map()])) },
+    optionMutation('ignoreIndex not an integer', 'error', (r, o) => void (o.ignoreIndex = pick(r, [0.5, Number.NaN, Infinity, '1', null, true]))),
+    optionMutation('labelSmoothing outside [0, 1]', 'error', (r, o) => void (o.labelSmoothing = pick(r, [-0.1, 1.5, Number.NaN, Infinity, '0.1', null]))),
+    optionMutation('reduction unknown', 'error', (r, o) => void (o.reduction = pick(r, ['avg', 'MEAN', '', 0, null]))),
+    optionMutation('weights of another length', 'error', (r, o, args) => void (o.weights = randomTensor(r, [C(args) + 1], T(args[0]).dtype))),
+    optionMutation('weights of the other dtype', 'error', (r, o, args) => void (o.weights = randomTensor(r, [C(args)], otherDtype(T(args[0]).dtype)))),
+    optionMutation('weights not a tensor', 'error', (r, o) => void (o.weights = junk(r))),
+    optionMutation('an unknown option', 'error', (_r, o) => void (o.weight = 1)),
+    { name: 'options not an object', expect: 'either', apply: (r, args) => void (args[2] = junk(r)) },
+  ];
+  return {
+    name: 'softmaxCrossEntropyLoss',
+    generate(r) {
+      const dtype = randomDtype(r);
+      const [N, classes] = [between(r, 1, 4), between(r, 1, 5)];
+      const spatial = dims(r, between(r, 0, 2), 1, 3);
+      const scores = randomTensor(r, [N, classes, ...spatial], dtype, chance(r, 0.1) ? 'special' : 'normal');
+      const o: Record<string, unknown> = {};
+      if (chance(r, 0.5)) o.ignoreIndex = pick(r, [-100, -1, 0, classes - 1, classes + 3]);
+      if (chance(r, 0.4)) {
+        const w = Array.from({ length: classes }, () => 0.1 + r.uniform()); // positive: a weighted mean's divisor is never 0
+        o.weights = { shape: [classes], data: dtype === 'float32' ? Float32Array.from(w) : Float64Array.from(w), dtype };
+      }
+      if (chance(r, 0.4)) o.labelSmoothing = pick(r, [0, 0.1, 0.5, 1]);
+      if (chance(r, 0.6)) o.reduction = pick(r, ['mean', 'sum', 'none']);
+      const count = N * sizeOfShape(spatial);
+      const labels = Array.from({ length: count }, () => (o.ignoreIndex !== undefined && chance(r, 0.2) ? (o.ignoreIndex as number) : r.int(classes)));
+      const args: Args = [scores, chance(r, 0.5) ? Int32Array.from(labels) : labels, o];
+      if (chance(r, VALID)) return { args, expect: 'ok', note: 'valid' };
+      return { args, ...mutate(r, args, mutations) };
+    },
+    call: convnet.softmaxCrossEntropyLoss as FuzzTarget['call'],
+    check(result, c) {
+      if (c.expect !== 'ok') return [];
+      const { loss, dx, logProb } = result as { loss: unknown; dx: Tensor; logProb: Tensor };
+      const scores = T(c.args[0]);
+      const reduction = (c.args[2] as { reduction?: string }).reduction ?? 'mean';
+      const problems: string[] = [];
+      for (const [key, t] of [['dx', dx], ['logProb', logProb]] as const) {
+        if (shapeText(t?.shape) !== shapeText(scores.shape) || t.dtype !== scores.dtype) problems.push(`${key} ${shapeText(t?.shape)} ${t?.dtype}, want ${shapeText(scores.shape)} ${scores.dtype}`);
+      }
+      if (reduction === 'none') {
+        const want = [scores.shape[0]!, ...scores.shape.slice(2)];
+        if (!isTensorLike(loss) || shapeText(loss.shape) !== shapeText(want)) problems.push(`loss ${shapeText((loss as Tensor)?.shape)}, want a tensor ${shapeText(want)}`);
+      } else if (typeof loss !== 'number') problems.push(`loss is ${typeof loss}, want a number`);
+      else if (Array.from(scores.data).every(Number.isFinite) && reduction === 'sum' && !(loss >= 0)) problems.push(`loss ${loss} for finite scores`);
+      return problems;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // the targets
 
 cacheSpecs.push(convSpec, maxPoolSpec, avgPoolSpec, globalMaxSpec, globalAvgSpec, affineSpec, reluSpec, leakyReluSpec, softmaxFwdSpec, logSoftmaxFwdSpec, batchnormSpecD, spatialBatchnormSpec, layernormSpec, groupnormSpec, dropoutSpec, flattenSpec);
@@ -1231,4 +1428,17 @@ export const targets: FuzzTarget[] = [
   forwardTarget('flattenForward', flattenSpec, convnet.flattenForward, { errorNames: ['flattenForward', 'flatten'] }),
   backwardTarget('flattenBackward', flattenSpec, convnet.flattenBackward),
   gemmTarget(),
+  // tanh, sigmoid, GELU, ELU
+  forwardTarget('tanhForward', tanhSpec, convnet.tanhForward, { oracle: elementwiseWithDefault(tanhOf, 0) }),
+  backwardTarget('tanhBackward', tanhSpec, convnet.tanhBackward, { oracle: fromOutputBackward((y) => 1 - y * y) }),
+  forwardTarget('sigmoidForward', sigmoidSpec, convnet.sigmoidForward, { oracle: elementwiseWithDefault(sigmoidOfDefinition, 0) }),
+  backwardTarget('sigmoidBackward', sigmoidSpec, convnet.sigmoidBackward, { oracle: fromOutputBackward((y) => y * (1 - y)) }),
+  forwardTarget('geluForward', geluSpec, convnet.geluForward),
+  backwardTarget('geluBackward', geluSpec, convnet.geluBackward),
+  forwardTarget('eluForward', eluSpec, convnet.eluForward, { oracle: elementwiseWithDefault(eluOf, 1) }),
+  backwardTarget('eluBackward', eluSpec, convnet.eluBackward, { oracle: eluBackwardOf }),
+  // regression losses, softmax cross-entropy
+  regressionLossTarget('mseLoss'),
+  regressionLossTarget('l1Loss'),
+  softmaxCrossEntropyTarget(),
 ];
