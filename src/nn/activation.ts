@@ -173,7 +173,7 @@ export class GELU extends Module {
   constructor(options: GELUOptions = {}) {
     super();
     assertConfig('GELU', options, ['approximate']);
-    const approximate = options.approximate ?? 'none';
+    const approximate: unknown = options.approximate === undefined ? 'none' : options.approximate;
     if (approximate !== 'none' && approximate !== 'tanh') throw new ConvnetError('GELU', `expected approximate to be 'none' or 'tanh', got ${show(approximate)}`);
     this.approximate = approximate;
   }

@@ -91,6 +91,7 @@ describe('activation modules', () => {
     assertThrowsConvnet(() => new Tanh({ alpha: 1 } as never), /Tanh/, /options among/);
     assertThrowsConvnet(() => new Sigmoid(null as never), /Sigmoid/, /options object/);
     assertThrowsConvnet(() => buildModule({ type: 'GELU', approximate: 3 }), /GELU/, /approximate/);
+    assertThrowsConvnet(() => buildModule({ type: 'GELU', approximate: null }), /GELU/, /approximate/, /null/);
     assertThrowsConvnet(() => buildModule({ type: 'ELU', alpha: 'big' }), /ELU/, /alpha/);
   });
 
