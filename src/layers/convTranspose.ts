@@ -65,7 +65,7 @@ export interface ConvTransposeCache {
 }
 
 /** Output length along one axis: (size − 1)·stride − pads + dilation·(kernel − 1) + outputPadding + 1. */
-function transposedLength(
+export function transposedLength(
   fn: string,
   axis: 'height' | 'width',
   size: number,
@@ -79,7 +79,7 @@ function transposedLength(
   if (outputPadding >= stride && outputPadding >= dilation) {
     throw new ConvnetError(
       fn,
-      `expected convTransposeParam.outputPadding to be smaller than the stride or the dilation (PyTorch), got output padding ${outputPadding} along the ${axis} with stride ${stride} and dilation ${dilation}`,
+      `expected outputPadding to be smaller than the stride or the dilation (PyTorch), got output padding ${outputPadding} along the ${axis} with stride ${stride} and dilation ${dilation}`,
     );
   }
   const out = (size - 1) * stride - padBefore - padAfter + dilation * (kernel - 1) + outputPadding + 1;

@@ -63,10 +63,10 @@ export interface UpsampleCache {
 }
 
 /** A number or [h, w] pair of scale factors, each checked by `ok`. */
-function factorPair(fn: string, value: unknown, ok: (v: unknown) => boolean, what: string): [number, number] {
+function factorPair(fn: string, paramName: string, value: unknown, ok: (v: unknown) => boolean, what: string): [number, number] {
   if (ok(value)) return [value as number, value as number];
   if (Array.isArray(value) && value.length === 2 && value.every(ok)) return [value[0], value[1]];
-  throw new ConvnetError(fn, `expected upsampleParam.scaleFactor to be ${what} or an [h, w] pair of them, got ${show(value)}`);
+  throw new ConvnetError(fn, `expected ${paramName}.scaleFactor to be ${what} or an [h, w] pair of them, got ${show(value)}`);
 }
 
 /** The taps of one axis (see the file comment for the formulas). */
@@ -95,57 +95,76 @@ function taps(mode: UpsampleMode, alignCorners: boolean, inSize: number, outSize
   return { i0, i1, lambda };
 }
 
-/** Validates upsample arguments and computes the output size and each axis's taps. */
-export function upsampleGeometry(fn: string, x: unknown, upsampleParam: unknown): UpsampleGeometry {
-  assertTensor(fn, 'x', x, 4);
-  assertObject(fn, 'upsampleParam', upsampleParam);
+/** An UpsampleParam validated: the mode, alignCorners, and either the size or the [h, w] factors. */
+export interface UpsampleSpec {
+  mode: UpsampleMode;
+  alignCorners: boolean;
+  size?: [number, number];
+  factors?: [number, number];
+}
+
+/** Validates an upsample parameter object (the layer's, or the Upsample module's options). */
+export function parseUpsampleParam(fn: string, upsampleParam: unknown, paramName = 'upsampleParam'): UpsampleSpec {
+  assertObject(fn, paramName, upsampleParam);
   const param = upsampleParam as UpsampleParam;
   const known = ['mode', 'scaleFactor', 'size', 'alignCorners'];
   for (const key of Object.keys(param)) {
-    if (!known.includes(key)) throw new ConvnetError(fn, `expected upsampleParam options among ${known.join(', ')}, got ${show(key)}`);
+    if (!known.includes(key)) throw new ConvnetError(fn, `expected ${paramName} options among ${known.join(', ')}, got ${show(key)}`);
   }
   const mode = param.mode ?? 'nearest';
-  if (mode !== 'nearest' && mode !== 'bilinear') throw new ConvnetError(fn, `expected upsampleParam.mode 'nearest' or 'bilinear', got ${show(param.mode)}`);
+  if (mode !== 'nearest' && mode !== 'bilinear') throw new ConvnetError(fn, `expected ${paramName}.mode 'nearest' or 'bilinear', got ${show(param.mode)}`);
   if (param.alignCorners !== undefined && typeof param.alignCorners !== 'boolean') {
-    throw new ConvnetError(fn, `expected upsampleParam.alignCorners to be a boolean, got ${show(param.alignCorners)}`);
+    throw new ConvnetError(fn, `expected ${paramName}.alignCorners to be a boolean, got ${show(param.alignCorners)}`);
   }
   if (param.alignCorners !== undefined && mode !== 'bilinear') {
     throw new ConvnetError(fn, `expected alignCorners only with mode 'bilinear' (PyTorch), got alignCorners ${show(param.alignCorners)} with mode ${show(mode)}`);
   }
   const alignCorners = param.alignCorners ?? false;
-  const [N, C, H, W] = x.shape as [number, number, number, number];
-  if (N < 1 || C < 1 || H < 1 || W < 1) throw new ConvnetError(fn, `expected a non-empty x, got x.shape ${show(x.shape)}`);
   const hasFactor = param.scaleFactor !== undefined;
   const hasSize = param.size !== undefined;
   if (hasFactor === hasSize) {
-    throw new ConvnetError(fn, `expected exactly one of upsampleParam.scaleFactor and upsampleParam.size, got ${hasFactor ? 'both' : 'neither'}`);
+    throw new ConvnetError(fn, `expected exactly one of ${paramName}.scaleFactor and ${paramName}.size, got ${hasFactor ? 'both' : 'neither'}`);
   }
-  let Ho: number;
-  let Wo: number;
-  let factors: [number, number] | [undefined, undefined] = [undefined, undefined];
   if (hasSize) {
     const size = param.size as unknown;
     const isSize = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 1;
     if (!Array.isArray(size) || size.length !== 2 || !size.every(isSize)) {
-      throw new ConvnetError(fn, `expected upsampleParam.size to be [Ho, Wo], integers >= 1, got ${show(size)}`);
+      throw new ConvnetError(fn, `expected ${paramName}.size to be [Ho, Wo], integers >= 1, got ${show(size)}`);
     }
-    [Ho, Wo] = size as [number, number];
-  } else {
-    factors =
-      mode === 'nearest'
-        ? factorPair(fn, param.scaleFactor, (v) => typeof v === 'number' && Number.isInteger(v) && v >= 1, "an integer >= 1 (mode 'nearest')")
-        : factorPair(fn, param.scaleFactor, (v) => typeof v === 'number' && Number.isFinite(v) && v > 0, "a finite number > 0 (mode 'bilinear')");
-    Ho = Math.floor(H * factors[0]);
-    Wo = Math.floor(W * factors[1]);
-    if (Ho < 1 || Wo < 1) {
-      throw new ConvnetError(fn, `expected an output of at least 1×1, got ${Ho}×${Wo} (floor of x's ${H}×${W} times scaleFactor ${show(param.scaleFactor)})`);
-    }
+    return { mode, alignCorners, size: [size[0], size[1]] };
   }
+  const factors =
+    mode === 'nearest'
+      ? factorPair(fn, paramName, param.scaleFactor, (v) => typeof v === 'number' && Number.isInteger(v) && v >= 1, "an integer >= 1 (mode 'nearest')")
+      : factorPair(fn, paramName, param.scaleFactor, (v) => typeof v === 'number' && Number.isFinite(v) && v > 0, "a finite number > 0 (mode 'bilinear')");
+  return { mode, alignCorners, factors };
+}
+
+/** The output's (Ho, Wo) for an input plane of (H, W): the size, or floor(H · factor), floor(W · factor). */
+export function upsampleOutputSize(fn: string, H: number, W: number, spec: UpsampleSpec): [number, number] {
+  if (spec.size !== undefined) return [spec.size[0], spec.size[1]];
+  const [fh, fw] = spec.factors!;
+  const Ho = Math.floor(H * fh);
+  const Wo = Math.floor(W * fw);
+  if (Ho < 1 || Wo < 1) {
+    throw new ConvnetError(fn, `expected an output of at least 1×1, got ${Ho}×${Wo} (floor of the input's ${H}×${W} times scaleFactor ${show(fh === fw ? fh : [fh, fw])})`);
+  }
+  return [Ho, Wo];
+}
+
+/** Validates upsample arguments and computes the output size and each axis's taps. */
+export function upsampleGeometry(fn: string, x: unknown, upsampleParam: unknown): UpsampleGeometry {
+  assertTensor(fn, 'x', x, 4);
+  const spec = parseUpsampleParam(fn, upsampleParam);
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  if (N < 1 || C < 1 || H < 1 || W < 1) throw new ConvnetError(fn, `expected a non-empty x, got x.shape ${show(x.shape)}`);
+  const [Ho, Wo] = upsampleOutputSize(fn, H, W, spec);
   assertAllocatable(fn, N * C * Ho * Wo, `an output (${N}, ${C}, ${Ho}, ${Wo})`);
+  const { mode, alignCorners, factors } = spec;
   return {
     N, C, H, W, Ho, Wo, mode, alignCorners,
-    rows: taps(mode, alignCorners, H, Ho, factors[0]),
-    cols: taps(mode, alignCorners, W, Wo, factors[1]),
+    rows: taps(mode, alignCorners, H, Ho, factors?.[0]),
+    cols: taps(mode, alignCorners, W, Wo, factors?.[1]),
   };
 }
 
