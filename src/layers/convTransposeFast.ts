@@ -16,6 +16,10 @@
  * x position (i, j) covers output rows i·sh − padTop + kh·dh, exactly the cells the naive layer
  * scatters to (the kernels drop the ones outside the output).
  *
+ * With ±Infinity or NaN in x or w the backward runs the naive layer instead: the GEMMs would
+ * multiply them by the zeros im2col reads outside the output (∞·0 = NaN), where the definition
+ * has no such term.
+ *
  * Memory: forward allocates out; backward dx, dw, db. Scratch: the conv layers' shared columns
  * array, one chunk of K × (at most P) values, chunked under the same cap as convForward
  * (setConvColumnLimit). The caches are interchangeable with the naive layer's.
@@ -25,8 +29,13 @@ import type { ColumnGeometry } from '../kernels/types.js';
 import { workspace } from '../kernels/workspace.js';
 import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertCache, assertUpstream } from '../validate.js';
-import { convTransposeGeometry, type ConvTransposeCache, type ConvTransposeGeometry, type ConvTransposeParam } from './convTranspose.js';
+import { convTransposeBackwardNaive, convTransposeGeometry, type ConvTransposeCache, type ConvTransposeGeometry, type ConvTransposeParam } from './convTranspose.js';
 import { setConvColumnLimit } from './convFast.js';
+
+function allFinite(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false;
+  return true;
+}
 
 /** The conv layers' column cap (setConvColumnLimit), read without changing it. */
 function columnLimit(): number {
@@ -98,6 +107,7 @@ export function convTransposeBackward(dout: Tensor, cache: ConvTransposeCache): 
   const { x, w, geometry: g } = cache;
   const { N, C, H, W, F, HH, WW, groups, Cg, Fg, Ho, Wo } = g;
   assertUpstream(fn, dout, [N, F, Ho, Wo], x.dtype);
+  if (!allFinite(x.data) || !allFinite(w.data)) return convTransposeBackwardNaive(dout, cache);
   const kernels = getKernels();
   const P = H * W;
   const Q = Ho * Wo;

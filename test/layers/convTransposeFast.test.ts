@@ -161,6 +161,24 @@ describe('fast transposed conv: caches and errors', () => {
     assertClose('dw', a.dw, c.dw, 'caches');
   });
 
+  it('with ±Infinity in x or w the backward gives the naive gradients (no ∞·0 from the columns outside the output)', () => {
+    for (const backend of BACKENDS) {
+      on(backend, () => {
+        const gen = rng(10);
+        const x = randomTensor(gen, [1, 2, 3, 3], 'float32');
+        const w = randomTensor(gen, [2, 2, 3, 3], 'float32');
+        x.data[4] = Infinity;
+        w.data[0] = -Infinity;
+        const b = randomTensor(gen, [2], 'float32');
+        const param: ConvTransposeParam = { stride: 2, pad: 1 };
+        const dout = randomTensor(gen, convTransposeForwardNaive(x, w, b, param).out.shape, 'float32');
+        const fast = convTransposeBackward(dout, convTransposeForward(x, w, b, param).cache);
+        const naive = convTransposeBackwardNaive(dout, convTransposeForwardNaive(x, w, b, param).cache);
+        for (const key of ['dx', 'dw', 'db'] as const) assert.deepEqual(Array.from(fast[key].data), Array.from(naive[key].data), `${backend} ${key}`);
+      });
+    }
+  });
+
   /** Runs both, expecting the same ConvnetError message apart from the function's name. */
   function sameError(fast: () => unknown, naive: () => unknown, fastName: string, naiveName: string): void {
     let naiveMessage = '';
