@@ -9,8 +9,9 @@
  * The naive layers are far slower, so each is timed once on a batch of NAIVE_BATCH images and
  * scaled to the full batch (it is linear in N); the speedup column says so.
  *
- * Sections: conv, pool, elementwise, training, files (a model file's size, save and load
- * times). Name some to run only those, e.g. `node build/bench/bench.js files pool`; with no
+ * Sections: conv, convT (transposed conv on a decoder's shape; flops: forward =
+ * 2·N·C·(F/groups)·HH·WW·H·W, the GEMM's work, forward+backward = 3× that), pool, elementwise,
+ * training, files (a model file's size, save and load times). Name some to run only those, e.g. `node build/bench/bench.js files pool`; with no
  * names all run, and the targets are checked (only then: they need conv, pool and training).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -22,6 +23,8 @@ import { reluBackward, reluForward } from '../src/layers/activations.js';
 import { affineBackward, affineForward } from '../src/layers/affineFast.js';
 import { convBackwardNaive, convForwardNaive, type ConvParam } from '../src/layers/conv.js';
 import { convBackward, convForward } from '../src/layers/convFast.js';
+import { convTransposeBackwardNaive, convTransposeForwardNaive, type ConvTransposeParam } from '../src/layers/convTranspose.js';
+import { convTransposeBackward, convTransposeForward } from '../src/layers/convTransposeFast.js';
 import { softmaxLoss } from '../src/layers/loss.js';
 import { maxPoolBackwardNaive, maxPoolForwardNaive } from '../src/layers/pool.js';
 import { maxPoolBackward, maxPoolForward } from '../src/layers/poolFast.js';
@@ -301,7 +304,7 @@ async function benchModelFile(): Promise<string> {
   }
 }
 
-const SECTIONS = ['conv', 'pool', 'elementwise', 'training', 'files'] as const;
+const SECTIONS = ['conv', 'convT', 'pool', 'elementwise', 'training', 'files'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** The sections named on the command line; all of them when none is. */
@@ -321,6 +324,7 @@ async function main(): Promise<void> {
   console.log(`convnet fast layers, Node ${process.version}, median of ${REPS} runs`);
   console.log(`backends: js (pure TypeScript) and wasm (WebAssembly SIMD, float32; float64 runs the js kernels) on 1 and ${THREADS} threads (wasm×${THREADS}); default here: ${getBackend()} (${wasmVariant() ?? 'not loaded'}), ${getThreads()} threads\n`);
   if (sections.has('conv')) benchConvSection();
+  if (sections.has('convT')) benchConvTransposeSection();
   if (sections.has('pool')) benchPoolSection();
   if (sections.has('elementwise')) benchElementwiseSection();
   if (sections.has('training')) benchTrainingSection();
@@ -338,6 +342,52 @@ function benchConvSection(): void {
   for (const row of benchConv('float32', true)) console.log(row);
   for (const row of benchConv('float64', false)) console.log(row);
   console.log(`\n(naive conv timed once on a batch of ${NAIVE_BATCH} and scaled to 50)`);
+}
+
+/** A decoder's upsampling layer: (50, 32, 7, 7) → (50, 16, 14, 14). */
+const CONVT_CASE = { label: 'x(50,32,7,7) w(32,16,4,4) s2 p1', x: [50, 32, 7, 7], w: [32, 16, 4, 4], param: { stride: 2, pad: 1 } as ConvTransposeParam };
+
+function benchConvTransposeCase(dtype: DType, backend: Backend, threads = 1): ConvTiming {
+  use(backend, threads);
+  const c = CONVT_CASE;
+  const x = randomTensor(c.x, dtype);
+  const w = randomTensor(c.w, dtype, 0.1);
+  const b = randomTensor([c.w[1]!], dtype);
+  const { out } = convTransposeForward(x, w, b, c.param);
+  const dout = randomTensor(out.shape, dtype);
+  const [N, C, H, W] = c.x as [number, number, number, number];
+  const flops = 2 * N * C * c.w[1]! * c.w[2]! * c.w[3]! * H * W;
+  const fwd = time(() => convTransposeForward(x, w, b, c.param));
+  const fwdBwd = time(() => {
+    const r = convTransposeForward(x, w, b, c.param);
+    convTransposeBackward(dout, r.cache);
+  });
+  return { fwd, fwdBwd, flops };
+}
+
+function benchConvTransposeSection(): void {
+  const c = CONVT_CASE;
+  const row = (backend: string, dtype: DType, t: ConvTiming, note: string): string =>
+    `| ${c.label.padEnd(36)} | ${backend.padEnd(7)} | ${dtype} | ${pad(t.fwd.toFixed(1), 8)} | ${pad((t.flops / t.fwd / 1e6).toFixed(2), 7)} | ${pad(t.fwdBwd.toFixed(1), 10)} | ${pad(((3 * t.flops) / t.fwdBwd / 1e6).toFixed(2), 7)} | ${note} |`;
+  // The naive layer, once on NAIVE_BATCH images, scaled to the batch.
+  const xs = randomTensor([NAIVE_BATCH, ...c.x.slice(1)], 'float32');
+  const w = randomTensor(c.w, 'float32', 0.1);
+  const b = randomTensor([c.w[1]!], 'float32');
+  const start = performance.now();
+  const r = convTransposeForwardNaive(xs, w, b, c.param);
+  convTransposeBackwardNaive(randomTensor(r.out.shape, 'float32'), r.cache);
+  const naive = ((performance.now() - start) * c.x[0]!) / NAIVE_BATCH;
+  const speedup = (t: ConvTiming): string => `naive→fast ${(naive / t.fwdBwd).toFixed(0)}× (naive ${(naive / 1000).toFixed(2)} s)`;
+  console.log('\n| transposed conv (GEMM + col2im)      | backend | dtype   |   fwd ms | GFLOP/s | fwd+bwd ms | GFLOP/s | notes |');
+  console.log('|--------------------------------------|---------|---------|---------:|--------:|-----------:|--------:|-------|');
+  const js = benchConvTransposeCase('float32', 'js');
+  console.log(row('js', 'float32', js, speedup(js)));
+  const wasm = benchConvTransposeCase('float32', 'wasm');
+  console.log(row('wasm', 'float32', wasm, `${speedup(wasm)}; wasm/js: fwd ${(js.fwd / wasm.fwd).toFixed(1)}×, fwd+bwd ${(js.fwdBwd / wasm.fwdBwd).toFixed(1)}×`));
+  const threaded = benchConvTransposeCase('float32', 'wasm', THREADS);
+  console.log(row(`wasm×${THREADS}`, 'float32', threaded, `${THREADS} threads / 1: fwd ${(wasm.fwd / threaded.fwd).toFixed(2)}×, fwd+bwd ${(wasm.fwdBwd / threaded.fwdBwd).toFixed(2)}×`));
+  console.log(row('js', 'float64', benchConvTransposeCase('float64', 'js'), ''));
+  console.log(`\n(naive transposed conv timed once on a batch of ${NAIVE_BATCH} (float32) and scaled to 50)`);
 }
 
 function benchPoolSection(): void {

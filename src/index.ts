@@ -53,6 +53,9 @@ export { affineForward, affineBackward } from './layers/affineFast.js';
 export { affineForwardNaive, affineBackwardNaive, type AffineCache } from './layers/affine.js';
 export { convForward, convBackward, setConvColumnLimit } from './layers/convFast.js';
 export { convForwardNaive, convBackwardNaive, type ConvParam, type ConvCache } from './layers/conv.js';
+export { convTransposeForward, convTransposeBackward } from './layers/convTransposeFast.js';
+export { convTransposeForwardNaive, convTransposeBackwardNaive, type ConvTransposeParam, type ConvTransposeCache } from './layers/convTranspose.js';
+export { upsampleForward, upsampleBackward, type UpsampleParam, type UpsampleMode, type UpsampleCache } from './layers/upsample.js';
 export { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward, type MaxPoolFastCache } from './layers/poolFast.js';
 export {
   maxPoolForwardNaive,

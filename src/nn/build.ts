@@ -6,18 +6,20 @@ import { ConvnetError, show } from '../errors.js';
 import { ELU, GELU, LeakyReLU, ReLU, Sigmoid, Tanh, type ELUOptions, type GELUOptions } from './activation.js';
 import { Residual, Sequential } from './containers.js';
 import { Conv2d, type Conv2dOptions } from './conv.js';
+import { ConvTranspose2d, type ConvTranspose2dOptions } from './convTranspose.js';
 import { Dropout, type DropoutOptions } from './dropout.js';
 import { Flatten } from './flatten.js';
 import { Linear, type LinearOptions } from './linear.js';
 import { resolveInit, type InitOptions, type Module, type ModuleConfig } from './module.js';
 import { BatchNorm, BatchNorm2d, GroupNorm, LayerNorm, type BatchNormOptions, type GroupNormOptions, type LayerNormOptions } from './norm.js';
 import { AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool2d, type AvgPool2dOptions, type Pool2dOptions } from './pool.js';
+import { Upsample, type UpsampleOptions } from './upsample.js';
 
 /** The module types buildModule knows. */
 export const MODULE_TYPES = [
   'Conv2d', 'Linear', 'ReLU', 'LeakyReLU', 'MaxPool2d', 'AvgPool2d', 'GlobalAvgPool', 'GlobalMaxPool',
   'BatchNorm', 'BatchNorm2d', 'LayerNorm', 'GroupNorm', 'Dropout', 'Flatten', 'Sequential', 'Residual',
-  'Tanh', 'Sigmoid', 'GELU', 'ELU',
+  'Tanh', 'Sigmoid', 'GELU', 'ELU', 'ConvTranspose2d', 'Upsample',
 ] as const;
 
 export function buildModule(config: ModuleConfig, init: InitOptions = {}): Module {
@@ -34,6 +36,8 @@ function build(config: unknown, init: InitOptions, path: string): Module {
   switch (type) {
     case 'Conv2d':
       return new Conv2d(o as unknown as Conv2dOptions, init);
+    case 'ConvTranspose2d':
+      return new ConvTranspose2d(o as unknown as ConvTranspose2dOptions, init);
     case 'Linear':
       return new Linear(o as unknown as LinearOptions, init);
     case 'ReLU':
@@ -60,6 +64,8 @@ function build(config: unknown, init: InitOptions, path: string): Module {
       return new Dropout(o as unknown as DropoutOptions, init);
     case 'Flatten':
       return new Flatten(o as Record<string, never>);
+    case 'Upsample':
+      return new Upsample(o as unknown as UpsampleOptions);
     case 'Sequential': {
       const layers = o.layers;
       if (!Array.isArray(layers) || Object.keys(o).length !== 1) throw new ConvnetError(fn, `expected ${path} (Sequential) to be { type, layers: [configs] }, got keys ${show(Object.keys(config))}`);

@@ -494,6 +494,113 @@ const convSpec: ForwardSpec = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// transposed convolution, upsampling
+
+const convTransposeSpec: ForwardSpec = {
+  layer: 'convTranspose',
+  valid(r) {
+    for (;;) {
+      const groups = between(r, 1, 3);
+      const C = groups * between(r, 1, 3);
+      const Fg = between(r, 1, 3);
+      const [N, HH, WW, H, W] = [between(r, 1, 3), between(r, 1, 4), between(r, 1, 4), between(r, 1, 7), between(r, 1, 7)];
+      const stride = [between(r, 1, 3), between(r, 1, 3)];
+      const pad = randomPad(r, 3);
+      const dilation = [between(r, 1, 2), between(r, 1, 2)];
+      const outputPadding = [r.int(Math.max(stride[0]!, dilation[0]!)), r.int(Math.max(stride[1]!, dilation[1]!))];
+      const [t, l, b, rr] = pads4(pad);
+      if ((H - 1) * stride[0]! - t - b + dilation[0]! * (HH - 1) + outputPadding[0]! < 0) continue;
+      if ((W - 1) * stride[1]! - l - rr + dilation[1]! * (WW - 1) + outputPadding[1]! < 0) continue;
+      const param: Record<string, unknown> = {};
+      const s = pairParam(r, stride[0]!, stride[1]!, 1);
+      if (s !== undefined) param.stride = s;
+      if (pad !== undefined) param.pad = pad;
+      const o = pairParam(r, outputPadding[0]!, outputPadding[1]!, 0);
+      if (o !== undefined) param.outputPadding = o;
+      const d = pairParam(r, dilation[0]!, dilation[1]!, 1);
+      if (d !== undefined) param.dilation = d;
+      if (groups > 1 || chance(r, 0.3)) param.groups = groups;
+      const dtype = randomDtype(r);
+      const fill = randomFill(r);
+      const x = randomTensor(r, [N, C, H, W], dtype, fill);
+      const w = randomTensor(r, [C, Fg, HH, WW], dtype, fill);
+      const bias = randomTensor(r, [Fg * groups], dtype, fill === 'special' ? 'normal' : fill);
+      return [x, w, bias, param];
+    }
+  },
+  mutations: [
+    ...tensorMutations(0, 'x', { rank: true, dtype: true }),
+    ...tensorMutations(1, 'w', { rank: true, dtype: true }),
+    ...tensorMutations(2, 'b', { rank: true, dtype: true }),
+    shapeMutation(1, 'w with the wrong row count', (_r, w) => [w.shape[0]! + 1, w.shape[1]!, w.shape[2]!, w.shape[3]!], 'error'),
+    shapeMutation(2, 'b of the wrong length', (_r, b) => [b.shape[0]! + 1], 'error'),
+    shapeMutation(0, 'x empty or huge-and-empty', emptyShape),
+    shapeMutation(1, 'w empty or huge-and-empty', emptyShape),
+    paramMutation(3, 'groups', 'convTransposeParam.groups invalid', 'error', badPositiveInteger),
+    paramMutation(3, 'groups', 'convTransposeParam.groups not dividing C', 'error', (_r, args) => T(args[0]).shape[1]! + 1),
+    paramMutation(3, 'outputPadding', 'convTransposeParam.outputPadding invalid', 'error', (r) => pick(r, [-1, 1.5, Number.NaN, [1], [0, -1], 'x'])),
+    paramMutation(3, 'outputPadding', 'convTransposeParam.outputPadding not below the stride or the dilation', 'error', (r) => pick(r, [3, [3, 0], [0, 3]])),
+    ...windowMutations(3, 'convTransposeParam'),
+    paramMutation(3, 'pad', 'convTransposeParam.pad huge (no output left)', 'error', (r) => pick(r, [2 ** 30, 1e300, [2 ** 26, 2 ** 26], [0, 0, 2 ** 40, 2 ** 40]])),
+    paramJunk(3, 'convTransposeParam', 'either'),
+  ],
+  outShape(args) {
+    const [x, w] = [T(args[0]), T(args[1])];
+    const p = args[3] as { stride?: number | number[]; pad?: Pad; outputPadding?: number | number[]; dilation?: number | number[]; groups?: number };
+    const pair = (v: number | number[] | undefined, f: number): number[] => (v === undefined ? [f, f] : typeof v === 'number' ? [v, v] : v);
+    const [sh, sw] = pair(p.stride, 1);
+    const [oh, ow] = pair(p.outputPadding, 0);
+    const [dh, dw] = pair(p.dilation, 1);
+    const [t, l, b, rr] = pads4(p.pad);
+    const length = (size: number, k: number, s: number, before: number, after: number, d: number, o: number): number => (size - 1) * s - before - after + d * (k - 1) + o + 1;
+    return [x.shape[0]!, w.shape[1]! * (p.groups ?? 1), length(x.shape[2]!, w.shape[2]!, sh!, t, b, dh!, oh!), length(x.shape[3]!, w.shape[3]!, sw!, l, rr, dw!, ow!)];
+  },
+  forwards: [convnet.convTransposeForward, convnet.convTransposeForwardNaive],
+  gradShapes: (args) => ({ dx: T(args[0]).shape, dw: T(args[1]).shape, db: T(args[2]).shape }),
+};
+
+const upsampleSpec: ForwardSpec = {
+  layer: 'upsample',
+  valid(r) {
+    const [N, C, H, W] = [between(r, 1, 3), between(r, 1, 3), between(r, 1, 6), between(r, 1, 6)];
+    const mode = pick(r, ['nearest', 'bilinear', undefined]);
+    const param: Record<string, unknown> = {};
+    if (mode !== undefined) param.mode = mode;
+    if (chance(r, 0.4)) {
+      param.size = [between(r, 1, 9), between(r, 1, 9)];
+    } else if (mode === 'bilinear') {
+      const factor = (size: number): number => Math.max(1 / size, pick(r, [0.5, 1, 1.5, 2, 2.25, 3]));
+      param.scaleFactor = chance(r, 0.5) ? factor(Math.min(H, W)) : [factor(H), factor(W)];
+    } else {
+      param.scaleFactor = chance(r, 0.5) ? between(r, 1, 3) : [between(r, 1, 3), between(r, 1, 3)];
+    }
+    if (mode === 'bilinear' && chance(r, 0.6)) param.alignCorners = chance(r, 0.5);
+    return [randomTensor(r, [N, C, H, W], randomDtype(r), randomFill(r)), param];
+  },
+  mutations: [
+    ...tensorMutations(0, 'x', { rank: true }),
+    shapeMutation(0, 'x empty or huge-and-empty', emptyShape),
+    paramMutation(1, 'mode', 'upsampleParam.mode invalid', 'error', (r) => pick(r, ['bicubic', 'Nearest', 1, []])),
+    paramMutation(1, 'scaleFactor', 'upsampleParam.scaleFactor invalid', 'error', (r) => pick(r, [0, -1, Number.NaN, Infinity, [1], [1, 2, 3], '2', [2, 0]])),
+    paramMutation(1, 'scaleFactor', 'upsampleParam.scaleFactor huge', 'error', (r) => pick(r, [2 ** 30, 1e300, [1, 2 ** 31]])),
+    paramMutation(1, 'size', 'upsampleParam.size invalid', 'error', (r) => pick(r, [[0, 1], [1], [1.5, 2], 'x', [-1, 2], 3])),
+    paramMutation(1, 'size', 'upsampleParam.size huge', 'error', (r) => pick(r, [[2 ** 30, 2 ** 30], [2 ** 31, 1]])),
+    paramMutation(1, 'alignCorners', 'upsampleParam.alignCorners not a boolean', 'error', (r) => pick(r, [1, 'yes', null])),
+    paramJunk(1, 'upsampleParam', 'either'),
+  ],
+  outShape(args) {
+    const x = T(args[0]);
+    const p = args[1] as { size?: number[]; scaleFactor?: number | number[] };
+    const [N, C, H, W] = x.shape as [number, number, number, number];
+    if (p.size !== undefined) return [N, C, p.size[0]!, p.size[1]!];
+    const [fh, fw] = typeof p.scaleFactor === 'number' ? [p.scaleFactor, p.scaleFactor] : p.scaleFactor!;
+    return [N, C, Math.floor(H * fh!), Math.floor(W * fw!)];
+  },
+  forwards: [convnet.upsampleForward],
+  gradShapes: (args) => T(args[0]).shape,
+};
+
+// ---------------------------------------------------------------------------------------------
 // pooling
 
 function poolValid(r: Rng, average: boolean): Args {
@@ -1355,7 +1462,7 @@ function softmaxCrossEntropyTarget(): FuzzTarget {
 // ---------------------------------------------------------------------------------------------
 // the targets
 
-cacheSpecs.push(convSpec, maxPoolSpec, avgPoolSpec, globalMaxSpec, globalAvgSpec, affineSpec, reluSpec, leakyReluSpec, softmaxFwdSpec, logSoftmaxFwdSpec, batchnormSpecD, spatialBatchnormSpec, layernormSpec, groupnormSpec, dropoutSpec, flattenSpec);
+cacheSpecs.push(convSpec, convTransposeSpec, upsampleSpec, maxPoolSpec, avgPoolSpec, globalMaxSpec, globalAvgSpec, affineSpec, reluSpec, leakyReluSpec, softmaxFwdSpec, logSoftmaxFwdSpec, batchnormSpecD, spatialBatchnormSpec, layernormSpec, groupnormSpec, dropoutSpec, flattenSpec);
 
 /** Running statistics are the one documented in-place update. */
 const runningStats = (path: string): boolean => /\.running(Mean|Var)\b/.test(path);
@@ -1369,6 +1476,13 @@ export const targets: FuzzTarget[] = [
   forwardTarget('convForwardNaive', convSpec, convnet.convForwardNaive),
   backwardTarget('convBackward', convSpec, convnet.convBackward, { reference: convnet.convBackwardNaive as FuzzTarget['reference'] }),
   backwardTarget('convBackwardNaive', convSpec, convnet.convBackwardNaive),
+  // transposed convolution, upsampling
+  forwardTarget('convTransposeForward', convTransposeSpec, convnet.convTransposeForward, { reference: convnet.convTransposeForwardNaive as FuzzTarget['reference'] }),
+  forwardTarget('convTransposeForwardNaive', convTransposeSpec, convnet.convTransposeForwardNaive),
+  backwardTarget('convTransposeBackward', convTransposeSpec, convnet.convTransposeBackward, { reference: convnet.convTransposeBackwardNaive as FuzzTarget['reference'] }),
+  backwardTarget('convTransposeBackwardNaive', convTransposeSpec, convnet.convTransposeBackwardNaive),
+  forwardTarget('upsampleForward', upsampleSpec, convnet.upsampleForward),
+  backwardTarget('upsampleBackward', upsampleSpec, convnet.upsampleBackward),
   // pooling
   forwardTarget('maxPoolForward', maxPoolSpec, convnet.maxPoolForward, { reference: convnet.maxPoolForwardNaive as FuzzTarget['reference'] }),
   forwardTarget('maxPoolForwardNaive', maxPoolSpec, convnet.maxPoolForwardNaive),

@@ -1,0 +1,129 @@
+/** ConvTranspose2d: a transposed convolution layer's parameters around convTransposeForward / convTransposeBackward. */
+import { ConvnetError } from '../errors.js';
+import { transposedLength, type ConvTransposeCache, type ConvTransposeParam } from '../layers/convTranspose.js';
+import { convTransposeBackward, convTransposeForward } from '../layers/convTransposeFast.js';
+import type { Tensor } from '../tensor.js';
+import { integer, intPair, pads4 } from '../validate.js';
+import { assertConfig, filled, gaussian, Module, resolveInit, showShape, type InitOptions, type Mode, type ModuleConfig } from './module.js';
+
+export interface ConvTranspose2dOptions {
+  inChannels: number;
+  outChannels: number;
+  /** A number or [h, w]. */
+  kernelSize: number | [number, number];
+  /** A number or [h, w]; default 1. */
+  stride?: number | [number, number];
+  /** Cropped from the output: a number, [h, w] or [top, left, bottom, right]; default 0. */
+  pad?: number | [number, number] | [number, number, number, number];
+  /** Added to the output's bottom and right: a number or [h, w], below the stride or the dilation; default 0. */
+  outputPadding?: number | [number, number];
+  /** A number or [h, w]; default 1. */
+  dilation?: number | [number, number];
+  /** Channel groups (inChannels and outChannels both multiples); default 1. */
+  groups?: number;
+}
+
+const OPTIONS = ['inChannels', 'outChannels', 'kernelSize', 'stride', 'pad', 'outputPadding', 'dilation', 'groups'] as const;
+
+/** x: (N, C, H, W) → (N, F, Ho, Wo); weight (C, F / groups, kH, kW) (PyTorch's layout), bias (F). */
+export class ConvTranspose2d extends Module {
+  readonly type = 'ConvTranspose2d';
+  override readonly decayed = ['weight'] as const;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly pad: [number, number, number, number];
+  readonly outputPadding: [number, number];
+  readonly dilation: [number, number];
+  readonly groups: number;
+  private cache: ConvTransposeCache | undefined;
+
+  constructor(options: ConvTranspose2dOptions, init?: InitOptions) {
+    super();
+    const fn = 'ConvTranspose2d';
+    assertConfig(fn, options, OPTIONS);
+    this.inChannels = integer(fn, 'inChannels', options.inChannels, 1);
+    this.outChannels = integer(fn, 'outChannels', options.outChannels, 1);
+    if (options.kernelSize === undefined) throw new ConvnetError(fn, 'expected kernelSize to be an integer >= 1 or an [h, w] pair of them, got undefined');
+    this.kernelSize = intPair(fn, 'kernelSize', options.kernelSize, 1, 1);
+    this.stride = intPair(fn, 'stride', options.stride, 1, 1);
+    this.pad = pads4(fn, 'pad', options.pad);
+    this.outputPadding = intPair(fn, 'outputPadding', options.outputPadding, 0, 0);
+    this.dilation = intPair(fn, 'dilation', options.dilation, 1, 1);
+    this.groups = integer(fn, 'groups', options.groups, 1, 1);
+    if (this.inChannels % this.groups !== 0 || this.outChannels % this.groups !== 0) {
+      throw new ConvnetError(fn, `expected groups to divide inChannels (${this.inChannels}) and outChannels (${this.outChannels}), got ${this.groups}`);
+    }
+    for (const axis of [0, 1] as const) {
+      if (this.outputPadding[axis] >= this.stride[axis] && this.outputPadding[axis] >= this.dilation[axis]) {
+        throw new ConvnetError(
+          fn,
+          `expected outputPadding to be smaller than the stride or the dilation (PyTorch), got outputPadding ${this.outputPadding.join('×')} with stride ${this.stride.join('×')} and dilation ${this.dilation.join('×')}`,
+        );
+      }
+    }
+    const resolved = resolveInit(fn, init);
+    const perGroup = this.outChannels / this.groups;
+    const [kH, kW] = this.kernelSize;
+    // PyTorch's fan-in for a transposed conv weight (C, F / groups, kH, kW) is weight.size(1)·kH·kW.
+    this.params.weight = gaussian([this.inChannels, perGroup, kH, kW], perGroup * kH * kW, resolved);
+    this.params.bias = filled([this.outChannels], 0, resolved.dtype);
+  }
+
+  /** The layer function's parameter object. */
+  get convTransposeParam(): ConvTransposeParam {
+    return { stride: [...this.stride], pad: [...this.pad], outputPadding: [...this.outputPadding], dilation: [...this.dilation], groups: this.groups };
+  }
+
+  get config(): ModuleConfig {
+    return {
+      type: this.type,
+      inChannels: this.inChannels,
+      outChannels: this.outChannels,
+      kernelSize: [...this.kernelSize],
+      stride: [...this.stride],
+      pad: [...this.pad],
+      outputPadding: [...this.outputPadding],
+      dilation: [...this.dilation],
+      groups: this.groups,
+    };
+  }
+
+  get label(): string {
+    const [kH, kW] = this.kernelSize;
+    const parts = [`${this.inChannels}→${this.outChannels}`, `${kH}×${kW}`];
+    if (this.stride.some((s) => s !== 1)) parts.push(`stride ${this.stride[0] === this.stride[1] ? this.stride[0] : this.stride.join('×')}`);
+    if (this.pad.some((p) => p !== 0)) parts.push(`pad ${this.pad.every((p) => p === this.pad[0]) ? this.pad[0] : this.pad.join(',')}`);
+    if (this.outputPadding.some((p) => p !== 0)) parts.push(`output pad ${this.outputPadding[0] === this.outputPadding[1] ? this.outputPadding[0] : this.outputPadding.join('×')}`);
+    if (this.dilation.some((d) => d !== 1)) parts.push(`dilation ${this.dilation.join('×')}`);
+    if (this.groups !== 1) parts.push(`groups ${this.groups}`);
+    return `ConvTranspose2d ${parts.join(', ')}`;
+  }
+
+  forward(x: Tensor, _mode: Mode): Tensor {
+    const { out, cache } = convTransposeForward(x, this.params.weight!, this.params.bias!, this.convTransposeParam);
+    this.cache = cache;
+    return out;
+  }
+
+  backward(dout: Tensor): Tensor {
+    const { dx, dw, db } = convTransposeBackward(dout, this.cacheOf(this.cache));
+    this.grads.weight = dw;
+    this.grads.bias = db;
+    return dx;
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    const fn = 'ConvTranspose2d';
+    if (inputShape.length !== 3 || inputShape[0] !== this.inChannels) {
+      throw new ConvnetError(fn, `expected input of shape (${this.inChannels}, H, W), got ${showShape(inputShape)}`);
+    }
+    const [, H, W] = inputShape as [number, number, number];
+    const [kH, kW] = this.kernelSize;
+    const [top, left, bottom, right] = this.pad;
+    const Ho = transposedLength(fn, 'height', H, kH, this.stride[0], top, bottom, this.dilation[0], this.outputPadding[0]);
+    const Wo = transposedLength(fn, 'width', W, kW, this.stride[1], left, right, this.dilation[1], this.outputPadding[1]);
+    return [this.outChannels, Ho, Wo];
+  }
+}
