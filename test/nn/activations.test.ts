@@ -65,8 +65,8 @@ describe('activation modules', () => {
       assertThrowsConvnet(() => c.make().backward(randomTensor([2], 1)), new RegExp(`${c.make().type}\\.backward`), /forward before backward/));
   }
 
-  test('MODULE_TYPES lists the new types, after the old ones', () => {
-    assert.deepEqual(MODULE_TYPES.slice(-4), ['Tanh', 'Sigmoid', 'GELU', 'ELU']);
+  test('MODULE_TYPES lists the new types', () => {
+    for (const type of ['Tanh', 'Sigmoid', 'GELU', 'ELU']) assert.ok((MODULE_TYPES as readonly string[]).includes(type), type);
   });
 
   test('in a Sequential: Linear → GELU → Linear → Tanh, rebuilt from its config, gives the same outputs', () => {
