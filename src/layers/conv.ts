@@ -90,6 +90,28 @@ export function convGeometry(fn: string, x: unknown, w: unknown, b: unknown, con
   return { N, C, H, W, F, HH, WW, groups, Cg: C / groups, Fg: F / groups, Ho, Wo, ...window };
 }
 
+/**
+ * Checks a conv cache and returns its geometry, which must be the one convGeometry computes for
+ * the cache's x, w and b with the geometry's own stride, padding, dilation and groups: a field
+ * changed by hand, or an x or w from another layer, would make a backward read out of bounds.
+ */
+export function convCacheGeometry(fn: string, cache: unknown): ConvGeometry {
+  assertCache(fn, cache, ['x', 'w', 'b', 'geometry']);
+  const { x, w, b, geometry: g } = cache as ConvCache;
+  let expected: ConvGeometry | undefined;
+  try {
+    const param = { stride: [g.strideH, g.strideW], pad: [g.padTop, g.padLeft, g.padBottom, g.padRight], dilation: [g.dilationH, g.dilationW], groups: g.groups };
+    expected = convGeometry(fn, x, w, b, param);
+  } catch {
+    expected = undefined; // reported below, as a geometry that is not the forward's
+  }
+  const keys = Object.keys(expected ?? {}) as (keyof ConvGeometry)[];
+  if (expected === undefined || keys.some((k) => expected[k] !== g[k])) {
+    throw new ConvnetError(fn, `expected cache.geometry to be the one the forward computed for cache.x ${show(x.shape)}, cache.w ${show(w.shape)} and cache.b ${show(b.shape)}, got ${show(g)}`);
+  }
+  return g;
+}
+
 /** Naive convolution forward: six nested loops that read like the formula above. */
 export function convForwardNaive(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam = {}): { out: Tensor; cache: ConvCache } {
   const g = convGeometry('convForwardNaive', x, w, b, convParam);
@@ -131,8 +153,8 @@ export function convForwardNaive(x: Tensor, w: Tensor, b: Tensor, convParam: Con
  */
 export function convBackwardNaive(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: Tensor; db: Tensor } {
   const fn = 'convBackwardNaive';
-  assertCache(fn, cache, ['x', 'w', 'b', 'geometry']);
-  const { x, w, geometry: g } = cache;
+  const g = convCacheGeometry(fn, cache);
+  const { x, w } = cache;
   const { N, C, H, W, F, HH, WW, Cg, Fg, Ho, Wo } = g;
   assertUpstream(fn, dout, [N, F, Ho, Wo], x.dtype);
   // Accumulate in float64 whatever the dtype, then store.

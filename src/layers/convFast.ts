@@ -39,11 +39,11 @@ import { getKernels } from '../kernels/index.js';
 import type { ConvBatchGeometry } from '../kernels/types.js';
 import { workspace } from '../kernels/workspace.js';
 import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
-import { assertCache, assertUpstream } from '../validate.js';
+import { assertUpstream } from '../validate.js';
 import { reluBackward, type ReluCache } from './activations.js';
 import type { PoolParam } from './pool.js';
 import { maxPoolBackward, maxPoolForward, type MaxPoolFastCache } from './poolFast.js';
-import { convGeometry, type ConvCache, type ConvGeometry, type ConvParam } from './conv.js';
+import { convCacheGeometry, convGeometry, type ConvCache, type ConvGeometry, type ConvParam } from './conv.js';
 import { columnGeometry, convBatchGeometry, isPointwise } from './geometry.js';
 
 /** The largest im2col chunk, in values. */
@@ -153,8 +153,8 @@ export function convBackward(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: 
 /** The backward; with `reluOut` (a fused forward's output), relu's backward first, fused in. */
 function backward(dout: Tensor, cache: ConvCache, reluOut?: Float32Array): { dx: Tensor; dw: Tensor; db: Tensor } {
   const fn = 'convBackward';
-  assertCache(fn, cache, ['x', 'w', 'b', 'geometry']);
-  const { x, w, geometry: g } = cache;
+  const g = convCacheGeometry(fn, cache);
+  const { x, w } = cache;
   const { N, C, H, W, F, HH, WW, groups, Cg, Fg, Ho, Wo } = g;
   assertUpstream(fn, dout, [N, F, Ho, Wo], x.dtype);
   const kernels = getKernels();
@@ -304,9 +304,9 @@ export function convReluPoolBackwardFast(dout: Tensor, cache: ConvReluPoolFastCa
   if (fused === undefined) {
     return convReluBackwardFast(maxPoolBackward(dout, cache.pool!), { conv: cache.conv, relu: cache.relu! });
   }
-  assertCache('convBackward', cache.conv, ['x', 'w', 'b', 'geometry']);
+  const g = convCacheGeometry('convBackward', cache.conv);
   assertUpstream('maxPoolBackward', dout, fused.out.shape, 'float32');
-  const { x, w, geometry: g } = cache.conv;
+  const { x, w } = cache.conv;
   const batch = batchConvFor(getKernels(), 'float32');
   if (batch === undefined) {
     // The backend changed since the forward: the pool's and relu's backward here, then the conv's.

@@ -121,7 +121,7 @@ function maxPoolForwardAs(fn: string, x: Tensor, poolParam: PoolParam): { out: T
     const base = plane * H * W;
     for (let i = 0; i < Ho; i++) {
       const row = (plane * Ho + i) * Wo;
-      if (i > 0 && sameRowsAsAbove(g, i, false)) out.copyWithin(row, row - Wo, row);
+      if (i > 0 && sameRowsAsAbove(g, i, false)) for (let j = 0; j < Wo; j++) out[row + j] = out[row + j - Wo]!;
       else for (let j = 0; j < Wo; j++) out[row + j] = x.data[base + windowArgmax(x.data, base, g, i, j)]!;
     }
   }
@@ -183,14 +183,12 @@ function windowDivisor(g: PoolGeometry, i: number, j: number, countIncludePad: b
  * match) almost every row covers the whole input, and there may be 2^20 of them per plane.
  */
 function sameRowsAsAbove(g: PoolGeometry, i: number, countIncludePad: boolean): boolean {
-  const rows = (o: number): [number, number, number] => {
-    const start = o * g.strideH - g.padTop;
-    const first = firstTap(start, g.dilationH, 0);
-    const padded = countIncludePad ? endTap(start, g.poolHeight, g.dilationH, g.H + g.padBottom) - firstTap(start, g.dilationH, -g.padTop) : 0;
-    return [start + first * g.dilationH, endTap(start, g.poolHeight, g.dilationH, g.H) - first, padded];
-  };
-  const [a, b] = [rows(i), rows(i - 1)];
-  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
+  const here = i * g.strideH - g.padTop;
+  const above = here - g.strideH;
+  const first = (start: number): number => start + firstTap(start, g.dilationH, 0) * g.dilationH; // first input row read
+  const count = (start: number): number => endTap(start, g.poolHeight, g.dilationH, g.H) - firstTap(start, g.dilationH, 0);
+  const padded = (start: number): number => endTap(start, g.poolHeight, g.dilationH, g.H + g.padBottom) - firstTap(start, g.dilationH, -g.padTop);
+  return first(here) === first(above) && count(here) === count(above) && (!countIncludePad || padded(here) === padded(above));
 }
 
 function parseCountIncludePad(fn: string, poolParam: AvgPoolParam): boolean {
@@ -213,7 +211,7 @@ export function avgPoolForwardNaive(x: Tensor, poolParam: AvgPoolParam): { out: 
     for (let i = 0; i < Ho; i++) {
       if (i > 0 && sameRowsAsAbove(g, i, countIncludePad)) {
         const row = (plane * Ho + i) * Wo;
-        out.copyWithin(row, row - Wo, row);
+        for (let j = 0; j < Wo; j++) out[row + j] = out[row + j - Wo]!;
         continue;
       }
       for (let j = 0; j < Wo; j++) {
@@ -286,6 +284,7 @@ export function globalAvgPoolForward(x: Tensor): { out: Tensor; cache: GlobalPoo
 export function globalAvgPoolBackward(dout: Tensor, cache: GlobalPoolCache): Tensor {
   const fn = 'globalAvgPoolBackward';
   assertCache(fn, cache, ['x']);
+  assertTensor(fn, 'cache.x', cache.x, 4); // another layer's x (e.g. layernorm's (N, D)) is no plane
   const [N, C, H, W] = cache.x.shape as [number, number, number, number];
   assertUpstream(fn, dout, [N, C, 1, 1], cache.x.dtype);
   const dx = allocate(cache.x.dtype, N * C * H * W);

@@ -9,40 +9,43 @@ import { ConvnetError } from '../../src/errors.js';
 import {
   affineBackward,
   affineBackwardNaive,
+  affineForward,
+  affineForwardNaive,
   avgPoolBackward,
   avgPoolBackwardNaive,
   avgPoolForward,
   avgPoolForwardNaive,
   batchnormBackward,
-  batchnormForward,
-  convForward,
-  maxPoolBackward,
-  maxPoolBackwardNaive,
-  maxPoolForward,
-  maxPoolForwardNaive,
-  spatialBatchnormBackward,
-  spatialBatchnormForward,
-  spatialGroupnormBackward,
-  affineForward,
-  affineForwardNaive,
   batchnormBackwardNaive,
+  batchnormForward,
   batchnormForwardNaive,
+  convBackward,
+  convBackwardNaive,
+  convForward,
   convForwardNaive,
   dropoutBackward,
   dropoutForward,
   flattenBackward,
   flattenForward,
   gemm,
+  globalAvgPoolBackward,
   layernormBackward,
   layernormForward,
   leakyReluBackward,
   leakyReluForward,
   logSoftmaxBackward,
   logSoftmaxForward,
+  maxPoolBackward,
+  maxPoolBackwardNaive,
+  maxPoolForward,
+  maxPoolForwardNaive,
   softmaxBackward,
   softmaxForward,
+  spatialBatchnormBackward,
   spatialBatchnormBackwardNaive,
+  spatialBatchnormForward,
   spatialBatchnormForwardNaive,
+  spatialGroupnormBackward,
   spatialGroupnormBackwardNaive,
   spatialGroupnormForward,
   spatialGroupnormForwardNaive,
@@ -208,6 +211,22 @@ describe('fuzz regressions: backwards check the caches they are given', () => {
     throwsNamed(() => maxPoolBackward(filled(max.out.shape), { ...max.cache, x: filled([2, 3, 6, 4]) }), 'maxPoolBackward', /cache.x of the shape cache.geometry was computed for/);
     const avg = avgPoolForward(x, { poolHeight: 2, poolWidth: 2 });
     throwsNamed(() => avgPoolBackward(filled(avg.out.shape), { ...avg.cache, inputShape: [3, 2, 4, 4] }), 'avgPoolBackward', /cache.inputShape of the shape/);
+  });
+
+  it('conv backwards given a cache whose geometry is not the forward\'s for its x and w (RangeError, or a WebAssembly trap, before)', () => {
+    const { cache } = convForward(filled([1, 1, 6, 5]), filled([3, 1, 3, 3]), filled([3]), { stride: [3, 2], pad: 1 });
+    const dout = filled([1, 3, 2, 3]);
+    for (const [name, backward] of [['convBackward', convBackward], ['convBackwardNaive', convBackwardNaive]] as const) {
+      for (const geometry of [{ ...cache.geometry, W: 6 }, { ...cache.geometry, W: Number.NaN }, { ...cache.geometry, Cg: 2 }]) {
+        throwsNamed(() => backward(dout, { ...cache, geometry }), name, /cache.geometry to be the one the forward computed for cache.x \[1, 1, 6, 5\]/);
+      }
+      throwsNamed(() => backward(dout, { ...cache, x: filled([1, 1, 7, 5]) }), name, /cache.geometry to be the one/);
+    }
+  });
+
+  it('global average pool backward given a cache whose x is not (N, C, H, W) (an error named "allocate" before)', () => {
+    const { cache } = layernormForward(filled([1, 3]), filled([3]), filled([3]));
+    throwsNamed(() => globalAvgPoolBackward(filled([1, 3, 1, 1]), cache as never), 'globalAvgPoolBackward', /cache.x of rank 4/);
   });
 
   it('flatten backward given a cache whose shape and outShape differ in size (a malformed dx before)', () => {
