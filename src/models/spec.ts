@@ -16,6 +16,7 @@
  *   layer   = "conv(" filters "," size [ "," stride ] ")"   convolution, "same" padding (size odd)
  *           | "fc(" units ")"                               affine (flattens image activations)
  *           | "relu" | "lrelu"                              ReLU, leaky ReLU (alpha 0.01)
+ *           | "tanh" | "sigmoid" | "gelu" | "elu"           other activations (GELU exact, ELU alpha 1)
  *           | "bn"                                          batchnorm (spatial after a conv)
  *           | "ln"                                          layernorm (after an fc)
  *           | "gn(" groups ")"                              spatial groupnorm (after a conv)
@@ -26,7 +27,7 @@
  * The last layer must be fc(numClasses); a softmax loss follows it.
  */
 import { ConvnetError, show } from '../errors.js';
-import { LeakyReLU, ReLU } from '../nn/activation.js';
+import { ELU, GELU, LeakyReLU, ReLU, Sigmoid, Tanh } from '../nn/activation.js';
 import { Residual, Sequential } from '../nn/containers.js';
 import { Conv2d } from '../nn/conv.js';
 import { Dropout } from '../nn/dropout.js';
@@ -44,7 +45,7 @@ import { Network } from './network.js';
 export type SpecLayer =
   | { kind: 'conv'; filters: number; size: number; stride: number }
   | { kind: 'fc'; units: number }
-  | { kind: 'relu' | 'lrelu' | 'bn' | 'ln' | 'gap' }
+  | { kind: 'relu' | 'lrelu' | 'tanh' | 'sigmoid' | 'gelu' | 'elu' | 'bn' | 'ln' | 'gap' }
   | { kind: 'gn'; groups: number }
   | { kind: 'maxpool' | 'avgpool'; size: number; stride: number }
   | { kind: 'dropout'; keep: number }
@@ -56,6 +57,10 @@ const ARITY: Record<string, [number, number]> = {
   fc: [1, 1],
   relu: [0, 0],
   lrelu: [0, 0],
+  tanh: [0, 0],
+  sigmoid: [0, 0],
+  gelu: [0, 0],
+  elu: [0, 0],
   bn: [0, 0],
   ln: [0, 0],
   gap: [0, 0],
@@ -162,7 +167,7 @@ export function parseSpec(spec: string): SpecLayer[] {
         return [{ kind: 'dropout', keep }];
       }
       default:
-        return [{ kind: name as 'relu' | 'lrelu' | 'bn' | 'ln' | 'gap' }];
+        return [{ kind: name as 'relu' | 'lrelu' | 'tanh' | 'sigmoid' | 'gelu' | 'elu' | 'bn' | 'ln' | 'gap' }];
     }
   };
 
@@ -236,6 +241,18 @@ function specModules(fn: string, layers: readonly SpecLayer[], inputDim: readonl
         break;
       case 'lrelu':
         module = new LeakyReLU({ alpha: 0.01 });
+        break;
+      case 'tanh':
+        module = new Tanh();
+        break;
+      case 'sigmoid':
+        module = new Sigmoid();
+        break;
+      case 'gelu':
+        module = new GELU();
+        break;
+      case 'elu':
+        module = new ELU();
         break;
       case 'bn':
         if (shape.length === 3) {

@@ -151,3 +151,23 @@ describe('res(…) in the spec grammar', () => {
     assertThrowsConvnet(() => new ConvNet({ spec: 'conv(4,3)-res(conv(4,3)-fc(10)', inputDim: [1, 8, 8] }), /parseSpec/, /'\)' closing res\(/);
   });
 });
+
+describe('activation words in the spec grammar', () => {
+  test('tanh, sigmoid, gelu and elu build their modules; the loss is gradient-checked in float64', () => {
+    const model = new ConvNet({ spec: 'conv(3,3)-tanh-pool-conv(3,3)-gelu-fc(6)-sigmoid-fc(5)-elu-fc(4)', inputDim: [1, 6, 6], numClasses: 4, dtype: 'float64', seed: 2 });
+    const text = model.summary();
+    for (const label of ['Tanh', 'GELU', 'Sigmoid', 'ELU']) assert.match(text, new RegExp(`\\n${label}`));
+    const X = randomTensor([3, 1, 6, 6], 9);
+    const dscores = randomTensor([3, 4], 10);
+    // Through four smooth activations the centred differences' truncation error (h² · f''') is
+    // ~1e-11 absolute, so small elements are checked to 1e-6 relative with a floor of 1e-4 (the
+    // layers themselves are checked to 1e-7 in test/layers/activations2.test.ts).
+    const numeric = evalNumericalGradientArray((x) => model.forward(x), X, dscores);
+    const analytic = model.inputGradient(X, dscores);
+    for (let i = 0; i < numeric.data.length; i++) {
+      const [a, b] = [analytic.data[i]!, numeric.data[i]!];
+      const error = Math.abs(a - b) / Math.max(Math.abs(a) + Math.abs(b), 1e-4);
+      assert.ok(error < 1e-6, `X[${i}]: analytic ${a}, numeric ${b}, error ${error}`);
+    }
+  });
+});
