@@ -7,3 +7,8 @@ export { foolingImage, type FoolingOptions, type FoolingResult } from './fooling
 export { classVisualization, type ClassVisualizationOptions, type ClassVisualizationResult } from './classVisualization.js';
 export { activations, type LayerActivation, type ModuleModel } from './activations.js';
 export type { InputBounds, VizModel } from './common.js';
+export { trainingChartSvg, confusionMatrixSvg, type TrainingHistory } from './charts.js';
+export { imageGridSvg, filtersSvg, activationsSvg, type Tile, type GridOptions } from './pictures.js';
+export { planesToRaster, type ToRasterOptions } from './raster.js';
+export { encodePng, type Raster } from './png.js';
+export type { Colormap } from './svg.js';
