@@ -2,7 +2,7 @@
  * Charts as SVG text (browser-safe; `convnet` rasterises them to PNG): the training curves and
  * the confusion matrix, with axes, tick labels, axis titles, legends and a title.
  */
-import { colormap, linearTicks, num, rgb, Svg, tickLabel, type Rgb } from './svg.js';
+import { colormap, linearTicks, num, rgb, Svg, textWidth, tickLabel, type Rgb } from './svg.js';
 
 /** What `convnet train` records in metrics.json (Solver's histories). */
 export interface TrainingHistory {
@@ -181,16 +181,19 @@ export function confusionMatrixSvg(confusion: readonly (readonly number[])[], cl
   const K = confusion.length;
   const cell = K <= 10 ? 48 : Math.max(18, Math.floor(480 / K));
   const nameWidth = Math.min(160, 16 + 7.5 * Math.max(...classNames.map((s) => s.length)));
-  const left = 60 + nameWidth;
-  const top = 110;
-  const width = left + K * cell + 110;
-  const height = top + K * cell + 70;
-  const svg = new Svg(width, height);
   const total = confusion.reduce((sum, row) => sum + row.reduce((a, b) => a + b, 0), 0);
   const correct = confusion.reduce((sum, row, k) => sum + (row[k] ?? 0), 0);
-  svg.text(width / 2, 30, options.title ?? `Confusion matrix: accuracy ${(correct / Math.max(1, total)).toFixed(4)} (${correct}/${total})`, { anchor: 'middle', size: 17, weight: 'bold' });
+  const title = options.title ?? `Confusion matrix: accuracy ${(correct / Math.max(1, total)).toFixed(4)} (${correct}/${total})`;
+  const content = 60 + nameWidth + K * cell + 110;
+  const width = Math.ceil(Math.max(content, textWidth(title, 17, true) + 40));
+  // The matrix centred under a title wider than it.
+  const left = (width - content) / 2 + 60 + nameWidth;
+  const top = 110;
+  const height = top + K * cell + 70;
+  const svg = new Svg(width, height);
+  svg.text(width / 2, 30, title, { anchor: 'middle', size: 17, weight: 'bold' });
   svg.text(left + (K * cell) / 2, 62, 'predicted class', { anchor: 'middle', size: 13 });
-  svg.text(22, top + (K * cell) / 2, 'true class', { anchor: 'middle', size: 13, rotate: -90 });
+  svg.text(left - nameWidth - 38, top + (K * cell) / 2, 'true class', { anchor: 'middle', size: 13, rotate: -90 });
   const fontSize = cell >= 40 ? 13 : 9;
   for (let j = 0; j < K; j++) svg.text(left + j * cell + cell / 2, top - 10, classNames[j] ?? String(j), { anchor: 'middle', size: 12 });
   svg.text(left + K * cell + 55, top - 10, 'recall', { anchor: 'middle', size: 12 });

@@ -7,7 +7,7 @@ import type { Tensor } from '../tensor.js';
 import type { LayerActivation } from './activations.js';
 import type { Raster } from './png.js';
 import { planesToRaster } from './raster.js';
-import { Svg } from './svg.js';
+import { Svg, textWidth } from './svg.js';
 
 export interface Tile {
   image: Raster;
@@ -38,7 +38,7 @@ export function imageGridSvg(tiles: readonly Tile[], options: GridOptions): stri
   const cellH = maxH * zoom + 10 + lines * 16 + 12;
   const header = options.subtitle ? 74 : 54;
   const rows = Math.ceil(tiles.length / columns);
-  const width = Math.max(columns * cellW + 20, 420);
+  const width = Math.ceil(Math.max(columns * cellW + 20, 420, textWidth(options.title, 17, true) + 40, textWidth(options.subtitle ?? '', 12) + 40));
   const svg = new Svg(width, header + rows * cellH + 10);
   svg.text(width / 2, 30, options.title, { anchor: 'middle', size: 17, weight: 'bold' });
   if (options.subtitle) svg.text(width / 2, 52, options.subtitle, { anchor: 'middle', size: 12, fill: '#555' });
@@ -68,11 +68,13 @@ export function filtersSvg(w: Tensor, options: { title?: string; caption?: strin
   const tileW = kw * zoom;
   const tileH = kh * zoom;
   const rows = Math.ceil(F / columns);
-  const width = Math.max(columns * (tileW + gap) + 40, 460);
+  const title = options.title ?? `First-layer filters: ${F} of ${C}×${kh}×${kw}`;
+  const caption = options.caption ?? `each scaled to its own range (black: its lowest weight, white: its highest)${C === 3 ? '; channels shown as R, G, B' : C > 1 ? '; the mean of its channels' : ''}`;
+  const width = Math.ceil(Math.max(columns * (tileW + gap) + 40, 460, textWidth(caption, 12) + 40));
   const top = 76;
   const svg = new Svg(width, top + rows * (tileH + gap + 16) + 30);
-  svg.text(width / 2, 30, options.title ?? `First-layer filters: ${F} of ${C}×${kh}×${kw}`, { anchor: 'middle', size: 17, weight: 'bold' });
-  svg.text(width / 2, 52, options.caption ?? `each scaled to its own range (black: its lowest weight, white: its highest)${C === 3 ? '; channels shown as R, G, B' : C > 1 ? '; the mean of its channels' : ''}`, { anchor: 'middle', size: 12, fill: '#555' });
+  svg.text(width / 2, 30, title, { anchor: 'middle', size: 17, weight: 'bold' });
+  svg.text(width / 2, 52, caption, { anchor: 'middle', size: 12, fill: '#555' });
   const left0 = (width - columns * (tileW + gap) + gap) / 2;
   const per = C * kh * kw;
   for (let f = 0; f < F; f++) {

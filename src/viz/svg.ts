@@ -80,6 +80,11 @@ export class Svg {
   }
 }
 
+/** A generous width estimate of a line of DejaVu Sans (about 0.62 em a character, bold wider). */
+export function textWidth(text: string, size: number, bold = false): number {
+  return text.length * size * (bold ? 0.68 : 0.62);
+}
+
 /** Each pixel repeated fx times across and fy times down. */
 function enlarge(raster: Raster, fx: number, fy: number): Raster {
   if (fx === 1 && fy === 1) return raster;
