@@ -203,3 +203,6 @@ export {
 // Model files (safetensors) as bytes, anywhere; on disk through 'convnet/node' (saveModel, loadModel).
 export * from './io/index.js';
 export { CONVNET_VERSION } from './version.js';
+
+// Visualisation: saliency maps, fooling images, class visualisations, activations; charts as SVG.
+export * from './viz/index.js';

@@ -5,6 +5,8 @@
  * the accuracy is the number train reported (Solver.checkAccuracy: batches of 100 through the
  * model in test mode, the first highest score wins).
  */
+import { mkdirSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { ConvnetError, show } from '../errors.js';
 import type { Dataset } from '../data/index.js';
 import type { Preprocessing } from '../io/model.js';
@@ -12,11 +14,19 @@ import type { Network } from '../models/network.js';
 import type { Tensor } from '../tensor.js';
 import { describeDataset, isDatasetName, loadNamedDataset, type DatasetName } from './datasets.js';
 import { openModelFile } from './modelFile.js';
+import { writeTestPictures, type TestPictureInput } from './pictures.js';
+
+function writeEvaluationPictures(out: string, input: TestPictureInput): string[] {
+  mkdirSync(resolve(out), { recursive: true });
+  return writeTestPictures(resolve(out), input);
+}
 
 export interface EvaluateOptions {
   dataset?: DatasetName;
   data?: string;
   json: boolean;
+  /** A folder to write confusion.png, mistakes.png and activations.png to (created if needed). */
+  out?: string;
 }
 
 export interface ClassMetrics {
@@ -153,6 +163,7 @@ export async function runEvaluate(modelPath: string, options: EvaluateOptions, p
   }
   const report: EvaluateReport = { model: modelPath, dataset: name, data: data ?? null, split: 'test', dtype: model.dtype, count, correct, testAcc, classNames, perClass, confusion, recordedTestAcc, notes };
 
+  const pictures = options.out === undefined ? [] : writeEvaluationPictures(options.out, { model, X, y: dataset.yTest, classNames, ...(info.preprocessing === undefined ? {} : { preprocessing: info.preprocessing }), name: `${basename(modelPath)} on ${name}` });
   if (options.json) {
     print(JSON.stringify(report, null, 2));
     return report;
@@ -166,6 +177,7 @@ export async function runEvaluate(modelPath: string, options: EvaluateOptions, p
   print('confusion matrix (rows: true class, columns: predicted class)');
   print(table([['', ...classNames], ...confusion.map((row, k) => [classNames[k]!, ...row.map(String)])]));
   for (const note of notes) print(`note: ${note}`);
+  if (pictures.length > 0) print(`wrote ${resolve(options.out!)}/{${pictures.join(',')}}`);
   return report;
 }
 

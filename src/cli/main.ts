@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `convnet` command: `convnet train`, `convnet gradcheck`, and for model files `convnet
- * predict`, `convnet evaluate`, `convnet info`. Bad flags, bad data paths and bad files
+ * The `convnet` command: `convnet train`, `convnet gradcheck`, `convnet plot`, and for model
+ * files `convnet predict`, `convnet evaluate`, `convnet info`, `convnet visualize …`. Bad flags, bad data paths and bad files
  * end with a one-line error and exit code 1, never a stack trace.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -13,6 +13,7 @@ import { runInfo } from './info.js';
 import { runPredict } from './predict.js';
 import { printGradCheckTable, runGradChecks } from './gradcheck.js';
 import { resumeOptions, runTrain, UsageError, type TrainCommandOptions } from './train.js';
+import { runActivations, runClasses, runFooling, runPlot, runSaliency } from './visualize.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -55,7 +56,7 @@ program
 
 program
   .command('train')
-  .description('Train a convnet and write model.safetensors, checkpoint.safetensors, metrics.json, training.png and filters.png to --out.')
+  .description('Train a convnet and write model.safetensors, checkpoint.safetensors, metrics.json and pictures (training.png/.svg, filters.png, confusion.png, mistakes.png, activations.png) to --out.')
   .addOption(new Option('--dataset <name>', 'dataset').choices(['mnist', 'fashion-mnist', 'cifar10']).default('mnist'))
   .option('--data <path>', 'dataset location: a folder of IDX files (MNIST, Fashion-MNIST; default for fashion-mnist: /usr/share/datasets/fashion-mnist), or cifar-10-binary.tar.gz / its .bin folder (CIFAR-10). Without it, mnist uses the 10,000 digits that ship with convnet')
   .option('--model <model>', "'three-layer', 'fc' or a spec such as '[conv(32,3)-bn-relu]x2-pool-fc(128)-relu-fc(10)'", 'three-layer')
@@ -124,7 +125,8 @@ program
   .addOption(new Option('--dataset <name>', "dataset (default: the model file's)").choices(['mnist', 'fashion-mnist', 'cifar10']))
   .option('--data <path>', "dataset location, as for train (default: the model file's, else mnist's shipped digits or Debian's Fashion-MNIST folder)")
   .option('--json', 'print the accuracy, per-class metrics and confusion matrix as JSON', false)
-  .action(async (model: string, opts: { dataset?: DatasetName; data?: string; json: boolean }) => {
+  .option('--out <dir>', 'also write confusion.png, mistakes.png and activations.png to this folder')
+  .action(async (model: string, opts: { dataset?: DatasetName; data?: string; json: boolean; out?: string }) => {
     await runEvaluate(model, opts);
   });
 
@@ -135,6 +137,63 @@ program
   .option('--json', 'print it as JSON', false)
   .action(async (model: string, opts: { json: boolean }) => {
     await runInfo(model, opts);
+  });
+
+program
+  .command('plot')
+  .description("Draw training.png and training.svg (loss per iteration, accuracy per epoch) from a metrics.json that convnet train wrote.")
+  .argument('<metrics>', 'metrics.json')
+  .option('--out <dir>', "output folder (default: the metrics file's folder)")
+  .action((metrics: string, opts: { out?: string }) => {
+    console.log(`wrote ${runPlot(metrics, opts).join(', ')}`);
+  });
+
+const visualize = program.command('visualize').description("CS231n's network visualisation of a model file: saliency maps, fooling images, class visualisations, activations (one PNG each in --out).");
+const outOption = (): Option => new Option('--out <dir>', 'output folder').default('.');
+
+visualize
+  .command('saliency')
+  .description('saliency.png: each image beside max over channels of |∂ score of the predicted class / ∂ pixel|.')
+  .argument('<model>', 'model file')
+  .argument('<images...>', 'PNG or JPEG files')
+  .addOption(outOption())
+  .action(async (model: string, images: string[], opts: { out: string }) => {
+    console.log(`wrote ${await runSaliency(model, images, opts)}`);
+  });
+
+visualize
+  .command('fooling')
+  .description('fooling.png: the image changed by gradient ascent until the model predicts --target, and the change.')
+  .argument('<model>', 'model file')
+  .argument('<image>', 'PNG or JPEG file')
+  .requiredOption('--target <k>', 'the class to fool the model into', (v: string) => Number(integerValue('--target')(v)))
+  .option('--max-iterations <n>', 'gradient steps at most', positiveInt('--max-iterations'), 100)
+  .addOption(new Option('--objective <what>', "climb the target's score (CS231n) or its log-probability").choices(['score', 'log-probability']).default('score'))
+  .addOption(outOption())
+  .action(async (model: string, image: string, opts: { target: number; maxIterations: number; objective: string; out: string }) => {
+    const result = await runFooling(model, image, { ...opts, objective: opts.objective === 'score' ? 'score' : 'logProbability' });
+    console.log(`${result.success ? 'fooled' : 'not fooled'} after ${result.iterations} steps; wrote ${result.path}`);
+  });
+
+visualize
+  .command('classes')
+  .description("classes.png: for each class, an image grown from noise that the model scores as that class.")
+  .argument('<model>', 'model file')
+  .option('--iterations <n>', 'gradient steps per class', positiveInt('--iterations'), 100)
+  .option('--seed <n>', 'seed of the starting noise and the jitter', integerValue('--seed'), 0)
+  .addOption(outOption())
+  .action(async (model: string, opts: { iterations: number; seed: number; out: string }) => {
+    console.log(`wrote ${await runClasses(model, opts)}`);
+  });
+
+visualize
+  .command('activations')
+  .description("activations.png: every layer's outputs for one image.")
+  .argument('<model>', 'model file')
+  .argument('<image>', 'PNG or JPEG file')
+  .addOption(outOption())
+  .action(async (model: string, image: string, opts: { out: string }) => {
+    console.log(`wrote ${await runActivations(model, image, opts)}`);
   });
 
 try {

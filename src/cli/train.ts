@@ -6,8 +6,9 @@
  *   checkpoint.safetensors     the whole training state, written atomically after every epoch
  *                              and on Ctrl-C: `convnet train --resume DIR` continues exactly
  *   metrics.json               final accuracies, loss and accuracy histories, images/s, options
- *   training.png               loss per iteration (top) and train/val accuracy (bottom)
+ *   training.png, .svg         loss per iteration (top) and train/val accuracy per epoch (bottom)
  *   filters.png                the first layer's filters (conv models)
+ *   confusion.png, mistakes.png, activations.png   the test split: see ./pictures.ts
  * Files are replaced atomically, so a crash or a kill leaves the previous version or the new one.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,7 @@ import { composeAugmentations, randomFlip, randomShift, Solver, type Augmentatio
 import type { Json } from '../nn/module.js';
 import type { DType, Tensor } from '../tensor.js';
 import { CONVNET_VERSION } from '../version.js';
-import { writeFilterGrid, writeTrainingPlot } from './png.js';
+import { writeFilters, writeTestPictures, writeTrainingChart } from './pictures.js';
 
 export interface TrainCommandOptions {
   dataset: 'mnist' | 'fashion-mnist' | 'cifar10';
@@ -258,12 +259,13 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
     model: describe,
   };
   await writeFileAtomic(join(outDir, 'metrics.json'), new TextEncoder().encode(JSON.stringify(metrics, null, 2)));
-  writeTrainingPlot(join(outDir, 'training.png'), solver.lossHistory, solver.trainAccHistory, solver.valAccHistory, solver.checkIterations);
+  const pictures = writeTrainingChart(outDir, { lossHistory: solver.lossHistory, trainAccHistory: solver.trainAccHistory, valAccHistory: solver.valAccHistory, checkIterations: solver.checkIterations, iterationsPerEpoch: solver.iterationsPerEpoch }, `Training ${describe} on ${options.dataset}`);
   const firstConv = Object.values(model.params).find((t) => t.shape.length === 4 && t.shape[0]! > 1);
-  if (firstConv) writeFilterGrid(join(outDir, 'filters.png'), firstConv);
+  if (firstConv) pictures.push(...writeFilters(outDir, firstConv));
+  pictures.push(...writeTestPictures(outDir, { model, X: data.XTest, y: data.yTest, classNames: data.classNames, preprocessing: info.preprocessing, name: `${describe} on ${options.dataset}` }));
 
   print(`train acc ${trainAcc.toFixed(4)}, val acc ${valAcc.toFixed(4)}, test acc ${testAcc.toFixed(4)}; ${Math.round(imagesPerSecond)} images/s, ${wallTimeSeconds.toFixed(1)} s`);
-  print(`wrote ${outDir}/{${MODEL_FILE},${CHECKPOINT_FILE},metrics.json,training.png${firstConv ? ',filters.png' : ''}}`);
+  print(`wrote ${outDir}/{${[MODEL_FILE, CHECKPOINT_FILE, 'metrics.json', ...pictures].join(',')}}`);
   if (stopped) {
     print(`stopped after iteration ${solver.lossHistory.length} of ${solver.numIterations}; ${MODEL_FILE} holds the best model so far. Resume with: convnet train --resume ${options.out}`);
   }
