@@ -42,7 +42,7 @@ describe('convnet: bad flags and paths end with a one-line error and a non-zero 
     ['a missing CIFAR-10 path', ['train', '--dataset', 'cifar10', '--data', '/nonexistent/cifar.tar.gz'], /cifar/i],
     ['cifar10 without --data', ['train', '--dataset', 'cifar10'], /needs --data PATH/],
     ['a missing Fashion-MNIST folder', ['train', '--dataset', 'fashion-mnist', '--data', '/nonexistent'], /apt-get install dataset-fashion-mnist/],
-    ['a bad model spec', ['train', '--model', 'conv(8,3)-tanh-fc(10)'], /parseSpec: expected a layer/],
+    ['a bad model spec', ['train', '--model', 'conv(8,3)-swish-fc(10)'], /parseSpec: expected a layer/],
     ['too many --num-train images', ['train', '--num-train', '999999'], /more than the 8000 training images/],
     ['an unknown command', ['fly'], /unknown command/],
     ['zero --threads', ['train', '--threads', '0'], /--threads must be a whole number >= 1/],

@@ -163,7 +163,7 @@ describe('models: behaviour', () => {
     assert.deepEqual(layers[6], { kind: 'maxpool', size: 2, stride: 2 });
     assert.deepEqual(parseSpec(' conv( 8 , 5 , 2 ) - fc(3) ')[0], { kind: 'conv', filters: 8, size: 5, stride: 2 });
   });
-  test('throws on an unknown layer, naming the position', () => assertThrowsConvnet(() => parseSpec('conv(8,3)-tanh-fc(10)'), /parseSpec/, /position 10/, /'tanh/));
+  test('throws on an unknown layer, naming the position', () => assertThrowsConvnet(() => parseSpec('conv(8,3)-swish-fc(10)'), /parseSpec/, /position 10/, /'swish/));
   test('throws on a wrong argument count', () => assertThrowsConvnet(() => parseSpec('conv(8)-fc(10)'), /conv with 2 to 3 arguments/));
   test('throws on a missing repeat count', () => assertThrowsConvnet(() => parseSpec('[conv(8,3)-relu]-fc(10)'), /'x' and a repeat count/));
   test('throws on an unclosed bracket', () => assertThrowsConvnet(() => parseSpec('[conv(8,3)-relu'), /'\]'/));
