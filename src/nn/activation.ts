@@ -22,7 +22,9 @@ export class ReLU extends Module {
     return 'ReLU';
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = reluForward(x);
     this.cache = cache;
     return out;
@@ -62,7 +64,9 @@ export class LeakyReLU extends Module {
     return `LeakyReLU ${this.alpha}`;
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = leakyReluForward(x, this.alpha);
     this.cache = cache;
     return out;
