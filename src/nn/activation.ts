@@ -38,7 +38,9 @@ export class ReLU extends Module {
     return 'ReLU';
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = reluForward(x);
     this.cache = cache;
     return out;
@@ -78,7 +80,9 @@ export class LeakyReLU extends Module {
     return `LeakyReLU ${this.alpha}`;
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = leakyReluForward(x, this.alpha);
     this.cache = cache;
     return out;

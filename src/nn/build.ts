@@ -4,7 +4,7 @@
  */
 import { ConvnetError, show } from '../errors.js';
 import { ELU, GELU, LeakyReLU, ReLU, Sigmoid, Tanh, type ELUOptions, type GELUOptions } from './activation.js';
-import { Residual, Sequential } from './containers.js';
+import { MAX_NESTING, Residual, Sequential } from './containers.js';
 import { Conv2d, type Conv2dOptions } from './conv.js';
 import { ConvTranspose2d, type ConvTranspose2dOptions } from './convTranspose.js';
 import { Dropout, type DropoutOptions } from './dropout.js';
@@ -25,11 +25,13 @@ export const MODULE_TYPES = [
 export function buildModule(config: ModuleConfig, init: InitOptions = {}): Module {
   // One generator for the whole tree, so that parameters are drawn in execution order.
   const resolved = resolveInit('buildModule', init);
-  return build(config, { ...resolved, generator: resolved.generator }, 'config');
+  return build(config, { ...resolved, generator: resolved.generator }, 'config', 0);
 }
 
-function build(config: unknown, init: InitOptions, path: string): Module {
+function build(config: unknown, init: InitOptions, path: string, depth: number): Module {
   const fn = 'buildModule';
+  // Before recursing: a deeply nested (or, as an object, cyclic) config would otherwise end in a RangeError.
+  if (depth > MAX_NESTING) throw new ConvnetError(fn, `expected containers nested at most ${MAX_NESTING} deep, got ${path.length > 80 ? `${path.slice(0, 80)}…` : path} deeper`);
   if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new ConvnetError(fn, `expected ${path} to be a module config object, got ${show(config)}`);
   const { type, ...options } = config as ModuleConfig;
   const o = options as Record<string, unknown>;
@@ -69,13 +71,13 @@ function build(config: unknown, init: InitOptions, path: string): Module {
     case 'Sequential': {
       const layers = o.layers;
       if (!Array.isArray(layers) || Object.keys(o).length !== 1) throw new ConvnetError(fn, `expected ${path} (Sequential) to be { type, layers: [configs] }, got keys ${show(Object.keys(config))}`);
-      return new Sequential(layers.map((layer, i) => build(layer, init, `${path}.layers[${i}]`)));
+      return new Sequential(layers.map((layer, i) => build(layer, init, `${path}.layers[${i}]`, depth + 1)));
     }
     case 'Residual': {
       const unknown = Object.keys(o).filter((k) => k !== 'body' && k !== 'projection');
       if (unknown.length > 0) throw new ConvnetError(fn, `expected ${path} (Residual) to have body and projection, got ${show(unknown)}`);
-      const body = build(o.body, init, `${path}.body`);
-      const projection = o.projection === null || o.projection === undefined ? null : build(o.projection, init, `${path}.projection`);
+      const body = build(o.body, init, `${path}.body`, depth + 1);
+      const projection = o.projection === null || o.projection === undefined ? null : build(o.projection, init, `${path}.projection`, depth + 1);
       return new Residual({ body, projection });
     }
     case 'Tanh':

@@ -21,7 +21,38 @@ import type { Tensor } from '../tensor.js';
 import { Conv2d } from './conv.js';
 import { ReLU } from './activation.js';
 import { MaxPool2d } from './pool.js';
-import { Module, showShape, type Mode, type ModuleConfig } from './module.js';
+import { Module, showShape, walk, type Mode, type ModuleConfig } from './module.js';
+
+/**
+ * How deeply containers may nest (a Sequential in a Residual in a Sequential is 3 deep). Real
+ * networks nest a few levels; the limit keeps every recursive walk of a tree (forward,
+ * backward, config, outputShape, buildModule of a model file) far from the call stack's end,
+ * where it would fail with a RangeError.
+ */
+export const MAX_NESTING = 100;
+
+/** The nesting depth of a module: 0 for a layer, 1 + its deepest child's for a container. */
+function depthOf(m: Module): number {
+  return m instanceof Sequential || m instanceof Residual ? m.depth : 0;
+}
+
+/**
+ * Checks a container's children: not nested too deeply, and no module twice in the tree. A
+ * module keeps the cache of its last forward, so one used in two places would differentiate
+ * its second use in both (silently wrong gradients); share weights by other means.
+ */
+function checkChildren(fn: string, children: readonly Module[]): number {
+  const depth = 1 + Math.max(0, ...children.map(depthOf));
+  if (depth > MAX_NESTING) throw new ConvnetError(fn, `expected containers nested at most ${MAX_NESTING} deep, got ${depth}`);
+  const seen = new Set<Module>();
+  for (const child of children) {
+    for (const m of walk(child)) {
+      if (seen.has(m)) throw new ConvnetError(fn, `expected each module once in the tree, got ${m.label} twice (a module keeps its last forward for its backward)`);
+      seen.add(m);
+    }
+  }
+  return depth;
+}
 
 /** One step of a Sequential's plan: a child, or a run of children fused into one call. */
 type Step =
@@ -37,14 +68,22 @@ export interface SequentialOptions {
 export class Sequential extends Module {
   readonly type = 'Sequential';
   readonly layers: readonly Module[];
+  /** Nesting depth: 1 + the deepest child's (see MAX_NESTING). */
+  readonly depth: number;
   private readonly plan: Step[];
   private ran: Step[] | undefined;
 
   constructor(layers: readonly Module[], options: SequentialOptions = {}) {
     super();
+    const fn = 'Sequential';
     if (!Array.isArray(layers) || !layers.every((m) => m instanceof Module)) {
-      throw new ConvnetError('Sequential', `expected an array of modules, got ${show(layers)}`);
+      throw new ConvnetError(fn, `expected an array of modules, got ${show(layers)}`);
     }
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ConvnetError(fn, `expected options { fuse? }, got ${show(options)}`);
+    const unknown = Object.keys(options).filter((k) => k !== 'fuse');
+    if (unknown.length > 0) throw new ConvnetError(fn, `expected options among fuse, got ${show(unknown)}`);
+    if (options.fuse !== undefined && typeof options.fuse !== 'boolean') throw new ConvnetError(fn, `expected fuse to be a boolean, got ${show(options.fuse)}`);
+    this.depth = checkChildren(fn, layers);
     this.layers = [...layers];
     this.plan = planOf(this.layers, options.fuse ?? true);
   }
@@ -62,6 +101,9 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor, mode: Mode): Tensor {
+    // A forward that throws part-way leaves some children with new caches and some with old.
+    this.ran = undefined;
+    this.checkMode(mode);
     let activation = x;
     for (const step of this.plan) {
       if (step.kind === 'module') {
@@ -137,6 +179,8 @@ export class Residual extends Module {
   readonly type = 'Residual';
   readonly body: Module;
   readonly projection: Module | null;
+  /** Nesting depth: 1 + the deepest child's (see MAX_NESTING). */
+  readonly depth: number;
   private ran = false;
 
   constructor(options: ResidualOptions) {
@@ -145,8 +189,11 @@ export class Residual extends Module {
     if (options === null || typeof options !== 'object' || !(options.body instanceof Module)) {
       throw new ConvnetError(fn, `expected { body: a module, projection?: a module }, got ${show(options)}`);
     }
+    const unknown = Object.keys(options).filter((k) => k !== 'body' && k !== 'projection');
+    if (unknown.length > 0) throw new ConvnetError(fn, `expected options among body, projection, got ${show(unknown)}`);
     const projection = options.projection ?? null;
     if (projection !== null && !(projection instanceof Module)) throw new ConvnetError(fn, `expected projection to be a module or null, got ${show(projection)}`);
+    this.depth = checkChildren(fn, projection === null ? [options.body] : [options.body, projection]);
     this.body = options.body;
     this.projection = projection;
   }
@@ -164,6 +211,8 @@ export class Residual extends Module {
   }
 
   forward(x: Tensor, mode: Mode): Tensor {
+    this.ran = false;
+    this.checkMode(mode);
     const main = this.body.forward(x, mode);
     const skip = this.projection === null ? x : this.projection.forward(x, mode);
     this.ran = true;

@@ -55,8 +55,8 @@ export class Conv2d extends Module {
     const resolved = resolveInit(fn, init);
     const perGroup = this.inChannels / this.groups;
     const [kH, kW] = this.kernelSize;
-    this.params.weight = gaussian([this.outChannels, perGroup, kH, kW], perGroup * kH * kW, resolved);
-    this.params.bias = filled([this.outChannels], 0, resolved.dtype);
+    this.params.weight = gaussian(fn, 'weight', [this.outChannels, perGroup, kH, kW], perGroup * kH * kW, resolved);
+    this.params.bias = filled(fn, 'bias', [this.outChannels], 0, resolved.dtype);
   }
 
   /** The layer function's parameter object. */
@@ -87,7 +87,9 @@ export class Conv2d extends Module {
     return `Conv2d ${parts.join(', ')}`;
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = convForward(x, this.params.weight!, this.params.bias!, this.convParam);
     this.cache = cache;
     return out;

@@ -67,8 +67,8 @@ export class ConvTranspose2d extends Module {
     const perGroup = this.outChannels / this.groups;
     const [kH, kW] = this.kernelSize;
     // PyTorch's fan-in for a transposed conv weight (C, F / groups, kH, kW) is weight.size(1)·kH·kW.
-    this.params.weight = gaussian([this.inChannels, perGroup, kH, kW], perGroup * kH * kW, resolved);
-    this.params.bias = filled([this.outChannels], 0, resolved.dtype);
+    this.params.weight = gaussian(fn, 'weight', [this.inChannels, perGroup, kH, kW], perGroup * kH * kW, resolved);
+    this.params.bias = filled(fn, 'bias', [this.outChannels], 0, resolved.dtype);
   }
 
   /** The layer function's parameter object. */

@@ -36,6 +36,8 @@ export class Dropout extends Module {
   }
 
   forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const source = this.fixedSeed === null ? { rng: this.generator } : { seed: this.fixedSeed };
     const { out, cache } = dropoutForward(x, { p: this.keep, mode, ...source });
     this.cache = cache;

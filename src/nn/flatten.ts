@@ -20,7 +20,9 @@ export class Flatten extends Module {
     return 'Flatten';
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = flattenForward(x, 1);
     this.cache = cache;
     return out;

@@ -29,8 +29,8 @@ export class Linear extends Module {
     this.inFeatures = integer(fn, 'inFeatures', options.inFeatures, 1);
     this.outFeatures = integer(fn, 'outFeatures', options.outFeatures, 1);
     const resolved = resolveInit(fn, init);
-    this.params.weight = gaussian([this.inFeatures, this.outFeatures], this.inFeatures, resolved);
-    this.params.bias = filled([this.outFeatures], 0, resolved.dtype);
+    this.params.weight = gaussian(fn, 'weight', [this.inFeatures, this.outFeatures], this.inFeatures, resolved);
+    this.params.bias = filled(fn, 'bias', [this.outFeatures], 0, resolved.dtype);
   }
 
   get config(): ModuleConfig {
@@ -41,7 +41,9 @@ export class Linear extends Module {
     return `Linear ${this.inFeatures}→${this.outFeatures}`;
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = affineForward(x, this.params.weight!, this.params.bias!);
     this.cache = cache;
     return out;

@@ -48,27 +48,58 @@ export interface Init {
   weightScale: number | 'he';
 }
 
+const INIT_OPTIONS = ['dtype', 'generator', 'seed', 'weightScale'];
+
 export function resolveInit(fn: string, init: InitOptions = {}): Init {
-  if (init === null || typeof init !== 'object') throw new ConvnetError(fn, `expected init options { dtype, generator, seed, weightScale }, got ${show(init)}`);
+  if (init === null || typeof init !== 'object' || Array.isArray(init)) throw new ConvnetError(fn, `expected init options { dtype, generator, seed, weightScale }, got ${show(init)}`);
+  // A misspelt option (e.g. { dtyp: 'float64' }) would otherwise be ignored without a word.
+  for (const key of Object.keys(init)) {
+    if (!INIT_OPTIONS.includes(key)) throw new ConvnetError(fn, `expected init options among ${INIT_OPTIONS.join(', ')}, got ${show(key)}`);
+  }
   const dtype = init.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float64') throw new ConvnetError(fn, `expected dtype 'float32' or 'float64', got ${show(init.dtype)}`);
   const weightScale = init.weightScale ?? 'he';
   if (weightScale !== 'he' && !(typeof weightScale === 'number' && Number.isFinite(weightScale) && weightScale > 0)) {
     throw new ConvnetError(fn, `expected weightScale to be a finite number > 0 or 'he', got ${show(init.weightScale)}`);
   }
+  // Checked here so that the error names the module being built, not rng (or a TypeError at the first draw).
+  const g = init.generator as unknown as Record<string, unknown> | undefined;
+  if (g !== undefined && (g === null || typeof g !== 'object' || typeof g.normal !== 'function' || typeof g.fork !== 'function')) {
+    throw new ConvnetError(fn, `expected generator to be a generator made by rng(seed), got ${show(init.generator)}`);
+  }
+  if (init.seed !== undefined && !Number.isSafeInteger(init.seed)) throw new ConvnetError(fn, `expected seed to be an integer, got ${show(init.seed)}`);
   const generator = init.generator ?? rng(init.seed ?? 0);
   return { dtype, generator, weightScale };
 }
 
+/**
+ * The most values one parameter tensor of a module may hold: 2^27 (512 MiB in float32), above
+ * the largest layer of common networks (VGG-16's first fully connected weight, 102.8M values).
+ * Why a limit below tensor.ts's MAX_ELEMENTS (2^31 − 1): sizes come from options (and from
+ * model files), and a slip such as 2^30 features would otherwise allocate and fill gigabytes
+ * for seconds before anything could fail. Checked before anything is allocated.
+ */
+export const MAX_PARAMETER_ELEMENTS = 2 ** 27;
+
+/** Throws a ConvnetError naming the module unless a parameter of this shape may be allocated. */
+export function assertParameterSize(fn: string, name: string, shape: readonly number[]): void {
+  const size = sizeOf(shape);
+  if (!(size <= MAX_PARAMETER_ELEMENTS)) {
+    throw new ConvnetError(fn, `expected ${name} of at most 2^27 values (options this large are a mistake), got shape ${showShape(shape)} (${size} values)`);
+  }
+}
+
 /** weightScale · N(0, 1), or N(0, 2 / fanIn) for 'he', in the given dtype. */
-export function gaussian(shape: number[], fanIn: number, init: Init): Tensor {
+export function gaussian(fn: string, name: string, shape: number[], fanIn: number, init: Init): Tensor {
+  assertParameterSize(fn, name, shape);
   const scale = init.weightScale === 'he' ? Math.sqrt(2 / Math.max(fanIn, 1)) : init.weightScale;
   const data = allocate(init.dtype, sizeOf(shape));
   for (let i = 0; i < data.length; i++) data[i] = scale * init.generator.normal();
   return { shape, data, dtype: init.dtype };
 }
 
-export function filled(shape: number[], value: number, dtype: DType): Tensor {
+export function filled(fn: string, name: string, shape: number[], value: number, dtype: DType): Tensor {
+  assertParameterSize(fn, name, shape);
   const data = allocate(dtype, sizeOf(shape));
   data.fill(value);
   return { shape, data, dtype };
@@ -99,6 +130,16 @@ export abstract class Module {
   /** Modules inside this one, in execution order. */
   children(): readonly Module[] {
     return [];
+  }
+
+  /**
+   * Checks a forward's mode (in every module, whether or not it reads it: a mode such as 'eval'
+   * must not pass where the module ignores it and fail where it does not). Forwards clear their
+   * cache before it, so that a backward after a rejected forward throws rather than
+   * differentiating the forward before it.
+   */
+  protected checkMode(mode: unknown): asserts mode is Mode {
+    if (mode !== 'train' && mode !== 'test') throw new ConvnetError(`${this.type}.forward`, `expected mode 'train' or 'test', got ${show(mode)}`);
   }
 
   /** The cache of the last forward, or a ConvnetError naming the module when there is none. */
@@ -134,4 +175,7 @@ export function assertConfig(type: string, config: unknown, known: readonly stri
   for (const key of Object.keys(config)) {
     if (key !== 'type' && !known.includes(key)) throw new ConvnetError(fn, `expected options among ${known.join(', ')}, got ${show(key)}`);
   }
+  // A config's type may come along (buildModule strips it), but it must name this module.
+  const given = (config as Record<string, unknown>).type;
+  if (given !== undefined && given !== type) throw new ConvnetError(fn, `expected options.type to be ${show(type)} if given, got ${show(given)}`);
 }

@@ -37,10 +37,10 @@ abstract class BatchNormBase extends Module {
     this.eps = numberInRange(fn, 'eps', options.eps, 0, Infinity, 1e-5, { low: true });
     this.momentum = numberInRange(fn, 'momentum', options.momentum, 0, 1, 0.9);
     const { dtype } = resolveInit(fn, init);
-    this.params.gamma = filled([this.features], 1, dtype);
-    this.params.beta = filled([this.features], 0, dtype);
-    this.buffers.runningMean = filled([this.features], 0, dtype);
-    this.buffers.runningVar = filled([this.features], 0, dtype);
+    this.params.gamma = filled(fn, 'gamma', [this.features], 1, dtype);
+    this.params.beta = filled(fn, 'beta', [this.features], 0, dtype);
+    this.buffers.runningMean = filled(fn, 'runningMean', [this.features], 0, dtype);
+    this.buffers.runningVar = filled(fn, 'runningVar', [this.features], 0, dtype);
   }
 
   /** The layer function's parameter object, over this module's buffers (updated in place). */
@@ -66,6 +66,8 @@ export class BatchNorm extends BatchNormBase {
   }
 
   forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = batchnormForward(x, this.params.gamma!, this.params.beta!, this.bnParam(mode));
     this.cache = cache;
     return out;
@@ -95,6 +97,8 @@ export class BatchNorm2d extends BatchNormBase {
   }
 
   forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = spatialBatchnormForward(x, this.params.gamma!, this.params.beta!, this.bnParam(mode));
     this.cache = cache;
     return out;
@@ -135,8 +139,8 @@ export class LayerNorm extends Module {
     this.features = integer(fn, 'features', options.features, 1);
     this.eps = numberInRange(fn, 'eps', options.eps, 0, Infinity, 1e-5, { low: true });
     const { dtype } = resolveInit(fn, init);
-    this.params.gamma = filled([this.features], 1, dtype);
-    this.params.beta = filled([this.features], 0, dtype);
+    this.params.gamma = filled(fn, 'gamma', [this.features], 1, dtype);
+    this.params.beta = filled(fn, 'beta', [this.features], 0, dtype);
   }
 
   get config(): ModuleConfig {
@@ -147,7 +151,9 @@ export class LayerNorm extends Module {
     return `LayerNorm ${this.features}`;
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = layernormForward(x, this.params.gamma!, this.params.beta!, { eps: this.eps });
     this.cache = cache;
     return out;
@@ -193,8 +199,8 @@ export class GroupNorm extends Module {
     if (this.channels % this.groups !== 0) throw new ConvnetError(fn, `expected groups to divide the ${this.channels} channels, got ${this.groups}`);
     this.eps = numberInRange(fn, 'eps', options.eps, 0, Infinity, 1e-5, { low: true });
     const { dtype } = resolveInit(fn, init);
-    this.params.gamma = filled([1, this.channels, 1, 1], 1, dtype);
-    this.params.beta = filled([1, this.channels, 1, 1], 0, dtype);
+    this.params.gamma = filled(fn, 'gamma', [1, this.channels, 1, 1], 1, dtype);
+    this.params.beta = filled(fn, 'beta', [1, this.channels, 1, 1], 0, dtype);
   }
 
   get config(): ModuleConfig {
@@ -205,7 +211,9 @@ export class GroupNorm extends Module {
     return `GroupNorm ${this.channels} in ${this.groups} groups`;
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = spatialGroupnormForward(x, this.params.gamma!, this.params.beta!, this.groups, { eps: this.eps });
     this.cache = cache;
     return out;

@@ -110,7 +110,9 @@ export class MaxPool2d extends Pool2d {
     return this.kernelSize.every((k) => k === 2) && this.stride.every((s) => s === 2) && this.pad.every((p) => p === 0) && this.dilation.every((d) => d === 1) && !this.ceilMode;
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = maxPoolForward(x, this.poolParam);
     this.cache = cache;
     return out;
@@ -148,7 +150,9 @@ export class AvgPool2d extends Pool2d {
     return `${this.windowLabel()}${this.pad.some((p) => p !== 0) && !this.countIncludePad ? ', padding not counted' : ''}`;
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const param: AvgPoolParam = { ...this.poolParam, countIncludePad: this.countIncludePad };
     const { out, cache } = avgPoolForward(x, param);
     this.cache = cache;
@@ -178,7 +182,9 @@ export class GlobalAvgPool extends Module {
     return 'GlobalAvgPool';
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = globalAvgPoolForward(x);
     this.cache = cache;
     return out;
@@ -212,7 +218,9 @@ export class GlobalMaxPool extends Module {
     return 'GlobalMaxPool';
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = globalMaxPoolForward(x);
     this.cache = cache;
     return out;
