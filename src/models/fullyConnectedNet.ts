@@ -13,7 +13,7 @@ import { BatchNorm, LayerNorm } from '../nn/norm.js';
 import { rng } from '../rng.js';
 import { sizeOf, type DType } from '../tensor.js';
 import { assertObject, integer, numberInRange } from '../validate.js';
-import { modelDtype } from './common.js';
+import { assertKnownOptions, MAX_LAYERS, modelDtype } from './common.js';
 import type { ModelConfig } from './model.js';
 import { Network } from './network.js';
 
@@ -38,9 +38,11 @@ export class FullyConnectedNet extends Network {
   constructor(options: FullyConnectedNetOptions) {
     const fn = 'FullyConnectedNet';
     assertObject(fn, 'options', options);
+    assertKnownOptions(fn, options, ['hiddenDims', 'inputDim', 'numClasses', 'dropoutKeepRatio', 'normalization', 'reg', 'weightScale', 'dtype', 'seed']);
     const { hiddenDims } = options;
-    if (!Array.isArray(hiddenDims) || !hiddenDims.every((d) => Number.isInteger(d) && d >= 1)) {
-      throw new ConvnetError(fn, `expected hiddenDims to be an array of positive integers, got ${show(hiddenDims)}`);
+    if (!Array.isArray(hiddenDims) || hiddenDims.length > MAX_LAYERS || !hiddenDims.every((d) => Number.isInteger(d) && d >= 1)) {
+      const got = Array.isArray(hiddenDims) && hiddenDims.length > MAX_LAYERS ? `${hiddenDims.length} of them` : show(hiddenDims);
+      throw new ConvnetError(fn, `expected hiddenDims to be an array of at most ${MAX_LAYERS} positive integers, got ${got}`);
     }
     const inputDim = options.inputDim ?? 3 * 32 * 32;
     const inputShape = typeof inputDim === 'number' ? [inputDim] : inputDim;

@@ -16,8 +16,8 @@ import { Dropout } from '../nn/dropout.js';
 import { Module, parameterCount, showShape, walk, type Mode } from '../nn/module.js';
 import type { RngState } from '../rng.js';
 import { sizeOf, type DType, type Tensor } from '../tensor.js';
-import { assertTensor, assertUpstream, numberInRange } from '../validate.js';
-import { addL2, checkBatch } from './common.js';
+import { assertTensor, assertUpstream, labels, numberInRange } from '../validate.js';
+import { addL2, assertKnownOptions, checkBatch } from './common.js';
 import type { LossAndGrads, Model, ModelConfig } from './model.js';
 
 /** Where a named parameter or buffer lives. */
@@ -77,6 +77,7 @@ export class Network implements Model {
     if (options === null || typeof options !== 'object' || !(options.module instanceof Module)) {
       throw new ConvnetError(name, `expected options { module, inputShape, reg? }, got ${show(options)}`);
     }
+    assertKnownOptions(name, options, ['module', 'inputShape', 'reg', 'name']);
     const { module, inputShape } = options;
     if (!Array.isArray(inputShape) || inputShape.length < 1 || !inputShape.every((d) => Number.isInteger(d) && d >= 1)) {
       throw new ConvnetError(name, `expected inputShape to be one sample's shape of positive integers, got ${show(inputShape)}`);
@@ -105,7 +106,9 @@ export class Network implements Model {
   }
 
   forward(X: Tensor, options: { mode?: Mode } = {}): Tensor {
-    const mode = options?.mode ?? 'test';
+    // forward(X, 'train') (a mode where { mode } belongs) must not run in test mode without a word.
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ConvnetError(`${this.name}.forward`, `expected options { mode? }, got ${show(options)}`);
+    const mode = options.mode ?? 'test';
     if (mode !== 'train' && mode !== 'test') throw new ConvnetError(`${this.name}.forward`, `expected mode 'train' or 'test', got ${show(mode)}`);
     checkBatch(`${this.name}.forward`, X, this.inputShape, this.dtype);
     return this.root.forward(X, mode);
@@ -116,8 +119,10 @@ export class Network implements Model {
   loss(X: Tensor, y?: Int32Array | number[]): Tensor | LossAndGrads {
     checkBatch(`${this.name}.loss`, X, this.inputShape, this.dtype);
     if (y === undefined) return this.root.forward(X, 'test');
+    // Before the forward: bad labels are the caller's error, named after this method, and must not move batch norm's running statistics.
+    const classes = labels(`${this.name}.loss`, y, X.shape[0]!, this.numClasses);
     const scores = this.root.forward(X, 'train');
-    const { loss: dataLoss, dx: dscores } = softmaxLoss(scores, y);
+    const { loss: dataLoss, dx: dscores } = softmaxLoss(scores, classes);
     this.root.backward(dscores);
     const grads: Record<string, Tensor> = {};
     for (const { name, module, local } of this.namedParams) grads[name] = module.grads[local]!;

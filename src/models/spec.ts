@@ -38,7 +38,7 @@ import { AvgPool2d, GlobalAvgPool, MaxPool2d } from '../nn/pool.js';
 import { rng } from '../rng.js';
 import { sizeOf, type DType } from '../tensor.js';
 import { assertObject, integer, numberInRange } from '../validate.js';
-import { modelDtype } from './common.js';
+import { assertKnownOptions, MAX_LAYERS, modelDtype } from './common.js';
 import type { ModelConfig } from './model.js';
 import { Network } from './network.js';
 
@@ -88,11 +88,16 @@ export function parseSpec(spec: string): SpecLayer[] {
     return Number(match[0]);
   };
 
+  // Brackets nested deeper than this would end the recursive descent in a RangeError.
+  const MAX_BRACKETS = 32;
+  let open = 0;
+
   const parseSequence = (): SpecLayer[] => {
     const layers = parseElement();
     while (text[at] === '-') {
       at++;
       layers.push(...parseElement());
+      if (layers.length > MAX_LAYERS) error(`at most ${MAX_LAYERS} layers after repeats`);
     }
     return layers;
   };
@@ -106,14 +111,18 @@ export function parseSpec(spec: string): SpecLayer[] {
       return [{ kind: 'res', body }];
     }
     if (text[at] === '[') {
+      if (++open > MAX_BRACKETS) error(`brackets nested at most ${MAX_BRACKETS} deep`);
       at++;
       const inner = parseSequence();
+      open--;
       if (text[at] !== ']') error("']'");
       at++;
       if (text[at] !== 'x') error("'x' and a repeat count after ']'");
       at++;
       const count = number();
       if (!Number.isInteger(count) || count < 1) error('a whole repeat count >= 1');
+      // Before expanding: [relu]x100000000 would build an array of 10^8 layers first.
+      if (count * inner.length > MAX_LAYERS) error(`at most ${MAX_LAYERS} layers after repeats (${inner.length} × ${count} here)`);
       return Array.from({ length: count }, () => inner.map((l) => ({ ...l }))).flat();
     }
     const match = /^[a-z]+/.exec(text.slice(at));
@@ -328,6 +337,7 @@ export class ConvNet extends Network {
   constructor(options: ConvNetOptions) {
     const fn = 'ConvNet';
     assertObject(fn, 'options', options);
+    assertKnownOptions(fn, options, ['spec', 'inputDim', 'numClasses', 'reg', 'weightScale', 'dtype', 'seed']);
     const layers = parseSpec(options.spec);
     const inputDim = options.inputDim ?? [3, 32, 32];
     if (!Array.isArray(inputDim) || inputDim.length !== 3 || !inputDim.every((d) => Number.isInteger(d) && d >= 1)) {

@@ -13,7 +13,7 @@ import { MaxPool2d } from '../nn/pool.js';
 import { rng } from '../rng.js';
 import type { DType } from '../tensor.js';
 import { assertObject, integer, numberInRange } from '../validate.js';
-import { modelDtype } from './common.js';
+import { assertKnownOptions, modelDtype } from './common.js';
 import type { ModelConfig } from './model.js';
 import { Network } from './network.js';
 
@@ -40,6 +40,7 @@ export class ThreeLayerConvNet extends Network {
   constructor(options: ThreeLayerConvNetOptions = {}) {
     const fn = 'ThreeLayerConvNet';
     assertObject(fn, 'options', options);
+    assertKnownOptions(fn, options, ['inputDim', 'numFilters', 'filterSize', 'hiddenDim', 'numClasses', 'weightScale', 'reg', 'dtype', 'seed']);
     const inputDim = options.inputDim ?? [3, 32, 32];
     if (!Array.isArray(inputDim) || inputDim.length !== 3 || !inputDim.every((d) => Number.isInteger(d) && d >= 1)) {
       throw new ConvnetError(fn, `expected inputDim to be [C, H, W] of positive integers, got ${show(inputDim)}`);
