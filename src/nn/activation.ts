@@ -115,7 +115,9 @@ export class Tanh extends Module {
     return 'Tanh';
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = tanhForward(x);
     this.cache = cache;
     return out;
@@ -148,7 +150,9 @@ export class Sigmoid extends Module {
     return 'Sigmoid';
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = sigmoidForward(x);
     this.cache = cache;
     return out;
@@ -190,7 +194,9 @@ export class GELU extends Module {
     return this.approximate === 'none' ? 'GELU' : 'GELU (tanh)';
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = geluForward(x, this.approximate);
     this.cache = cache;
     return out;
@@ -230,7 +236,9 @@ export class ELU extends Module {
     return `ELU ${this.alpha}`;
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = eluForward(x, this.alpha);
     this.cache = cache;
     return out;

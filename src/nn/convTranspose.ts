@@ -101,7 +101,9 @@ export class ConvTranspose2d extends Module {
     return `ConvTranspose2d ${parts.join(', ')}`;
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = convTransposeForward(x, this.params.weight!, this.params.bias!, this.convTransposeParam);
     this.cache = cache;
     return out;

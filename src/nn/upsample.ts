@@ -55,7 +55,9 @@ export class Upsample extends Module {
     return `Upsample ${this.mode} ${how}${this.alignCorners ? ', align corners' : ''}`;
   }
 
-  forward(x: Tensor, _mode: Mode): Tensor {
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
     const { out, cache } = upsampleForward(x, this.upsampleParam);
     this.cache = cache;
     return out;

@@ -27,6 +27,10 @@ import {
   GroupNorm,
   LayerNorm,
   LeakyReLU,
+  Tanh,
+  Sigmoid,
+  GELU,
+  ELU,
   Linear,
   MaxPool2d,
   Module,
@@ -83,6 +87,10 @@ const LEAVES: Record<string, { make(options: unknown, init: unknown): Module; in
   Linear: { make: (o, i) => new Linear(o as never, i as InitOptions), init: true },
   ReLU: { make: (o) => new ReLU(o as never), init: false },
   LeakyReLU: { make: (o) => new LeakyReLU(o as never), init: false },
+  Tanh: { make: (o) => new Tanh(o as never), init: false },
+  Sigmoid: { make: (o) => new Sigmoid(o as never), init: false },
+  GELU: { make: (o) => new GELU(o as never), init: false },
+  ELU: { make: (o) => new ELU(o as never), init: false },
   MaxPool2d: { make: (o) => new MaxPool2d(o as never), init: false },
   AvgPool2d: { make: (o) => new AvgPool2d(o as never), init: false },
   GlobalAvgPool: { make: (o) => new GlobalAvgPool(o as never), init: false },
@@ -195,6 +203,22 @@ function refRun(m: Module, x: Tensor, mode: Mode): RefRun {
   if (m instanceof LeakyReLU) {
     const { out, cache } = convnet.leakyReluForward(x, m.alpha);
     return leafRun(m, out, (d) => ({ dx: convnet.leakyReluBackward(d, cache) }));
+  }
+  if (m instanceof Tanh) {
+    const { out, cache } = convnet.tanhForward(x);
+    return leafRun(m, out, (d) => ({ dx: convnet.tanhBackward(d, cache) }));
+  }
+  if (m instanceof Sigmoid) {
+    const { out, cache } = convnet.sigmoidForward(x);
+    return leafRun(m, out, (d) => ({ dx: convnet.sigmoidBackward(d, cache) }));
+  }
+  if (m instanceof GELU) {
+    const { out, cache } = convnet.geluForward(x, m.approximate);
+    return leafRun(m, out, (d) => ({ dx: convnet.geluBackward(d, cache) }));
+  }
+  if (m instanceof ELU) {
+    const { out, cache } = convnet.eluForward(x, m.alpha);
+    return leafRun(m, out, (d) => ({ dx: convnet.eluBackward(d, cache) }));
   }
   if (m instanceof MaxPool2d) {
     const { out, cache } = convnet.maxPoolForwardNaive(x, m.poolParam);
@@ -424,6 +448,13 @@ function leafFor(r: Rng, type: string, shape: number[]): Config | undefined {
       return image ? { type } : undefined;
     case 'LeakyReLU':
       return chance(r, 0.3) ? { type } : { type, alpha: pick(r, [0.01, 0.2, 0, -0.5, 3]) };
+    case 'Tanh':
+    case 'Sigmoid':
+      return { type };
+    case 'GELU':
+      return chance(r, 0.5) ? { type } : { type, approximate: pick(r, ['none', 'tanh']) };
+    case 'ELU':
+      return chance(r, 0.3) ? { type } : { type, alpha: pick(r, [1, 0.5, 2]) };
     case 'Dropout':
       return { type, keep: pick(r, [1, 0.5, 0.8, 0.25]) };
     case 'MaxPool2d':
@@ -484,6 +515,10 @@ function sampleFor(r: Rng, type: string): number[] {
       return [pick(r, [3, 4, 5])];
     case 'ReLU':
     case 'LeakyReLU':
+    case 'Tanh':
+    case 'Sigmoid':
+    case 'GELU':
+    case 'ELU':
     case 'Dropout':
     case 'Flatten':
       return Array.from({ length: r.int(4) }, () => between(r, 1, 4));
@@ -585,6 +620,10 @@ const LAYER_NAMES: Record<string, string[]> = {
   Linear: ['affineForward', 'affineBackward'],
   ReLU: ['reluForward', 'reluBackward'],
   LeakyReLU: ['leakyReluForward', 'leakyReluBackward'],
+  Tanh: ['tanhForward', 'tanhBackward'],
+  Sigmoid: ['sigmoidForward', 'sigmoidBackward'],
+  GELU: ['geluForward', 'geluBackward'],
+  ELU: ['eluForward', 'eluBackward'],
   MaxPool2d: ['maxPoolForward', 'maxPoolBackward'],
   AvgPool2d: ['avgPoolForward', 'avgPoolBackward'],
   GlobalAvgPool: ['globalAvgPoolForward', 'globalAvgPoolBackward'],
@@ -835,6 +874,8 @@ const FIELDS: Record<string, OptionField[]> = {
     { name: 'outFeatures', bad: (r) => hugeOr(r, badPositiveInteger) },
   ],
   LeakyReLU: [{ name: 'alpha', bad: badFinite }],
+  GELU: [{ name: 'approximate', bad: (r) => pick(r, ['erf', 'Tanh', '', null, 1, {}]) }],
+  ELU: [{ name: 'alpha', bad: badFinite }],
   MaxPool2d: [{ name: 'kernelSize', bad: (r) => (chance(r, 0.2) ? undefined : badPositiveInteger(r)) }, windowField('stride'), { name: 'pad', bad: badNonNegativeInteger }, windowField('dilation'), { name: 'ceilMode', bad: (r) => pick(r, [1, 0, 'yes', null, {}]) }],
   AvgPool2d: [{ name: 'kernelSize', bad: (r) => (chance(r, 0.2) ? undefined : badPositiveInteger(r)) }, windowField('stride'), { name: 'pad', bad: badNonNegativeInteger }, { name: 'countIncludePad', bad: (r) => pick(r, [1, 0, 'yes', null, {}]) }],
   BatchNorm: [{ name: 'features', bad: (r) => hugeOr(r, badPositiveInteger) }, epsField, { name: 'momentum', bad: (r) => pick(r, [2, -0.1, Number.NaN, Infinity, '0.9', null]) }],
