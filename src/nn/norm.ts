@@ -23,14 +23,25 @@ export interface BatchNormOptions {
   momentum?: number;
 }
 
-/** What both batch norms share: parameters, buffers, options. */
+/** A batch norm layer's forward and backward (plain or spatial). */
+interface BatchnormLayer {
+  forward: typeof batchnormForward;
+  backward: typeof batchnormBackward;
+}
+
+/** What both batch norms share: parameters, buffers, options, and running their layer functions. */
 abstract class BatchNormBase extends Module {
   readonly features: number;
   readonly eps: number;
   readonly momentum: number;
-  protected cache: BatchnormCache | undefined;
+  private cache: BatchnormCache | undefined;
 
-  constructor(fn: string, options: BatchNormOptions, init?: InitOptions) {
+  constructor(
+    fn: string,
+    options: BatchNormOptions,
+    init: InitOptions | undefined,
+    private readonly layer: BatchnormLayer,
+  ) {
     super();
     assertConfig(fn, options, ['features', 'eps', 'momentum']);
     this.features = integer(fn, 'features', options.features, 1);
@@ -44,8 +55,23 @@ abstract class BatchNormBase extends Module {
   }
 
   /** The layer function's parameter object, over this module's buffers (updated in place). */
-  protected bnParam(mode: Mode): BatchnormParam {
+  private bnParam(mode: Mode): BatchnormParam {
     return { mode, eps: this.eps, momentum: this.momentum, runningMean: this.buffers.runningMean!, runningVar: this.buffers.runningVar! };
+  }
+
+  forward(x: Tensor, mode: Mode): Tensor {
+    this.cache = undefined;
+    this.checkMode(mode);
+    const { out, cache } = this.layer.forward(x, this.params.gamma!, this.params.beta!, this.bnParam(mode));
+    this.cache = cache;
+    return out;
+  }
+
+  backward(dout: Tensor): Tensor {
+    const { dx, dgamma, dbeta } = this.layer.backward(dout, this.cacheOf(this.cache));
+    this.grads.gamma = dgamma;
+    this.grads.beta = dbeta;
+    return dx;
   }
 
   get config(): ModuleConfig {
@@ -62,22 +88,7 @@ export class BatchNorm extends BatchNormBase {
   readonly type = 'BatchNorm';
 
   constructor(options: BatchNormOptions, init?: InitOptions) {
-    super('BatchNorm', options, init);
-  }
-
-  forward(x: Tensor, mode: Mode): Tensor {
-    this.cache = undefined;
-    this.checkMode(mode);
-    const { out, cache } = batchnormForward(x, this.params.gamma!, this.params.beta!, this.bnParam(mode));
-    this.cache = cache;
-    return out;
-  }
-
-  backward(dout: Tensor): Tensor {
-    const { dx, dgamma, dbeta } = batchnormBackward(dout, this.cacheOf(this.cache));
-    this.grads.gamma = dgamma;
-    this.grads.beta = dbeta;
-    return dx;
+    super('BatchNorm', options, init, { forward: batchnormForward, backward: batchnormBackward });
   }
 
   outputShape(inputShape: readonly number[]): number[] {
@@ -93,22 +104,7 @@ export class BatchNorm2d extends BatchNormBase {
   readonly type = 'BatchNorm2d';
 
   constructor(options: BatchNormOptions, init?: InitOptions) {
-    super('BatchNorm2d', options, init);
-  }
-
-  forward(x: Tensor, mode: Mode): Tensor {
-    this.cache = undefined;
-    this.checkMode(mode);
-    const { out, cache } = spatialBatchnormForward(x, this.params.gamma!, this.params.beta!, this.bnParam(mode));
-    this.cache = cache;
-    return out;
-  }
-
-  backward(dout: Tensor): Tensor {
-    const { dx, dgamma, dbeta } = spatialBatchnormBackward(dout, this.cacheOf(this.cache));
-    this.grads.gamma = dgamma;
-    this.grads.beta = dbeta;
-    return dx;
+    super('BatchNorm2d', options, init, { forward: spatialBatchnormForward, backward: spatialBatchnormBackward });
   }
 
   outputShape(inputShape: readonly number[]): number[] {
