@@ -24,7 +24,7 @@ export function loadNamedDataset(name: DatasetName, data: string | undefined, dt
     case 'fashion-mnist':
       return loadFashionMnist(data ?? FASHION_MNIST_DIR, { dtype });
     case 'cifar10':
-      if (data === undefined) throw new ConvnetError('evaluate', 'cifar10 needs --data PATH: the cifar-10-binary.tar.gz archive or the folder of its .bin files');
+      if (data === undefined) throw new ConvnetError('loadNamedDataset', '--dataset cifar10 needs --data PATH: the cifar-10-binary.tar.gz archive or the folder of its .bin files (download it from the CIFAR-10 page)');
       return loadCifar10(data, { dtype });
   }
 }

@@ -14,8 +14,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { loadCifar10, loadFashionMnist, loadMnist, loadShippedMnist, type Dataset } from '../data/index.js';
-import { FASHION_MNIST_DIR } from '../data/mnist.js';
+import type { Dataset } from '../data/index.js';
+import { loadNamedDataset } from './datasets.js';
 import { ConvNet } from '../models/spec.js';
 import { FullyConnectedNet } from '../models/fullyConnectedNet.js';
 import { ThreeLayerConvNet } from '../models/threeLayerConvNet.js';
@@ -89,21 +89,6 @@ function prepareOutDir(out: string): string {
 /** An error the CLI prints as one line (no stack) before exiting non-zero. */
 export class UsageError extends Error {}
 
-function loadDataset(options: TrainCommandOptions): Dataset {
-  const dtype = options.dtype;
-  switch (options.dataset) {
-    case 'mnist':
-      return options.data ? loadMnist(options.data, { dtype }) : loadShippedMnist({ dtype, seed: 0 });
-    case 'fashion-mnist':
-      return loadFashionMnist(options.data ?? FASHION_MNIST_DIR, { dtype });
-    case 'cifar10':
-      if (!options.data) {
-        throw new UsageError('--dataset cifar10 needs --data PATH: the cifar-10-binary.tar.gz archive or the folder of its .bin files (download it from the CIFAR-10 page)');
-      }
-      return loadCifar10(options.data, { dtype });
-  }
-}
-
 /** The first `count` training images. */
 function firstImages(X: Tensor, y: Int32Array, count: number): { X: Tensor; y: Int32Array } {
   const per = X.data.length / X.shape[0]!;
@@ -145,7 +130,7 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
   const started = performance.now();
   if (options.shift < 0) throw new UsageError(`--shift must be a whole number >= 0, got ${options.shift}`);
   const outDir = prepareOutDir(options.out);
-  const data = loadDataset(options);
+  const data = loadNamedDataset(options.dataset, options.data, options.dtype);
   let train = { X: data.XTrain, y: data.yTrain };
   if (options.numTrain !== undefined) {
     if (options.numTrain > data.yTrain.length) {
