@@ -27,6 +27,8 @@ import {
   GroupNorm,
   LayerNorm,
   LeakyReLU,
+  ConvTranspose2d,
+  Upsample,
   Tanh,
   Sigmoid,
   GELU,
@@ -101,6 +103,8 @@ const LEAVES: Record<string, { make(options: unknown, init: unknown): Module; in
   GroupNorm: { make: (o, i) => new GroupNorm(o as never, i as InitOptions), init: true },
   Dropout: { make: (o, i) => new Dropout(o as never, i as InitOptions), init: true },
   Flatten: { make: (o) => new Flatten(o as never), init: false },
+  ConvTranspose2d: { make: (o, i) => new ConvTranspose2d(o as never, i as InitOptions), init: true },
+  Upsample: { make: (o) => new Upsample(o as never), init: false },
 };
 
 /** A module from a config, through the classes' own constructors (buildModule has its own target). */
@@ -203,6 +207,18 @@ function refRun(m: Module, x: Tensor, mode: Mode): RefRun {
   if (m instanceof LeakyReLU) {
     const { out, cache } = convnet.leakyReluForward(x, m.alpha);
     return leafRun(m, out, (d) => ({ dx: convnet.leakyReluBackward(d, cache) }));
+  }
+  if (m instanceof ConvTranspose2d) {
+    const p = m.params;
+    const { out, cache } = convnet.convTransposeForwardNaive(x, p.weight!, p.bias!, m.convTransposeParam);
+    return leafRun(m, out, (d) => {
+      const g = convnet.convTransposeBackwardNaive(d, cache);
+      return { dx: g.dx, grads: { weight: g.dw, bias: g.db } };
+    });
+  }
+  if (m instanceof Upsample) {
+    const { out, cache } = convnet.upsampleForward(x, m.upsampleParam);
+    return leafRun(m, out, (d) => ({ dx: convnet.upsampleBackward(d, cache) }));
   }
   if (m instanceof Tanh) {
     const { out, cache } = convnet.tanhForward(x);
@@ -451,6 +467,24 @@ function leafFor(r: Rng, type: string, shape: number[]): Config | undefined {
     case 'Tanh':
     case 'Sigmoid':
       return { type };
+    case 'ConvTranspose2d': {
+      if (!image) return undefined;
+      const groups = C % 2 === 0 && chance(r, 0.3) ? 2 : 1;
+      const F = groups * between(r, 1, 3);
+      const k = between(r, 1, 3);
+      const stride = between(r, 1, 2);
+      const c: Config = { type, inChannels: C, outChannels: F, kernelSize: k };
+      if (stride !== 1) c.stride = stride;
+      if (chance(r, 0.4) && k > 1) c.pad = 1;
+      if (stride === 2 && chance(r, 0.4)) c.outputPadding = 1;
+      if (groups !== 1) c.groups = groups;
+      return c;
+    }
+    case 'Upsample':
+      if (!image) return undefined;
+      return chance(r, 0.5)
+        ? { type, mode: 'nearest', scaleFactor: between(r, 1, 3) }
+        : { type, mode: 'bilinear', size: [between(r, 1, 2 * H), between(r, 1, 2 * W)], alignCorners: chance(r, 0.5) };
     case 'GELU':
       return chance(r, 0.5) ? { type } : { type, approximate: pick(r, ['none', 'tanh']) };
     case 'ELU':
@@ -621,6 +655,8 @@ const LAYER_NAMES: Record<string, string[]> = {
   ReLU: ['reluForward', 'reluBackward'],
   LeakyReLU: ['leakyReluForward', 'leakyReluBackward'],
   Tanh: ['tanhForward', 'tanhBackward'],
+  ConvTranspose2d: ['convTransposeForward', 'convTransposeBackward'],
+  Upsample: ['upsampleForward', 'upsampleBackward'],
   Sigmoid: ['sigmoidForward', 'sigmoidBackward'],
   GELU: ['geluForward', 'geluBackward'],
   ELU: ['eluForward', 'eluBackward'],
@@ -645,8 +681,8 @@ const errorNamesOf = (type: string): string[] =>
   type === 'Sequential' || type === 'Residual' ? CONTAINER_NAMES : [`${type}.forward`, `${type}.backward`, ...LAYER_NAMES[type]!];
 
 /** Whether a type takes only a fixed rank and checks its channels / features. */
-const CHECKS_CHANNELS = new Set(['Conv2d', 'Linear', 'BatchNorm', 'BatchNorm2d', 'LayerNorm', 'GroupNorm']);
-const FIXED_RANK = new Set(['Conv2d', 'MaxPool2d', 'AvgPool2d', 'GlobalAvgPool', 'GlobalMaxPool', 'BatchNorm', 'BatchNorm2d', 'GroupNorm']);
+const CHECKS_CHANNELS = new Set(['Conv2d', 'ConvTranspose2d', 'Linear', 'BatchNorm', 'BatchNorm2d', 'LayerNorm', 'GroupNorm']);
+const FIXED_RANK = new Set(['Conv2d', 'ConvTranspose2d', 'Upsample', 'MaxPool2d', 'AvgPool2d', 'GlobalAvgPool', 'GlobalMaxPool', 'BatchNorm', 'BatchNorm2d', 'GroupNorm']);
 
 /** Breakages of the input at `slot` of a module of `type` (`params`: whether it has parameters, whose dtype x must have). */
 function inputMutations(type: string, slot: number, name: string, params: boolean): Mutation[] {
@@ -975,6 +1011,11 @@ function expectedParams(config: Config): Record<string, number[]> | undefined {
     case 'Conv2d': {
       const [kh, kw] = pair(o.kernelSize!);
       return { weight: [o.outChannels as number, (o.inChannels as number) / ((o.groups as number | undefined) ?? 1), kh!, kw!], bias: [o.outChannels as number] };
+    }
+    case 'ConvTranspose2d': {
+      // PyTorch's and ONNX's layout: (C, F / groups, kH, kW).
+      const [kh, kw] = pair(o.kernelSize!);
+      return { weight: [o.inChannels as number, (o.outChannels as number) / ((o.groups as number | undefined) ?? 1), kh!, kw!], bias: [o.outChannels as number] };
     }
     case 'Linear':
       return { weight: [o.inFeatures as number, o.outFeatures as number], bias: [o.outFeatures as number] };
