@@ -168,7 +168,7 @@ visualize
   .argument('<image>', 'PNG or JPEG file')
   .requiredOption('--target <k>', 'the class to fool the model into', (v: string) => Number(integerValue('--target')(v)))
   .option('--max-iterations <n>', 'gradient steps at most', positiveInt('--max-iterations'), 100)
-  .addOption(new Option('--objective <what>', "climb the target's score (CS231n) or its log-probability").choices(['score', 'log-probability']).default('score'))
+  .addOption(new Option('--objective <what>', "climb the target's log-probability (its score against the others) or its raw score (CS231n's notebook)").choices(['log-probability', 'score']).default('log-probability'))
   .addOption(outOption())
   .action(async (model: string, image: string, opts: { target: number; maxIterations: number; objective: string; out: string }) => {
     const result = await runFooling(model, image, { ...opts, objective: opts.objective === 'score' ? 'score' : 'logProbability' });
