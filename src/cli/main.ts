@@ -10,6 +10,7 @@ import { getBackend, getThreads, setBackend, setThreads, wasmVariant } from '../
 import type { DatasetName } from './datasets.js';
 import { runEvaluate } from './evaluate.js';
 import { runInfo } from './info.js';
+import { parsePort, runLab } from './lab.js';
 import { runPredict } from './predict.js';
 import { printGradCheckTable, runGradChecks } from './gradcheck.js';
 import { resumeOptions, runTrain, UsageError, type TrainCommandOptions } from './train.js';
@@ -194,6 +195,16 @@ visualize
   .addOption(outOption())
   .action(async (model: string, image: string, opts: { out: string }) => {
     console.log(`wrote ${await runActivations(model, image, opts)}`);
+  });
+
+program
+  .command('lab')
+  .description('Serve the lab on 127.0.0.1: a page that trains a convnet in a Web Worker on the WebAssembly threads and shows its charts, filters, activations, confusion matrix and mistakes, classifies what you draw, and loads and saves model files.')
+  .option('--port <n>', 'port (0: any free one)', parsePort, 8080)
+  .option('--host <address>', 'address to listen on', '127.0.0.1')
+  .option('--no-isolation', 'send no COOP/COEP headers (the page then runs on one thread, as on a plain static host)')
+  .action(async (opts: { port: number; host: string; isolation: boolean }) => {
+    await runLab(opts);
   });
 
 try {

@@ -1,0 +1,2 @@
+/** esbuild bundles the CSS the page imports (into main.css). */
+declare module '*.css';
