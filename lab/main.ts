@@ -40,6 +40,8 @@ const state = {
   predictions: 0,
   loaded: undefined as { name: string; testAcc: number; correct: number; count: number } | undefined,
   errors: [] as string[],
+  /** The slowest message handler so far: the main thread's longest piece of work. */
+  slowest: { type: '', ms: 0 },
 };
 (window as unknown as { __lab: typeof state }).__lab = state;
 
@@ -72,9 +74,12 @@ const accChart = new uPlot(
   $('accuracy-chart'),
 );
 let chartsDirty = false;
-function redraw(): void {
-  if (chartsDirty) {
+let drawnAt = 0;
+/** Redraws the charts at most every 100 ms (each redraw is a full canvas paint of both). */
+function redraw(now: number): void {
+  if (chartsDirty && now - drawnAt >= 100) {
     chartsDirty = false;
+    drawnAt = now;
     lossChart.setData(lossData);
     accChart.setData(accData);
   }
@@ -87,6 +92,11 @@ function clearCharts(): void {
   state.losses = [];
   state.checks = [];
   chartsDirty = true;
+}
+
+/** Asks the worker for the pictures of the inside of the network (all of them, or the filters). */
+function inspect(full = true): void {
+  send({ type: 'inspect', index: Math.max(0, Math.round(Number($<HTMLInputElement>('activation-index').value) || 0)), full });
 }
 
 function showError(context: string, message: string): void {
@@ -143,7 +153,14 @@ function showPrediction(probabilities: number[], classNames: string[]): void {
 }
 
 worker.onmessage = (event: MessageEvent<FromWorker>) => {
-  const message = event.data;
+  const started = performance.now();
+  handle(event.data);
+  const ms = performance.now() - started;
+  if (ms > state.slowest.ms) state.slowest = { type: event.data.type, ms };
+};
+
+/** One message from the worker: update the state and draw. */
+function handle(message: FromWorker): void {
   switch (message.type) {
     case 'ready':
       Object.assign(state, { backend: message.backend, threads: message.threads, isolated: message.isolated });
@@ -173,7 +190,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       state.iteration = 0;
       state.ready = true;
       showStatus();
-      send({ type: 'inspect', index: Number($<HTMLInputElement>('activation-index').value) || 0 });
+      inspect();
       break;
     case 'iteration':
       state.iteration = message.iteration;
@@ -182,7 +199,9 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       lossData[0].push(message.iteration);
       lossData[1].push(message.loss);
       chartsDirty = true;
-      if (message.iteration % INSPECT_EVERY === 0) send({ type: 'inspect', index: Number($<HTMLInputElement>('activation-index').value) || 0 });
+      // While training only the filters (a small picture): the full set takes the main thread
+      // long enough to be seen (hundreds of ms on a busy machine), so it waits for a pause.
+      if (message.iteration % INSPECT_EVERY === 0) inspect(false);
       showStatus();
       break;
     case 'accuracy':
@@ -196,7 +215,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     case 'state':
       state.running = message.running;
       state.iteration = message.iteration;
-      if (!message.running && message.iteration > 0) send({ type: 'inspect', index: Number($<HTMLInputElement>('activation-index').value) || 0 });
+      if (!message.running && message.iteration > 0) inspect();
       showStatus();
       break;
     case 'lr':
@@ -205,10 +224,12 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       break;
     case 'inspect':
       svgInto('filters', message.filters);
-      svgInto('activations', message.activations);
-      svgInto('confusion', message.confusion);
-      svgInto('wrong', message.wrong || '<p class="note">No mistakes among these test images.</p>');
-      state.inspected++;
+      if (message.full !== undefined) {
+        svgInto('activations', message.full.activations);
+        svgInto('confusion', message.full.confusion);
+        svgInto('wrong', message.full.wrong || '<p class="note">No mistakes among these test images.</p>');
+        state.inspected++;
+      }
       break;
     case 'predict':
       showPrediction(message.probabilities, message.classNames);
@@ -235,13 +256,13 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       clearCharts();
       state.iteration = 0;
       showStatus();
-      send({ type: 'inspect', index: Number($<HTMLInputElement>('activation-index').value) || 0 });
+      inspect();
       break;
     case 'error':
       showError(message.context, message.message);
       break;
   }
-};
+}
 worker.onerror = (event) => showError('worker', event.message);
 
 // Datasets: the shipped digits always; Fashion-MNIST when the server has it; files from disk.
@@ -312,13 +333,12 @@ $('lr').addEventListener('change', () => {
   if (lr > 0 && Number.isFinite(lr)) send({ type: 'lr', lr });
   else showError('learning rate', `expected a number > 0, got '${$<HTMLInputElement>('lr').value}'`);
 });
-const inspect = (): void => send({ type: 'inspect', index: Math.max(0, Math.round(Number($<HTMLInputElement>('activation-index').value) || 0)) });
-$('inspect').addEventListener('click', inspect);
-$('activation-index').addEventListener('change', inspect);
+$('inspect').addEventListener('click', () => inspect());
+$('activation-index').addEventListener('change', () => inspect());
 
 // The drawing pad: white strokes on black, as MNIST's digits; pointer events cover mouse and touch.
 const pad = $<HTMLCanvasElement>('draw-pad');
-const pen = pad.getContext('2d')!;
+const pen = pad.getContext('2d', { willReadFrequently: true })!;
 function clearPad(): void {
   pen.fillStyle = '#000';
   pen.fillRect(0, 0, pad.width, pad.height);

@@ -15,7 +15,8 @@ export type ToWorker =
   | { type: 'pause' }
   | { type: 'step' }
   | { type: 'lr'; lr: number }
-  | { type: 'inspect'; index: number }
+  /** full: every picture; otherwise the filters only (cheap to draw while training). */
+  | { type: 'inspect'; index: number; full: boolean }
   /** pixels: (C, H, W) bytes 0..255 in the dataset's input shape. */
   | { type: 'predict'; pixels: Uint8Array; source: 'pad' | 'upload' }
   | { type: 'download' }
@@ -40,7 +41,7 @@ export type FromWorker =
   | { type: 'accuracy'; iteration: number; trainAcc: number; valAcc: number }
   | { type: 'state'; running: boolean; iteration: number; reason?: string }
   | { type: 'lr'; lr: number }
-  | { type: 'inspect'; index: number; filters: string; activations: string; confusion: string; wrong: string; accuracy: number; count: number }
+  | { type: 'inspect'; index: number; filters: string; full?: { activations: string; confusion: string; wrong: string; accuracy: number; count: number } }
   | { type: 'predict'; source: 'pad' | 'upload'; probabilities: number[]; classNames: string[]; saliency: string }
   | { type: 'download'; bytes: Uint8Array; name: string }
   | { type: 'loaded'; name: string; summary: string; testAcc: number; correct: number; count: number; dataset: string; training: string }

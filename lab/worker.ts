@@ -182,13 +182,19 @@ async function trainLoop(): Promise<void> {
   post({ type: 'state', running: false, iteration: run?.iteration ?? 0 });
 }
 
-/** Filters, activations of test image `index`, confusion matrix and the most confidently wrong images. */
-function inspect(index: number): FromWorker {
+/**
+ * First-layer filters; with `full`, also the activations of test image `index`, the confusion
+ * matrix and the most confidently wrong test images.
+ */
+function inspect(index: number, full: boolean): FromWorker {
   const ds = requireDataset();
   const r = requireRun();
   const { model } = r;
-  const X = testInputs(ds, r.preprocessing);
   const [C, H, W] = ds.info.inputDim;
+  const first = Object.values(model.params).find((w) => w.shape.length === 4 && w.shape[1] === C);
+  const filters = first === undefined ? '' : filtersSvg(first);
+  if (!full) return { type: 'inspect', index, filters };
+  const X = testInputs(ds, r.preprocessing);
   const D = C * H * W;
   const n = Math.min(INSPECT_IMAGES, X.shape[0]!);
   const K = model.numClasses;
@@ -206,8 +212,6 @@ function inspect(index: number): FromWorker {
   }
   const correct = confusion.reduce((sum, row, k) => sum + row[k]!, 0);
   const raster = (i: number) => planesToRaster(ds.testPixels, i * D, C, H, W, { range: ds.pixelRange });
-  const first = Object.values(model.params).find((w) => w.shape.length === 4 && w.shape[1] === C);
-  const filters = first === undefined ? '' : filtersSvg(first);
   const at = Math.max(0, Math.min(index, X.shape[0]! - 1));
   const layers = activations(model, slice(X, at, 1));
   const scores = layers.at(-1)!.output;
@@ -220,11 +224,13 @@ function inspect(index: number): FromWorker {
     type: 'inspect',
     index: at,
     filters,
-    activations: activationSvg,
-    confusion: confusionMatrixSvg(confusion, names, { title: `Confusion matrix: first ${n} test images, accuracy ${(correct / n).toFixed(4)}` }),
-    wrong: wrongSvg,
-    accuracy: correct / n,
-    count: n,
+    full: {
+      activations: activationSvg,
+      confusion: confusionMatrixSvg(confusion, names, { title: `Confusion matrix: first ${n} test images, accuracy ${(correct / n).toFixed(4)}` }),
+      wrong: wrongSvg,
+      accuracy: correct / n,
+      count: n,
+    },
   };
 }
 
@@ -402,7 +408,7 @@ async function handle(message: ToWorker): Promise<void> {
       return;
     }
     case 'inspect':
-      post(inspect(message.index));
+      post(inspect(message.index, message.full));
       return;
     case 'predict':
       post(predict(message.pixels, message.source));
