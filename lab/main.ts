@@ -55,6 +55,7 @@ const lossChart = new uPlot(
     width: chartWidth(),
     height: 260,
     scales: { x: { time: false } },
+    legend: { live: false },
     axes: [{ label: 'iteration' }, { label: 'loss (softmax cross-entropy)' }],
     series: [{ label: 'iteration' }, { label: 'loss', stroke: '#1f77b4', width: 1 }],
   },
@@ -67,21 +68,36 @@ const accChart = new uPlot(
     width: chartWidth(),
     height: 260,
     scales: { x: { time: false }, y: { range: [0, 1] } },
+    legend: { live: false },
     axes: [{ label: 'iteration' }, { label: 'accuracy' }],
     series: [{ label: 'iteration' }, { label: 'train', stroke: '#ff7f0e', width: 2, points: { show: true } }, { label: 'validation', stroke: '#2ca02c', width: 2, points: { show: true } }],
   },
   accData,
   $('accuracy-chart'),
 );
-let chartsDirty = false;
+/** The status line waits for the next frame (one update a frame, however many messages came). */
+let statusDirty = false;
+let lossDirty = false;
+let accDirty = false;
 let drawnAt = 0;
-/** Redraws the charts at most every 100 ms (each redraw is a full canvas paint of both). */
+/**
+ * Redraws a chart whose data changed, at most one chart a frame and one every 200 ms: a redraw
+ * repaints the whole chart, the main thread's biggest piece of work while the worker trains.
+ */
 function redraw(now: number): void {
-  if (chartsDirty && now - drawnAt >= 100) {
-    chartsDirty = false;
+  if (statusDirty) {
+    statusDirty = false;
+    showStatus();
+  }
+  if ((lossDirty || accDirty) && now - drawnAt >= 200) {
     drawnAt = now;
-    lossChart.setData(lossData);
-    accChart.setData(accData);
+    if (accDirty) {
+      accDirty = false;
+      accChart.setData(accData);
+    } else {
+      lossDirty = false;
+      lossChart.setData(lossData);
+    }
   }
   requestAnimationFrame(redraw);
 }
@@ -91,7 +107,7 @@ function clearCharts(): void {
   for (const series of [...lossData, ...accData]) series.length = 0;
   state.losses = [];
   state.checks = [];
-  chartsDirty = true;
+  lossDirty = accDirty = true;
 }
 
 /** Asks the worker for the pictures of the inside of the network (all of them, or the filters). */
@@ -198,19 +214,19 @@ function handle(message: FromWorker): void {
       state.losses.push(message.loss);
       lossData[0].push(message.iteration);
       lossData[1].push(message.loss);
-      chartsDirty = true;
+      lossDirty = true;
       // While training only the filters (a small picture): the full set takes the main thread
       // long enough to be seen (hundreds of ms on a busy machine), so it waits for a pause.
       if (message.iteration % INSPECT_EVERY === 0) inspect(false);
-      showStatus();
+      statusDirty = true;
       break;
     case 'accuracy':
       state.checks.push({ iteration: message.iteration, trainAcc: message.trainAcc, valAcc: message.valAcc });
       accData[0].push(message.iteration);
       accData[1].push(message.trainAcc);
       accData[2].push(message.valAcc);
-      chartsDirty = true;
-      showStatus();
+      accDirty = true;
+      statusDirty = true;
       break;
     case 'state':
       state.running = message.running;

@@ -145,7 +145,7 @@ function handler(options: Required<LabServerOptions>): (request: IncomingMessage
 }
 
 /** Starts the server; resolves once it listens. */
-export function startLabServer(options: LabServerOptions = {}): Promise<LabServer> {
+export async function startLabServer(options: LabServerOptions = {}): Promise<LabServer> {
   const resolved: Required<LabServerOptions> = {
     port: options.port ?? 8080,
     host: options.host ?? '127.0.0.1',
