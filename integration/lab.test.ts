@@ -173,7 +173,6 @@ describe('the lab in headless Chromium', () => {
     assert.ok(last < first / 2, `the loss fell from ${first} to ${last}`);
     assert.ok(check.valAcc > 0.8, `val acc ${check.valAcc} after 100 iterations`);
     assert.ok(gaps.length > 100, `frames drawn: ${gaps.length}`);
-    assert.ok(maxGap <= 100, `longest gap between animation frames ${maxGap.toFixed(1)} ms`);
 
     // Paused: the count stays.
     const paused = state.iteration;
@@ -193,6 +192,8 @@ describe('the lab in headless Chromium', () => {
     await page.locator('[data-testid="view-inside"]').screenshot({ path: join(PICTURES, 'lab-inside.png') });
     assert.match((await page.innerHTML('[data-testid="filters"]')) ?? '', /<svg/);
     assert.match((await page.innerHTML('[data-testid="confusion"]')) ?? '', /Confusion matrix/);
+    // Last, so that a busy machine's slow frame leaves the rest of the test (and the pictures) done.
+    assert.ok(maxGap <= 100, `longest gap between animation frames while training: ${maxGap.toFixed(1)} ms (${gaps.filter((g) => g > 100).length} of ${gaps.length} frames over 100 ms)`);
   });
 
   it('4. drawing a digit with mouse events gives a prediction', async (t) => {
