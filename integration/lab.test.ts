@@ -119,6 +119,18 @@ describe('the lab in headless Chromium', () => {
     assert.deepEqual(state.errors, []);
   });
 
+  it("the spec editor shows the grammar's error at the position it names", async () => {
+    await page.fill('[data-testid="spec"]', 'conv(8,3)-relu-pool-fc(');
+    await page.waitForSelector('[data-testid="spec-error"]:not([hidden])');
+    const shown = (await page.textContent('[data-testid="spec-error"]')) ?? '';
+    const [text, caret, message] = shown.split('\n');
+    assert.equal(text, 'conv(8,3)-relu-pool-fc(');
+    assert.equal(caret, ' '.repeat('conv(8,3)-relu-pool-fc('.length) + '^');
+    assert.match(message ?? '', /parseSpec: expected a number at position 23/);
+    await page.fill('[data-testid="spec"]', 'three-layer');
+    await page.waitForSelector('[data-testid="spec-error"]', { state: 'hidden' });
+  });
+
   it('1. without the headers it runs on one thread and says so', async () => {
     const other = await browser.newPage();
     const errors: string[] = [];
@@ -243,6 +255,22 @@ describe('the lab in headless Chromium', () => {
     assert.match((await page.textContent('[data-testid="model-summary"]')) ?? '', /ThreeLayerConvNet: input \(1, 28, 28\), 10 classes/);
     await page.locator('[data-testid="view-models"]').screenshot({ path: join(PICTURES, 'lab-models.png') });
     assert.deepEqual(messages, [], 'console errors or warnings during the run');
+    assert.deepEqual((await labState(page)).errors, []);
+  });
+
+  it('Fashion-MNIST from the server (Debian\'s dataset-fashion-mnist); the batch-norm preset builds and steps', async (t) => {
+    await page.selectOption('[data-testid="dataset"]', 'fashion-mnist');
+    await until(page, "s.ready && s.dataset?.name === 'fashion-mnist'");
+    const info = (await page.textContent('[data-testid="dataset-info"]')) ?? '';
+    t.diagnostic(info);
+    assert.match(info, /20,000 training, 1,000 validation, 10,000 test images/);
+    await page.selectOption('[data-testid="preset"]', 'batch-norm');
+    await page.click('[data-testid="build"]');
+    await until(page, 's.iteration === 0 && s.losses.length === 0');
+    await page.click('[data-testid="step"]');
+    await until(page, 's.iteration === 1');
+    assert.match((await page.textContent('[data-testid="summary"]')) ?? '', /BatchNorm2d/);
+    assert.deepEqual(messages, []);
     assert.deepEqual((await labState(page)).errors, []);
   });
 });

@@ -121,7 +121,7 @@ export async function shippedMnist(base: string): Promise<LabDataset> {
     classNames: [...MNIST_CLASS_NAMES],
   });
   data.scale = 1 / 255; // as loadShippedMnist: what multiplies a 0..255 pixel
-  return finish('mnist', 'the 10,000 MNIST digits that ship with convnet, split as `convnet train` splits them (seed 0)', data, gather(pixels, test, 784), [0, 1], 'mnist');
+  return finish('mnist', 'the 10,000 MNIST digits that ship with convnet, split as convnet train splits them (seed 0)', data, gather(pixels, test, 784), [0, 1], 'mnist');
 }
 
 /**
