@@ -343,10 +343,11 @@ let batchSize = 50;
 async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'init': {
-      await loadWasm();
+      // The WebAssembly kernels where the browser has SIMD (else the TypeScript ones, on one thread).
+      if (await loadWasm()) setBackend('wasm');
       const isolated = scope.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
       let threads = 1;
-      if (getBackend() === 'wasm' || (setBackend('wasm'), getBackend() === 'wasm')) {
+      if (getBackend() === 'wasm') {
         if (isolated) {
           const want = Math.max(1, Math.min(8, scope.navigator.hardwareConcurrency ?? 1));
           setThreads(want);
