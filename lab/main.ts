@@ -81,8 +81,9 @@ let lossDirty = false;
 let accDirty = false;
 let drawnAt = 0;
 /**
- * Redraws a chart whose data changed, at most one chart a frame and one every 200 ms: a redraw
- * repaints the whole chart, the main thread's biggest piece of work while the worker trains.
+ * Each frame: the status line if it changed, then one piece of heavy work at most: a chart
+ * whose data changed (one every 200 ms: a redraw repaints the whole chart) or else one waiting
+ * picture.
  */
 function redraw(now: number): void {
   if (statusDirty) {
@@ -98,6 +99,8 @@ function redraw(now: number): void {
       lossDirty = false;
       lossChart.setData(lossData);
     }
+  } else {
+    drawPicture();
   }
   requestAnimationFrame(redraw);
 }
@@ -109,6 +112,12 @@ function clearCharts(): void {
   state.checks = [];
   lossDirty = accDirty = true;
 }
+
+/** Whether the "Inside the network" section is on screen. */
+let insideVisible = false;
+new IntersectionObserver((entries) => {
+  for (const entry of entries) insideVisible = entry.isIntersecting;
+}).observe($('view-inside'));
 
 /** Asks the worker for the pictures of the inside of the network (all of them, or the filters). */
 function inspect(full = true): void {
@@ -138,8 +147,31 @@ function showStatus(): void {
   $('progress').textContent = `iteration ${state.iteration}${Number.isFinite(state.lr) ? ` · learning rate in use ${state.lr}` : ''}${state.losses.length > 0 ? ` · loss ${state.losses.at(-1)!.toFixed(4)}` : ''}${state.checks.length > 0 ? ` · val acc ${state.checks.at(-1)!.valAcc.toFixed(3)}` : ''}`;
 }
 
+/**
+ * Pictures wait for a frame of their own (id → SVG text, the newest wins): parsing one takes the
+ * main thread for a while, so the frame loop puts in one at a time, never with a chart redraw.
+ */
+const pictures = new Map<string, string>();
+/** Called once every waiting picture is in the page. */
+let whenDrawn: (() => void)[] = [];
+
 function svgInto(id: string, svg: string): void {
+  pictures.set(id, svg);
+}
+
+/** Puts one waiting picture into the page; true if there was one. */
+function drawPicture(): boolean {
+  const next = pictures.entries().next();
+  if (next.done === true) return false;
+  const [id, svg] = next.value;
+  pictures.delete(id);
   $(id).innerHTML = svg;
+  if (pictures.size === 0) {
+    const callbacks = whenDrawn;
+    whenDrawn = [];
+    for (const callback of callbacks) callback();
+  }
+  return true;
 }
 
 function showPrediction(probabilities: number[], classNames: string[]): void {
@@ -215,9 +247,10 @@ function handle(message: FromWorker): void {
       lossData[0].push(message.iteration);
       lossData[1].push(message.loss);
       lossDirty = true;
-      // While training only the filters (a small picture): the full set takes the main thread
-      // long enough to be seen (hundreds of ms on a busy machine), so it waits for a pause.
-      if (message.iteration % INSPECT_EVERY === 0) inspect(false);
+      // While training only the filters (a small picture), and only when they can be seen: the
+      // full set takes the main thread long enough to be felt (hundreds of ms on a busy
+      // machine), so it waits for a pause.
+      if (message.iteration % INSPECT_EVERY === 0 && insideVisible) inspect(false);
       statusDirty = true;
       break;
     case 'accuracy':
@@ -244,13 +277,13 @@ function handle(message: FromWorker): void {
         svgInto('activations', message.full.activations);
         svgInto('confusion', message.full.confusion);
         svgInto('wrong', message.full.wrong || '<p class="note">No mistakes among these test images.</p>');
-        state.inspected++;
+        whenDrawn.push(() => state.inspected++);
       }
       break;
     case 'predict':
       showPrediction(message.probabilities, message.classNames);
       svgInto('saliency', message.saliency);
-      state.predictions++;
+      whenDrawn.push(() => state.predictions++);
       break;
     case 'download': {
       const url = URL.createObjectURL(new Blob([message.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
