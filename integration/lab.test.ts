@@ -14,17 +14,19 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { startLabServer, type LabServer } from '../src/cli/lab.js';
 import { loadModel } from '../src/io/files.js';
 import { rng } from '../src/rng.js';
 import { randn } from '../src/tensor.js';
+import { writeCifar10Archive } from '../test/data/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'dist', 'cli', 'main.js');
@@ -236,6 +238,22 @@ describe('the lab in headless Chromium', () => {
     await page.locator('[data-testid="view-try"]').screenshot({ path: join(PICTURES, 'lab-try.png') });
   });
 
+  it('an uploaded image gets a prediction too', async () => {
+    // A 28×28 PNG: a dark "1" on white (the page inverts light backgrounds for MNIST).
+    const png = new PNG({ width: 28, height: 28 });
+    for (let i = 0; i < 28 * 28; i++) {
+      const [x, y] = [i % 28, Math.floor(i / 28)];
+      const ink = x >= 13 && x <= 15 && y >= 5 && y <= 22;
+      png.data.set([ink ? 0 : 255, ink ? 0 : 255, ink ? 0 : 255, 255], i * 4);
+    }
+    const path = join(work, 'one.png');
+    writeFileSync(path, PNG.sync.write(png));
+    const before = (await labState(page)).predictions;
+    await page.setInputFiles('[data-testid="upload"]', path);
+    await until(page, `s.predictions > ${before}`);
+    assert.match((await page.textContent('[data-testid="prediction"]')) ?? '', /prediction: \d \(\d+\.\d%\)/);
+  });
+
   it('4. a model downloaded from the page loads with loadModel in Node', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="download-model"]')]);
     const path = join(work, 'from-page.safetensors');
@@ -279,6 +297,19 @@ describe('the lab in headless Chromium', () => {
     await page.click('[data-testid="step"]');
     await until(page, 's.iteration === 1');
     assert.match((await page.textContent('[data-testid="summary"]')) ?? '', /BatchNorm2d/);
+    assert.deepEqual(messages, []);
+    assert.deepEqual((await labState(page)).errors, []);
+  });
+
+  it('a CIFAR-10 archive picked from disk (the official binary format) trains a step', async () => {
+    const { archivePath } = writeCifar10Archive(work, { perBatch: 40, testCount: 30, seed: 2 });
+    await page.selectOption('[data-testid="preset"]', 'three-layer');
+    await page.setInputFiles('[data-testid="dataset-files"]', archivePath);
+    await until(page, "s.ready && s.dataset?.name === 'cifar10'");
+    assert.match((await page.textContent('[data-testid="dataset-info"]')) ?? '', /184 training, 16 validation, 30 test images/);
+    await page.click('[data-testid="step"]');
+    await until(page, 's.iteration === 1');
+    assert.match((await page.textContent('[data-testid="summary"]')) ?? '', /ThreeLayerConvNet: input \(3, 32, 32\), 10 classes/);
     assert.deepEqual(messages, []);
     assert.deepEqual((await labState(page)).errors, []);
   });
