@@ -11,7 +11,9 @@
  * initializers under the model's own names (W1, b1, gamma1, runningMean1, …) in float32 (a
  * float64 model's values are rounded), laid out as the ONNX operator wants them:
  *   Conv2d           Conv (W1 (F, C/groups, kH, kW), pads [top, left, bottom, right])
- *   ConvTranspose2d  ConvTranspose (W (C, F/groups, kH, kW), as ours), output_padding
+ *   ConvTranspose2d  ConvTranspose (W (C, F/groups, kH, kW), as ours), output_padding; an
+ *                    output padding not below the stride (PyTorch allows it below the dilation,
+ *                    onnxruntime does not) becomes a smaller end pad, Pad and Add of the bias
  *   Linear           [Flatten →] Gemm with transB = 0 (our weight is (in, out), CS231n's x·W)
  *   BatchNorm(2d)    BatchNormalization with the running statistics (inference form)
  *   LayerNorm        LayerNormalization (opset >= 17), else ReduceMean → Sub → Mul → ReduceMean
