@@ -9,6 +9,8 @@ import { ConvnetError } from '../errors.js';
 import { getBackend, getThreads, setBackend, setThreads, wasmVariant } from '../kernels/index.js';
 import type { DatasetName } from './datasets.js';
 import { runEvaluate } from './evaluate.js';
+import { runExport } from './export.js';
+import { ONNX_DEFAULT_OPSET, ONNX_MAX_OPSET, ONNX_MIN_OPSET } from '../io/onnx/export.js';
 import { runInfo } from './info.js';
 import { runPredict } from './predict.js';
 import { printGradCheckTable, runGradChecks } from './gradcheck.js';
@@ -137,6 +139,17 @@ program
   .option('--json', 'print it as JSON', false)
   .action(async (model: string, opts: { json: boolean }) => {
     await runInfo(model, opts);
+  });
+
+program
+  .command('export')
+  .description('Write a model file as an ONNX model (for onnxruntime, PyTorch and other runtimes), with its class names and preprocessing in the metadata.')
+  .argument('<model>', 'model file (model.safetensors from convnet train)')
+  .requiredOption('-o, --out <file>', 'the .onnx file to write')
+  .option('--opset <n>', `ONNX opset, ${ONNX_MIN_OPSET} to ${ONNX_MAX_OPSET}`, positiveInt('--opset'), ONNX_DEFAULT_OPSET)
+  .option('--softmax', "end in Softmax: output 'probabilities' instead of 'scores'", false)
+  .action(async (model: string, opts: { out: string; opset: number; softmax: boolean }) => {
+    await runExport(model, opts);
   });
 
 program
