@@ -32,9 +32,10 @@
  * error naming it — or, with skipBadImages, a warning naming it; an empty class folder and a
  * folder with fewer than two classes are errors. Nothing is dropped silently.
  *
- * Decoding runs on worker threads (all cores by default) and is cached: a binary file keyed by
- * the folder's file list, sizes and modification times and the decoding options, written
- * atomically into cacheDir (default DIR/.convnet-cache), so a second run reads no image file.
+ * Decoding runs on worker threads (all cores by default) and is cached: one binary file per set
+ * of decoding options (size, channels, resize) holding every file's pixels under its name, size
+ * and modification time, written atomically into cacheDir (default DIR/.convnet-cache). A second
+ * run reads no image file; after pictures are added or changed, only those are decoded.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
@@ -89,9 +90,9 @@ export interface ImageFolderDataset extends Dataset {
   files: { train: string[]; val: string[]; test: string[] };
   /** Files skipped with skipBadImages, and why. */
   skipped: Array<{ file: string; reason: string }>;
-  /** The cache file (null without a cache) and whether this call read the images from it. */
+  /** The cache file (null without a cache) and whether this call read every image from it. */
   cache: { path: string | null; hit: boolean };
-  /** Image files decoded by this call (0 on a cache hit) and the worker threads that did it. */
+  /** Image files decoded by this call (0 when all came from the cache) and the worker threads that did it. */
   decoded: number;
   workers: number;
 }
@@ -290,22 +291,28 @@ async function decodeAll(paths: string[], options: PixelOptions, workers: number
   return results;
 }
 
-/** The cache key: the decoding options and every file's name, size and modification time. */
-function cacheKey(entries: Entry[], options: PixelOptions): string {
-  const material = JSON.stringify({ version: CACHE_VERSION, height: options.height, width: options.width, channels: options.channels ?? null, crop: options.crop, files: entries.map((e) => [e.rel, e.size, e.mtimeMs]) });
+/** The cache key: the decoding options (each file is keyed by its name, size and modification time). */
+function cacheKey(options: PixelOptions): string {
+  const material = JSON.stringify({ version: CACHE_VERSION, height: options.height, width: options.width, channels: options.channels ?? null, crop: options.crop });
   return createHash('sha256').update(material).digest('hex');
 }
 
-type CacheRecord = { c: 1 | 3; g: boolean } | { e: string };
+/** A file as the cache knows it: name, size and modification time. */
+function fileKey(entry: Entry): string {
+  return JSON.stringify([entry.rel, entry.size, entry.mtimeMs]);
+}
+
+type CacheRecord = { f: string; c: 1 | 3; g: boolean } | { f: string; e: string };
 
 /**
- * Cache file: "CNVIMGC1", a u32 (little-endian) header length, the header JSON { version, key,
- * height, width, records (one per file in scan order: { c: channels, g: grey } or { e: error }) },
- * zero padding to a multiple of 4 bytes, then the decoded files' (C, H, W) float32 pixels one
- * after the other (little-endian, as every platform Node runs on stores them).
+ * Cache file: "CNVIMGC1", a u32 (little-endian) header length, the header JSON { version, key
+ * (of the options), height, width, records (one per file: f, its [name, size, mtime], and
+ * { c: channels, g: grey } or { e: error }) }, zero padding to a multiple of 4 bytes, then the
+ * decoded files' (C, H, W) float32 pixels one after the other (little-endian, as every platform
+ * Node runs on stores them).
  */
-function encodeCache(key: string, options: PixelOptions, results: DecodeResult[]): Uint8Array {
-  const records: CacheRecord[] = results.map((r) => (r.ok ? { c: r.channels, g: r.grey } : { e: r.error }));
+function encodeCache(key: string, options: PixelOptions, entries: Entry[], results: DecodeResult[]): Uint8Array {
+  const records: CacheRecord[] = results.map((r, i) => (r.ok ? { f: fileKey(entries[i]!), c: r.channels, g: r.grey } : { f: fileKey(entries[i]!), e: r.error }));
   const header = new TextEncoder().encode(JSON.stringify({ version: CACHE_VERSION, key, height: options.height, width: options.width, records }));
   const dataStart = Math.ceil((12 + header.length) / 4) * 4;
   const floats = results.reduce((n, r) => n + (r.ok ? r.pixels.length : 0), 0);
@@ -323,8 +330,12 @@ function encodeCache(key: string, options: PixelOptions, results: DecodeResult[]
   return bytes;
 }
 
-/** The cached results when the file is there and its key is `key`; else null (a damaged file is also reported). */
-function readCache(path: string, key: string, count: number, options: PixelOptions, warn: (message: string) => void): DecodeResult[] | null {
+/**
+ * The cached results by file key, when the cache file is there and was made with these options;
+ * else null (a damaged file is also reported). Files whose name, size or modification time
+ * changed are simply not found, and decoded again.
+ */
+function readCache(path: string, key: string, options: PixelOptions, warn: (message: string) => void): Map<string, DecodeResult> | null {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -336,21 +347,25 @@ function readCache(path: string, key: string, count: number, options: PixelOptio
     const headerLength = bytes.readUInt32LE(8);
     if (12 + headerLength > bytes.length) throw new Error('its header runs past the end of the file');
     const header = JSON.parse(bytes.subarray(12, 12 + headerLength).toString('utf8')) as { version: number; key: string; height: number; width: number; records: CacheRecord[] };
-    if (header.version !== CACHE_VERSION || header.key !== key) return null; // another folder state or options: decode again
-    if (header.records.length !== count || header.height !== options.height || header.width !== options.width) throw new Error('its header does not match its key');
+    if (header.version !== CACHE_VERSION || header.key !== key) return null; // other options: decode again
+    if (header.height !== options.height || header.width !== options.width || !Array.isArray(header.records)) throw new Error('its header does not match its key');
     const dataStart = Math.ceil((12 + headerLength) / 4) * 4;
     const P = options.height * options.width;
     const floats = header.records.reduce((n, r) => n + ('c' in r ? r.c * P : 0), 0);
     if (bytes.length !== dataStart + floats * 4) throw new Error(`expected ${dataStart + floats * 4} bytes, got ${bytes.length}`);
     // A copy: Buffer's bytes need not be 4-byte aligned for a Float32Array view.
     const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + dataStart, bytes.byteOffset + bytes.length));
+    const out = new Map<string, DecodeResult>();
     let offset = 0;
-    return header.records.map((r) => {
-      if ('e' in r) return { ok: false, error: r.e };
-      const pixels = data.subarray(offset, offset + r.c * P);
-      offset += r.c * P;
-      return { ok: true, channels: r.c, grey: r.g, pixels };
-    });
+    for (const r of header.records) {
+      if ('e' in r) {
+        out.set(r.f, { ok: false, error: r.e });
+      } else {
+        out.set(r.f, { ok: true, channels: r.c, grey: r.g, pixels: data.subarray(offset, offset + r.c * P) });
+        offset += r.c * P;
+      }
+    }
+    return out;
   } catch (error) {
     warn(`the decode cache ${path} is damaged (${error instanceof Error ? error.message : String(error)}): decoding the images again`);
     return null;
@@ -422,23 +437,33 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions =
   const pixelOptions: PixelOptions = { height, width, crop: resize === 'crop', ...(channels === undefined ? {} : { channels }) };
   const cacheDir = (opts.cacheDir as string | undefined) ?? join(dir, CACHE_FOLDER);
   const cachePath = useCache ? join(cacheDir, `images-${height}x${width}-${channels ?? 'auto'}-${resize}.bin`) : null;
-  const key = cacheKey(entries, pixelOptions);
+  const key = cacheKey(pixelOptions);
 
-  let results = cachePath === null ? null : readCache(cachePath, key, entries.length, pixelOptions, warn);
-  const hit = results !== null;
-  const workers = hit ? 0 : ((opts.workers as number | undefined) ?? Math.min(availableParallelism(), Math.ceil(entries.length / CHUNK)));
-  if (results !== null) {
-    onProgress(entries.length, entries.length);
-  } else {
-    results = await decodeAll(entries.map((e) => e.path), pixelOptions, workers, (done) => onProgress(done, entries.length));
-    if (cachePath !== null) {
-      try {
-        mkdirSync(cacheDir, { recursive: true });
-        await writeFileAtomic(cachePath, encodeCache(key, pixelOptions, results));
-      } catch (error) {
-        const reason = error instanceof Error ? error.message.replace(/^writeFileAtomic: /, '') : String(error);
-        warn(`cannot write the decode cache (${reason}): the next run decodes the images again; choose another cache folder (cacheDir, --cache-dir)`);
-      }
+  // What the cache has (files unchanged since it was written), then the rest decoded.
+  const cached = cachePath === null ? null : readCache(cachePath, key, pixelOptions, warn);
+  const results: DecodeResult[] = new Array(entries.length);
+  const missing: number[] = [];
+  entries.forEach((entry, i) => {
+    const found = cached?.get(fileKey(entry));
+    if (found === undefined) missing.push(i);
+    else results[i] = found;
+  });
+  const hit = missing.length === 0;
+  const workers = hit ? 0 : ((opts.workers as number | undefined) ?? Math.min(availableParallelism(), Math.ceil(missing.length / CHUNK)));
+  const reused = entries.length - missing.length;
+  onProgress(reused, entries.length);
+  if (!hit) {
+    const decoded = await decodeAll(missing.map((i) => entries[i]!.path), pixelOptions, workers, (done) => onProgress(reused + done, entries.length));
+    missing.forEach((i, k) => (results[i] = decoded[k]!));
+  }
+  // Rewritten when anything was decoded or a file has gone (the cache then holds this folder only).
+  if (cachePath !== null && (!hit || cached!.size !== entries.length)) {
+    try {
+      mkdirSync(cacheDir, { recursive: true });
+      await writeFileAtomic(cachePath, encodeCache(key, pixelOptions, entries, results));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.replace(/^writeFileAtomic: /, '') : String(error);
+      warn(`cannot write the decode cache (${reason}): the next run decodes the images again; choose another cache folder (cacheDir, --cache-dir)`);
     }
   }
 
@@ -516,7 +541,7 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions =
     files: { train: named('train'), val: named('val'), test: named('test') },
     skipped: bad,
     cache: { path: cachePath, hit },
-    decoded: hit ? 0 : entries.length,
+    decoded: missing.length,
     workers,
   };
 }
