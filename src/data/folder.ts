@@ -38,7 +38,7 @@
  * run reads no image file; after pictures are added or changed, only those are decoded.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, type Dirent } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -130,9 +130,9 @@ interface Scan {
 }
 
 function visible(dir: string): Array<{ name: string; path: string; folder: boolean }> {
-  let names: string[];
+  let dirents: Dirent[];
   try {
-    names = readdirSync(dir);
+    dirents = readdirSync(dir, { withFileTypes: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ConvnetError(FN, `cannot find the folder ${dir}: expected a folder with one sub-folder of images per class`);
@@ -140,18 +140,21 @@ function visible(dir: string): Array<{ name: string; path: string; folder: boole
     throw new ConvnetError(FN, `cannot read the folder ${dir} (${code ?? String(error)})`);
   }
   // Code-unit order: the same on every machine and locale.
-  return names
-    .filter((name) => !name.startsWith('.'))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    .map((name) => {
-      const path = join(dir, name);
-      let folder = false;
-      try {
-        folder = statSync(path).isDirectory();
-      } catch (error) {
-        throw new ConvnetError(FN, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  return dirents
+    .filter((d) => !d.name.startsWith('.'))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((d) => {
+      const path = join(dir, d.name);
+      let folder = d.isDirectory();
+      // A symbolic link is what it points to (one stat for it; plain entries need none).
+      if (d.isSymbolicLink()) {
+        try {
+          folder = statSync(path).isDirectory();
+        } catch (error) {
+          throw new ConvnetError(FN, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}): a broken link?`);
+        }
       }
-      return { name, path, folder };
+      return { name: d.name, path, folder };
     });
 }
 

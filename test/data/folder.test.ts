@@ -1,7 +1,7 @@
 // loadImageFolder: layouts, the seeded stratified split, channels and resizing as predict does
 // them, the same tensors on any number of workers, the decode cache, and every kind of bad input.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -103,6 +103,17 @@ describe('layout and split', () => {
     assert.deepEqual(data.files.train.map((f) => f.slice(dir.length + 1)), ['train/cat/1.png', 'train/cat/more/2.png', 'train/dog/1.png', 'train/dog/2.png']);
     assert.deepEqual([...data.yVal], [1]);
     assert.deepEqual(data.files.test.map((f) => f.slice(dir.length + 1)), ['test/cat/1.png', 'test/dog/1.png']);
+  });
+
+  test('a linked class folder counts; a broken link is an error naming it', async () => {
+    const elsewhere = classesFolder(['c'], 2);
+    const dir = classesFolder(['a', 'b'], 2);
+    symlinkSync(join(elsewhere, 'c'), join(dir, 'c'));
+    const data = await loadImageFolder(dir, { ...NO_CACHE, valFraction: 0, testFraction: 0 });
+    assert.deepEqual(data.classNames, ['a', 'b', 'c']);
+    assert.equal(data.yTrain.filter((y) => y === 2).length, 2);
+    symlinkSync(join(elsewhere, 'gone'), join(dir, 'd'));
+    await assert.rejects(loadImageFolder(dir, NO_CACHE), rejectsWith(/cannot read \S+\/d \(ENOENT\): a broken link\?/));
   });
 
   test('without val/ and test/ folders, they are split off train/ per class', async () => {
