@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadImageFolder, type ImageFolderOptions } from '../../src/data/index.js';
-import { cropToAspect, imageToInput, readImage, resizeBilinear, toPlanes } from '../../src/data/image.js';
+import { cropToAspect, decodeImage, imageToInput, jpegComponents, readImage, resizeBilinear, toPlanes } from '../../src/data/image.js';
 import { ConvnetError } from '../../src/errors.js';
 import { greyPng, rgbaPng, rgbJpeg, rgbPng } from './folderFixture.js';
 
@@ -178,6 +178,19 @@ describe('pixels', () => {
     for (let j = 0; j < 16; j++) for (let c = 0; c < 3; c++) assert.equal(as3.XTrain.data[c * 16 + j], as1.XTrain.data[j]);
     const crop = cropToAspect(toPlanes(readImage(as1.files.train[0]!), 1), 4, 4);
     assert.equal(crop.height, 5, 'a 6×5 picture is cropped to 5×5');
+  });
+
+  test('grey or colour is what the file stores: PNG colour types, the JPEG frame header\'s component count', () => {
+    assert.equal(decodeImage(greyFile(1), 'g').grey, true);
+    assert.equal(decodeImage(colourFile(1), 'c').grey, false);
+    assert.equal(decodeImage(rgbaPng(2, 1, [9, 9, 9, 255, 7, 7, 7, 100]), 'a').grey, false, 'RGBA stores colour, even of grey values');
+    assert.equal(decodeImage(rgbJpeg(8, 8, new Array(192).fill(100)), 'j').grey, false, 'jpeg-js writes three components');
+    // SOI, an APP0 segment (length 16), a fill byte, then SOF0: length 11, precision 8, 2×3, Nf.
+    const sof = (nf: number, marker = 0xc0): Uint8Array =>
+      Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, ...new Array(14).fill(0), 0xff, 0xff, marker, 0, 11, 8, 0, 2, 0, 3, nf, 1, 0x11, 0]);
+    assert.equal(jpegComponents(sof(1)), 1);
+    assert.equal(jpegComponents(sof(3, 0xc2)), 3, 'progressive');
+    assert.equal(jpegComponents(sof(1, 0xc4)), 0, 'C4 is a Huffman table, not a frame');
   });
 
   test('the tensors are the same whatever the number of decode workers', async () => {
