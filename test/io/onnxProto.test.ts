@@ -2,19 +2,11 @@
 // not an ONNX model give a ConvnetError naming the file.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ConvnetError } from '../../src/errors.js';
 import { decodeOnnx, defaultOpset, encodeOnnx, floatTensor, int64Tensor, OnnxDataType, tensorValues } from '../../src/io/onnx/proto.js';
-
-/** ../shared/fixtures/pytorch-onnx beside the repository (CONVNET_FIXTURES_DIR overrides). */
-export function pytorchFixturesDir(): string {
-  const override = process.env.CONVNET_FIXTURES_DIR;
-  if (override !== undefined && override !== '') return resolve(override, 'pytorch-onnx');
-  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  return resolve(repoRoot, '..', 'shared', 'fixtures', 'pytorch-onnx');
-}
+import { pytorchFixturesDir } from './onnxFixtures.js';
 
 describe('ONNX protobuf layer', () => {
   const dir = pytorchFixturesDir();
