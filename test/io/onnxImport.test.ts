@@ -317,6 +317,57 @@ describe('importOnnx: patterns, each checked against onnxruntime', () => {
   });
 });
 
+describe('importOnnx: formulas of older opsets, each checked against onnxruntime (opset 13)', () => {
+  test("GELU as Div → Erf → Add → Mul → Mul and layer norm as ReduceMean → Sub → Pow → … → Add (PyTorch's forms)", async () => {
+    const nodes = [
+      node('Gemm', ['x', 'w1', 'b1'], ['h']),
+      node('ReduceMean', ['h'], ['mean'], [ints('axes', [-1])]),
+      node('Sub', ['h', 'mean'], ['centred']),
+      node('Pow', ['centred', 'two'], ['squares']),
+      node('ReduceMean', ['squares'], ['variance'], [ints('axes', [-1])]),
+      node('Add', ['variance', 'eps'], ['shifted']),
+      node('Sqrt', ['shifted'], ['std']),
+      node('Div', ['centred', 'std'], ['normalised']),
+      node('Mul', ['normalised', 'gamma'], ['scaled']),
+      node('Add', ['scaled', 'beta'], ['ln']),
+      node('Div', ['ln', 'sqrt2'], ['a']),
+      node('Erf', ['a'], ['e']),
+      node('Add', ['e', 'one'], ['onePlus']),
+      node('Mul', ['ln', 'onePlus'], ['times']),
+      node('Mul', ['times', 'half'], ['gelu']),
+      node('Gemm', ['gelu', 'w2'], ['scores']),
+    ];
+    const init = [
+      weights('w1', [5, 6], 1), weights('b1', [6], 2), floatTensor('two', [], [2]), floatTensor('eps', [], [1e-5]), weights('gamma', [6], 3, 0.2, 1), weights('beta', [6], 4),
+      floatTensor('sqrt2', [], [Math.SQRT2]), floatTensor('one', [], [1]), floatTensor('half', [], [0.5]), weights('w2', [6, 3], 5),
+    ];
+    const { error, imported } = await agree(graph(nodes, init, [5], 'scores', 13), [5]);
+    assert.ok(error < 1e-5, `error ${error}`);
+    assert.deepEqual(imported.model.summaryRows().map((r) => r.label), ['Linear 5→6', 'LayerNorm 6', 'GELU', 'Linear 6→3']);
+  });
+
+  test('a nearest upsample as two Gathers, and Resize by sizes from Shape → Slice → Concat', async () => {
+    const rows = [0, 0, 0, 1, 1, 2, 2]; // 3 → 7 rows, as Upsample nearest to size 7 picks (floor(d · 3/7))
+    const cols = [0, 0, 1, 1, 2, 2, 3, 3];
+    const nodes = [
+      node('Gather', ['x', 'rows'], ['r'], [int('axis', 2)]),
+      node('Gather', ['r', 'cols'], ['u'], [int('axis', 3)]),
+      node('Shape', ['u'], ['s']),
+      node('Slice', ['s', 'start', 'end'], ['n']),
+      node('Concat', ['n', 'chw'], ['sizes'], [int('axis', 0)]),
+      node('Resize', ['u', '', '', 'sizes'], ['z'], [string('mode', 'linear'), string('coordinate_transformation_mode', 'pytorch_half_pixel')]),
+      node('GlobalMaxPool', ['z'], ['g']),
+      node('Flatten', ['g'], ['scores']),
+    ];
+    const init = [int64Tensor('rows', [7], rows), int64Tensor('cols', [8], cols), int64Tensor('start', [1], [0]), int64Tensor('end', [1], [1]), int64Tensor('chw', [3], [2, 5, 11])];
+    const { error, imported } = await agree(graph(nodes, init, [2, 3, 4], 'scores', 13), [2, 3, 4]);
+    assert.ok(error < 1e-6, `error ${error}`);
+    assert.deepEqual(imported.model.summaryRows().map((r) => r.label), ['Upsample nearest to 7×8', 'Upsample bilinear to 5×11', 'GlobalMaxPool', 'Flatten']);
+    const wrong = graph(nodes, [int64Tensor('rows', [7], [0, 1, 0, 1, 1, 2, 2]), ...init.slice(1)], [2, 3, 4], 'scores', 13);
+    assert.throws(() => importOnnx(encodeOnnx(wrong)), (e: unknown) => e instanceof ConvnetError && /node #0 \(Gather, #0 of 8\): expected the row and column indices of a nearest upsample from 3×4 to 7×8/.test(e.message));
+  });
+});
+
 describe('importOnnx: what it cannot read exactly is a ConvnetError naming the node or the file', () => {
   const named = (...patterns: RegExp[]) => (e: unknown) => {
     assert.ok(e instanceof ConvnetError, `expected a ConvnetError, got ${String(e)}`);

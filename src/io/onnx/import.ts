@@ -475,6 +475,15 @@ class Importer {
         shape = step.shape;
         continue;
       }
+      // Elementwise formulas that read their input twice: GELU through Erf, layer norm through ReduceMean.
+      const formula = this.geluPattern(t, shape, readers) ?? this.layerNormPattern(t, shape, readers);
+      if (formula !== undefined) {
+        modules.push(...formula.modules);
+        nodes += formula.nodes.length;
+        t = formula.out;
+        shape = formula.shape;
+        continue;
+      }
       if (readers.length > 2) this.failAt(readers[2]!, `expected a tensor to feed one node, or two branches of a residual block, got ${JSON.stringify(t)} read by ${readers.length} nodes`);
       const branches = readers.map((n): Walked => {
         if (this.isJoin(n)) return { modules: [], tensor: t, shape, nodes: 0, join: n };
@@ -504,6 +513,97 @@ class Importer {
       t = add.output[0]!;
       shape = body.shape;
     }
+  }
+
+  /** The other input of a two-input node, given one of them. */
+  private otherInput(k: number, one: string): string | undefined {
+    const input = this.nodes[k]!.input;
+    if (input.length !== 2) return undefined;
+    return input[0] === one ? input[1] : input[1] === one ? input[0] : undefined;
+  }
+
+  /** The one value of a scalar (or one-element) constant, or undefined. */
+  private scalar(name: string | undefined): number | undefined {
+    if (name === undefined || this.data.has(name)) return undefined;
+    const c = this.value(name);
+    return c !== undefined && c.values.length === 1 ? c.values[0] : undefined;
+  }
+
+  /** The node of op type `op` that is the only reader of tensor t, or undefined. */
+  private next(t: string, op: string): number | undefined {
+    const k = this.only(t);
+    return k !== undefined && this.nodes[k]!.opType === op && this.nodes[k]!.output.length === 1 && !this.used.has(k) ? k : undefined;
+  }
+
+  /**
+   * GELU as PyTorch (opsets before 20) and exportOnnx write it: x · 0.5 · (1 + erf(x / √2)), i.e.
+   * Div(x, √2) or Mul(x, 1/√2) → Erf → Add 1 → Mul with x → Mul 0.5.
+   */
+  private geluPattern(t: string, shape: number[], readers: number[]): Step | undefined {
+    if (readers.length !== 2) return undefined;
+    const near = (v: number | undefined, want: number): boolean => v !== undefined && Math.abs(v - want) <= 1e-6 * Math.abs(want);
+    for (const [first, second] of [readers, [...readers].reverse()] as [number, number][]) {
+      const a = this.nodes[first]!;
+      const scale = this.scalar(this.otherInput(first, t));
+      if (!((a.opType === 'Div' && a.input[0] === t && near(scale, Math.SQRT2)) || (a.opType === 'Mul' && near(scale, Math.SQRT1_2)))) continue;
+      const erf = this.next(a.output[0]!, 'Erf');
+      const plus = erf === undefined ? undefined : this.next(this.nodes[erf]!.output[0]!, 'Add');
+      if (plus === undefined || !near(this.scalar(this.otherInput(plus, this.nodes[erf!]!.output[0]!)), 1)) continue;
+      const times = this.nodes[second]!;
+      if (times.opType !== 'Mul' || this.otherInput(second, t) !== this.nodes[plus]!.output[0]) continue;
+      const half = this.next(times.output[0]!, 'Mul');
+      if (half === undefined || !near(this.scalar(this.otherInput(half, times.output[0]!)), 0.5)) continue;
+      const nodes = [first, erf!, plus, second, half];
+      for (const k of nodes) this.used.add(k);
+      return { modules: [new GELU({ approximate: 'none' })], out: this.nodes[half]!.output[0]!, shape: [...shape], nodes };
+    }
+    return undefined;
+  }
+
+  /**
+   * Layer norm as PyTorch (opsets before 17) and exportOnnx write it over the features of (N, D):
+   * ReduceMean → Sub → Pow 2 (or Mul by itself) → ReduceMean → Add ε → Sqrt → Div → Mul γ → Add β.
+   */
+  private layerNormPattern(t: string, shape: number[], readers: number[]): Step | undefined {
+    if (readers.length !== 2 || shape.length !== 1) return undefined;
+    const reduce = readers.find((k) => this.nodes[k]!.opType === 'ReduceMean');
+    const sub = readers.find((k) => this.nodes[k]!.opType === 'Sub');
+    if (reduce === undefined || sub === undefined) return undefined;
+    const overFeatures = (k: number): boolean => {
+      const node = this.nodes[k]!;
+      const axes = node.input[1] ? Array.from(this.value(node.input[1])?.values ?? []) : this.ints(k, 'axes');
+      return this.int(k, 'keepdims', 1) === 1 && axes !== undefined && axes.length === 1 && (axes[0] === -1 || axes[0] === 1);
+    };
+    const mean = this.nodes[reduce]!.output[0]!;
+    if (!overFeatures(reduce) || this.nodes[sub]!.input[0] !== t || this.nodes[sub]!.input[1] !== mean) return undefined;
+    const centred = this.nodes[sub]!.output[0]!;
+    const cReaders = this.consumers.get(centred) ?? [];
+    const square = cReaders.find((k) => {
+      const node = this.nodes[k]!;
+      return (node.opType === 'Pow' && node.input[0] === centred && this.scalar(node.input[1]) === 2) || (node.opType === 'Mul' && node.input[0] === centred && node.input[1] === centred);
+    });
+    const div = cReaders.find((k) => this.nodes[k]!.opType === 'Div' && this.nodes[k]!.input[0] === centred);
+    if (cReaders.length !== 2 || square === undefined || div === undefined) return undefined;
+    const variance = this.next(this.nodes[square]!.output[0]!, 'ReduceMean');
+    if (variance === undefined || !overFeatures(variance)) return undefined;
+    const addEps = this.next(this.nodes[variance]!.output[0]!, 'Add');
+    const eps = addEps === undefined ? undefined : this.scalar(this.otherInput(addEps, this.nodes[variance]!.output[0]!));
+    const sqrt = addEps === undefined ? undefined : this.next(this.nodes[addEps]!.output[0]!, 'Sqrt');
+    if (eps === undefined || !(eps > 0) || sqrt === undefined || this.nodes[div]!.input[1] !== this.nodes[sqrt]!.output[0]) return undefined;
+    const D = shape[0]!;
+    const nodes = [reduce, sub, square, variance, addEps!, sqrt, div];
+    const ln = new LayerNorm({ features: D, eps: float32Decimal(eps) }, { dtype: this.dtype });
+    let out = this.nodes[div]!.output[0]!;
+    for (const [op, local] of [['Mul', 'gamma'], ['Add', 'beta']] as const) {
+      const k = this.next(out, op);
+      const c = k === undefined ? undefined : this.value(this.otherInput(k, out) ?? '');
+      if (k === undefined || c === undefined || this.data.has(this.otherInput(k, out)!)) continue;
+      this.setParam(ln, local, this.broadcastBias(k, local === 'gamma' ? 'the scale' : 'the shift', c, D));
+      nodes.push(k);
+      out = this.nodes[k]!.output[0]!;
+    }
+    for (const k of nodes) this.used.add(k);
+    return { modules: [ln], out, shape: [...shape], nodes };
   }
 
   /** An Add of two data tensors: where two branches meet. */
@@ -608,6 +708,16 @@ class Importer {
         return one(this.resize(n, shape));
       case 'Add':
         return this.failAt(n, 'expected an Add of two branches (a residual block) or of a bias right after a MatMul, got an Add of a constant elsewhere (unsupported)');
+      case 'Gather':
+        return this.gatherUpsample(n, shape);
+      case 'Div':
+      case 'Erf':
+      case 'Mul':
+      case 'ReduceMean':
+      case 'Sub':
+      case 'Pow':
+      case 'Sqrt':
+        return this.failAt(n, `expected ${node.opType} only inside the patterns of GELU (x · 0.5 · (1 + erf(x / √2))), layer norm or PyTorch's group norm, got it elsewhere (unsupported)`);
       case 'Softmax':
       case 'LogSoftmax':
         return this.failAt(n, 'expected a softmax only as the last node (left out: the scores are its input), got one inside the graph (unsupported)');
@@ -1132,6 +1242,40 @@ class Importer {
     return new Upsample(factors !== undefined ? { mode: 'bilinear', scaleFactor: factors, alignCorners } : { mode: 'bilinear', size: size!, alignCorners });
   }
 
+  /**
+   * A nearest Upsample as two Gathers (rows along axis 2, then columns along axis 3), as
+   * exportOnnx writes one whose pixels Resize would pick otherwise: the indices must be those of
+   * an Upsample to that size (or by that integer factor).
+   */
+  private gatherUpsample(n: number, shape: number[]): Step {
+    this.attributes(n, ['axis']);
+    if (shape.length !== 3) this.failAt(n, `expected a Gather of rows of (N, C, H, W) (a nearest upsample), got input (N, ${shape.join(', ')})`);
+    const [C, H, W] = shape as [number, number, number];
+    const rows = this.constInput(n, 1, 'indices', true)!;
+    this.require(n, 'axis', this.int(n, 'axis', 0), [2], 'rows of a nearest upsample, then columns');
+    const second = this.next(this.nodes[n]!.output[0]!, 'Gather');
+    if (second === undefined) this.failAt(n, 'expected a Gather of rows followed by one of columns (a nearest upsample), got no second Gather');
+    this.attributes(second, ['axis']);
+    this.require(second, 'axis', this.int(second, 'axis', 0), [3], 'the columns of a nearest upsample');
+    const cols = this.constInput(second, 1, 'indices', true)!;
+    if (rows.dims.length !== 1 || cols.dims.length !== 1) this.failAt(n, 'expected 1-D row and column indices, got others');
+    const Ho = rows.values.length;
+    const Wo = cols.values.length;
+    const picks = (module: Upsample): boolean => {
+      const probe: Tensor = { shape: [1, 1, H, W], data: Float64Array.from({ length: H * W }, (_, k) => k), dtype: 'float64' };
+      const out = module.forward(probe, 'test');
+      for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) if (out.data[i * Wo + j] !== rows.values[i]! * W + cols.values[j]!) return false;
+      return true;
+    };
+    const candidates = [new Upsample({ mode: 'nearest', size: [Ho, Wo] })];
+    if (Ho % H === 0 && Wo % W === 0) candidates.unshift(new Upsample({ mode: 'nearest', scaleFactor: [Ho / H, Wo / W] }));
+    const found = candidates.find(picks);
+    if (found === undefined) this.failAt(n, `expected the row and column indices of a nearest upsample from ${H}×${W} to ${Ho}×${Wo}, got others (a general Gather is not supported)`);
+    this.used.add(n);
+    this.used.add(second);
+    return { modules: [found], out: this.nodes[second]!.output[0]!, shape: [C, Ho, Wo], nodes: [n, second] };
+  }
+
   // ---- metadata ----
 
   /** convnet.classNames, convnet.preprocessing and convnet.training from metadata_props, checked. */
@@ -1183,6 +1327,8 @@ const SUPPORTED: ReadonlySet<string> = new Set([
   'Relu', 'LeakyRelu', 'Tanh', 'Sigmoid', 'Elu', 'Gelu', 'Identity', 'Dropout', 'Flatten', 'Reshape', 'Conv', 'ConvTranspose', 'Gemm', 'MatMul',
   'BatchNormalization', 'InstanceNormalization', 'GroupNormalization', 'LayerNormalization', 'MaxPool', 'AveragePool', 'GlobalAveragePool',
   'GlobalMaxPool', 'Pad', 'Resize', 'Upsample', 'Add', 'Softmax', 'LogSoftmax', 'Constant', 'Shape',
+  // In the patterns of GELU, layer norm and nearest upsampling only:
+  'Gather', 'Div', 'Erf', 'Mul', 'ReduceMean', 'Sub', 'Pow', 'Sqrt',
 ]);
 
 function seq(modules: Module[]): Module {
