@@ -346,6 +346,24 @@ describe('importOnnx: formulas of older opsets, each checked against onnxruntime
     assert.deepEqual(imported.model.summaryRows().map((r) => r.label), ['Linear 5→6', 'LayerNorm 6', 'GELU', 'Linear 6→3']);
   });
 
+  test("GELU's tanh form x · σ(2√(2/π)(x + 0.044715 x³)) (exportOnnx's below opset 20)", async () => {
+    const nodes = [
+      node('Gemm', ['x', 'w1'], ['h']),
+      node('Mul', ['h', 'h'], ['square']),
+      node('Mul', ['square', 'h'], ['cube']),
+      node('Mul', ['cube', 'c'], ['term']),
+      node('Add', ['h', 'term'], ['inner']),
+      node('Mul', ['inner', 'k'], ['u2']),
+      node('Sigmoid', ['u2'], ['s']),
+      node('Mul', ['h', 's'], ['gelu']),
+      node('Gemm', ['gelu', 'w2'], ['scores']),
+    ];
+    const init = [weights('w1', [4, 6], 1), floatTensor('c', [], [0.044715]), floatTensor('k', [], [2 * Math.sqrt(2 / Math.PI)]), weights('w2', [6, 3], 2)];
+    const { error, imported } = await agree(graph(nodes, init, [4], 'scores', 13), [4]);
+    assert.ok(error < 1e-5, `error ${error}`);
+    assert.deepEqual(imported.model.summaryRows().map((r) => r.label), ['Linear 4→6', 'GELU (tanh)', 'Linear 6→3']);
+  });
+
   test('a nearest upsample as two Gathers, and Resize by sizes from Shape → Slice → Concat', async () => {
     const rows = [0, 0, 0, 1, 1, 2, 2]; // 3 → 7 rows, as Upsample nearest to size 7 picks (floor(d · 3/7))
     const cols = [0, 0, 1, 1, 2, 2, 3, 3];

@@ -18,8 +18,8 @@
  * convnet model's scores are the values before the softmax, which its loss applies itself, and
  * the class ranking is the same.
  *
- * Parameters are float32 unless `dtype` says otherwise; batch norm's running statistics become
- * buffers. metadata_props keys starting with "convnet." (written by exportOnnx) give the class
+ * Parameters are float32 unless `dtype` (or a convnet export's recorded dtype) says otherwise;
+ * batch norm's running statistics become buffers. metadata_props keys starting with "convnet." (written by exportOnnx) give the class
  * names, the preprocessing and the training summary.
  */
 import { ConvnetError, show } from '../../errors.js';
@@ -43,7 +43,7 @@ import { decodeOnnx, defaultOpset, OnnxAttributeType, OnnxDataType, tensorValues
 export interface OnnxImportOptions {
   /** The file's name for errors; default 'importOnnx'. */
   source?: string;
-  /** The parameters' dtype; default 'float32'. */
+  /** The parameters' dtype; default the convnet.dtype the file records (exportOnnx writes it), else 'float32'. */
   dtype?: DType;
 }
 
@@ -107,9 +107,11 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   for (const key of Object.keys(options)) if (key !== 'source' && key !== 'dtype') throw new ConvnetError('importOnnx', `expected options among source, dtype, got ${show(key)}`);
   const source = options.source ?? 'importOnnx';
   if (typeof source !== 'string' || source === '') throw new ConvnetError('importOnnx', `expected source to be a file name, got ${show(options.source)}`);
-  const dtype = options.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'float64') throw new ConvnetError('importOnnx', `expected dtype 'float32' or 'float64', got ${show(options.dtype)}`);
+  if (options.dtype !== undefined && options.dtype !== 'float32' && options.dtype !== 'float64') throw new ConvnetError('importOnnx', `expected dtype 'float32' or 'float64', got ${show(options.dtype)}`);
   const decoded = decodeOnnx(bytes, source);
+  // A convnet export records the model's dtype (its weights are float32 in the file either way).
+  const recorded = decoded.metadataProps.find((p) => p.key === 'convnet.dtype')?.value;
+  const dtype = options.dtype ?? (recorded === 'float64' ? 'float64' : 'float32');
   return new Importer(decoded, source, dtype).run();
 }
 
@@ -476,7 +478,7 @@ class Importer {
         continue;
       }
       // Elementwise formulas that read their input twice: GELU through Erf, layer norm through ReduceMean.
-      const formula = this.geluPattern(t, shape, readers) ?? this.layerNormPattern(t, shape, readers);
+      const formula = this.geluPattern(t, shape, readers) ?? this.geluTanhPattern(t, shape, readers) ?? this.layerNormPattern(t, shape, readers);
       if (formula !== undefined) {
         modules.push(...formula.modules);
         nodes += formula.nodes.length;
@@ -558,6 +560,32 @@ class Importer {
       return { modules: [new GELU({ approximate: 'none' })], out: this.nodes[half]!.output[0]!, shape: [...shape], nodes };
     }
     return undefined;
+  }
+
+  /**
+   * GELU's tanh form as exportOnnx writes it below opset 20: x · σ(2√(2/π) · (x + 0.044715 x³)),
+   * i.e. Mul(x, x) → Mul x → Mul 0.044715 → Add x → Mul 2√(2/π) → Sigmoid → Mul x.
+   */
+  private geluTanhPattern(t: string, shape: number[], readers: number[]): Step | undefined {
+    if (readers.length !== 4) return undefined;
+    const near = (v: number | undefined, want: number): boolean => v !== undefined && Math.abs(v - want) <= 1e-6 * Math.abs(want);
+    const square = readers.find((k) => this.nodes[k]!.opType === 'Mul' && this.nodes[k]!.input[0] === t && this.nodes[k]!.input[1] === t);
+    if (square === undefined) return undefined;
+    const sq = this.nodes[square]!.output[0]!;
+    const cube = this.next(sq, 'Mul');
+    if (cube === undefined || this.otherInput(cube, sq) !== t || !readers.includes(cube)) return undefined;
+    const term = this.next(this.nodes[cube]!.output[0]!, 'Mul');
+    if (term === undefined || !near(this.scalar(this.otherInput(term, this.nodes[cube]!.output[0]!)), 0.044715)) return undefined;
+    const inner = this.next(this.nodes[term]!.output[0]!, 'Add');
+    if (inner === undefined || this.otherInput(inner, this.nodes[term]!.output[0]!) !== t || !readers.includes(inner)) return undefined;
+    const scaled = this.next(this.nodes[inner]!.output[0]!, 'Mul');
+    if (scaled === undefined || !near(this.scalar(this.otherInput(scaled, this.nodes[inner]!.output[0]!)), 2 * Math.sqrt(2 / Math.PI))) return undefined;
+    const sigmoid = this.next(this.nodes[scaled]!.output[0]!, 'Sigmoid');
+    const out = sigmoid === undefined ? undefined : this.next(this.nodes[sigmoid]!.output[0]!, 'Mul');
+    if (out === undefined || this.otherInput(out, this.nodes[sigmoid!]!.output[0]!) !== t || !readers.includes(out)) return undefined;
+    const nodes = [square, cube, term, inner, scaled, sigmoid!, out];
+    for (const k of nodes) this.used.add(k);
+    return { modules: [new GELU({ approximate: 'tanh' })], out: this.nodes[out]!.output[0]!, shape: [...shape], nodes };
   }
 
   /**
@@ -666,7 +694,7 @@ class Importer {
       case 'Reshape':
         return this.reshape(n, shape);
       case 'Conv':
-        return one(this.conv(n, shape, [0, 0, 0, 0]));
+        return this.windowSums(n, shape) ?? one(this.conv(n, shape, [0, 0, 0, 0]));
       case 'ConvTranspose':
         return one(this.convTranspose(n, shape));
       case 'Gemm':
@@ -1274,6 +1302,57 @@ class Importer {
     this.used.add(n);
     this.used.add(second);
     return { modules: [found], out: this.nodes[second]!.output[0]!, shape: [C, Ho, Wo], nodes: [n, second] };
+  }
+
+  /**
+   * A dilated average pool as exportOnnx writes it below opset 19 (AveragePool has no dilations
+   * there): a depthwise Conv of ones (the window sums), then Mul by a constant (1, 1, Ho, Wo) map
+   * of 1 / divisor. Read as the AvgPool2d (end padding, ceil mode, count_include_pad tried) whose
+   * output equals the pair's on a random probe (to the map's float32 rounding): both are linear
+   * maps, so they are the same map.
+   */
+  private windowSums(n: number, shape: number[]): Step | undefined {
+    const node = this.nodes[n]!;
+    const w = this.value(node.input[1] ?? '');
+    const mul = this.next(node.output[0]!, 'Mul');
+    if (shape.length !== 3 || w === undefined || mul === undefined || (node.input[2] ?? '') !== '' || w.dims.length !== 4) return undefined;
+    const [C, H, W] = shape as [number, number, number];
+    const [F, one, kH, kW] = w.dims as [number, number, number, number];
+    if (F !== C || one !== 1 || this.int(n, 'group', 1) !== C || w.values.some((v) => v !== 1)) return undefined;
+    const map = this.value(this.otherInput(mul, node.output[0]!) ?? '');
+    if (map === undefined || map.dims.length !== 4 || map.dims[0] !== 1 || map.dims[1] !== 1) return undefined;
+    const [Ho, Wo] = [map.dims[2]!, map.dims[3]!];
+    const sums = this.conv(n, shape, [0, 0, 0, 0]);
+    const [top, left, bottom, right] = sums.pad;
+    const probe: Tensor = { shape: [1, C, H, W], data: Float64Array.from({ length: C * H * W }, (_, k) => Math.sin(k * 12.9898 + 1) * 43758.5453 % 1), dtype: 'float64' };
+    const f64 = new Conv2d({ inChannels: C, outChannels: C, kernelSize: [kH, kW], stride: sums.stride, pad: sums.pad, dilation: sums.dilation, groups: C }, { dtype: 'float64' });
+    f64.params.weight!.data.fill(1);
+    const summed = f64.forward(probe, 'test');
+    if (summed.shape[2] !== Ho || summed.shape[3] !== Wo) return undefined;
+    const expected = summed.data.map((v, k) => v * map.values[k % (Ho * Wo)]!);
+    for (const ceilMode of [false, true]) {
+      for (const countIncludePad of [true, false]) {
+        for (let b = 0; b <= bottom; b++) {
+          for (let r = 0; r <= right; r++) {
+            let pool: AvgPool2d;
+            try {
+              pool = new AvgPool2d({ kernelSize: [kH, kW], stride: sums.stride, pad: [top, left, b, r], dilation: sums.dilation, ceilMode, countIncludePad });
+              const out = pool.outputShape(shape);
+              if (out[1] !== Ho || out[2] !== Wo) continue;
+            } catch {
+              continue;
+            }
+            const got = pool.forward(probe, 'test').data;
+            // The map holds float32 values (1/9 rounded): a wrong candidate's divisor differs by a whole cell, far above 1e-6.
+            if (got.every((v, k) => Math.abs(v - expected[k]!) <= 1e-6 * (1 + Math.abs(expected[k]!)))) {
+              this.used.add(mul);
+              return { modules: [pool], out: this.nodes[mul]!.output[0]!, shape: [C, Ho, Wo], nodes: [n, mul] };
+            }
+          }
+        }
+      }
+    }
+    return undefined;
   }
 
   // ---- metadata ----
