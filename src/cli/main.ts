@@ -9,6 +9,8 @@ import { ConvnetError } from '../errors.js';
 import { getBackend, getThreads, setBackend, setThreads, wasmVariant } from '../kernels/index.js';
 import type { DatasetName } from './datasets.js';
 import { runEvaluate } from './evaluate.js';
+import { runExport } from './export.js';
+import { ONNX_DEFAULT_OPSET, ONNX_MAX_OPSET, ONNX_MIN_OPSET } from '../io/onnx/export.js';
 import { runInfo } from './info.js';
 import { runPredict } from './predict.js';
 import { printGradCheckTable, runGradChecks } from './gradcheck.js';
@@ -140,6 +142,17 @@ program
   });
 
 program
+  .command('export')
+  .description('Write a model file as an ONNX model (for onnxruntime, PyTorch and other runtimes), with its class names and preprocessing in the metadata.')
+  .argument('<model>', 'model file (model.safetensors from convnet train)')
+  .requiredOption('-o, --out <file>', 'the .onnx file to write')
+  .option('--opset <n>', `ONNX opset, ${ONNX_MIN_OPSET} to ${ONNX_MAX_OPSET}`, positiveInt('--opset'), ONNX_DEFAULT_OPSET)
+  .option('--softmax', "end in Softmax: output 'probabilities' instead of 'scores'", false)
+  .action(async (model: string, opts: { out: string; opset: number; softmax: boolean }) => {
+    await runExport(model, opts);
+  });
+
+program
   .command('plot')
   .description("Draw training.png and training.svg (loss per iteration, accuracy per epoch) from a metrics.json that convnet train wrote.")
   .argument('<metrics>', 'metrics.json')
@@ -168,7 +181,7 @@ visualize
   .argument('<image>', 'PNG or JPEG file')
   .requiredOption('--target <k>', 'the class to fool the model into', (v: string) => Number(integerValue('--target')(v)))
   .option('--max-iterations <n>', 'gradient steps at most', positiveInt('--max-iterations'), 100)
-  .addOption(new Option('--objective <what>', "climb the target's score (CS231n) or its log-probability").choices(['score', 'log-probability']).default('score'))
+  .addOption(new Option('--objective <what>', "climb the target's log-probability (its score against the others) or its raw score (CS231n's notebook)").choices(['log-probability', 'score']).default('log-probability'))
   .addOption(outOption())
   .action(async (model: string, image: string, opts: { target: number; maxIterations: number; objective: string; out: string }) => {
     const result = await runFooling(model, image, { ...opts, objective: opts.objective === 'score' ? 'score' : 'logProbability' });

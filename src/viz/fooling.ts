@@ -17,9 +17,11 @@ export interface FoolingOptions {
    */
   learningRate?: number;
   /**
-   * What the ascent climbs: 'score' (default, CS231n's), scores[target]; or 'logProbability',
-   * log softmax(scores)[target] = scores[target] − log Σ exp(scores), whose gradient also pushes
-   * the other classes down, so the prediction flips after a smaller change.
+   * What the ascent climbs: 'logProbability' (default), log softmax(scores)[target] =
+   * scores[target] − log Σ exp(scores), the target's score measured against the others: its
+   * gradient also pushes the winning class down, so the prediction flips after a smaller change;
+   * or 'score', scores[target] alone, as CS231n's notebook does (it needs larger changes: on the
+   * test's net 151 of 180 digit/target pairs stay under ‖ΔX‖/‖X‖ 0.3, against 177 of 180).
    */
   objective?: 'score' | 'logProbability';
   /** Keep the image within valid inputs (see InputBounds); default: no limit. */
@@ -36,7 +38,7 @@ export interface FoolingResult {
 }
 
 /**
- * X: one image (1, C, H, W). Gradient ascent on scores[target] (or its log-probability) with
+ * X: one image (1, C, H, W). Gradient ascent on the target's log-probability (or its raw score) with
  * CS231n's normalised step, X ← X + lr · g / ‖g‖ (g = ∂objective / ∂X), checking the prediction
  * before each step and stopping as soon as it is the target (or after maxIterations steps).
  */
@@ -48,7 +50,7 @@ export function foolingImage(model: VizModel, X: Tensor, target: number, options
   if (options === null || typeof options !== 'object') throw new ConvnetError(fn, `expected options { maxIterations, learningRate, clip }, got ${show(options)}`);
   const maxIterations = integer(fn, 'maxIterations', options.maxIterations, 0, 100);
   const learningRate = numberInRange(fn, 'learningRate', options.learningRate, 0, Infinity, norm(X.data) / 100 || 1, { low: true, high: true });
-  const objective = options.objective ?? 'score';
+  const objective = options.objective ?? 'logProbability';
   if (objective !== 'score' && objective !== 'logProbability') throw new ConvnetError(fn, `expected objective 'score' or 'logProbability', got ${show(objective)}`);
   const clip = clipper(fn, options.clip, X.data.length);
   const image = clone(X);
