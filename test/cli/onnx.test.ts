@@ -1,6 +1,6 @@
 // `convnet predict`, `evaluate` and `info` on .onnx files, run as a user runs them
-// (node dist/cli/main.js): a digit classifier trained here and written as an ONNX graph with
-// convnet's metadata gives what its safetensors file gives; PyTorch's bn_net.onnx runs too.
+// (node dist/cli/main.js): a digit classifier trained here and written by `convnet export`
+// gives what its safetensors file gives; PyTorch's bn_net.onnx runs too.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,17 +9,10 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
-import { loadModel } from '../../src/io/files.js';
-import { decodeOnnx, encodeOnnx, floatTensor, OnnxAttributeType, type OnnxModel, type OnnxNode, type OnnxTensor } from '../../src/io/onnx/proto.js';
+import { decodeOnnx, encodeOnnx } from '../../src/io/onnx/proto.js';
 import { importOnnx } from '../../src/io/onnx/import.js';
-import type { ModelInfo } from '../../src/io/model.js';
-import { Conv2d } from '../../src/nn/conv.js';
-import { Linear } from '../../src/nn/linear.js';
-import { MaxPool2d } from '../../src/nn/pool.js';
-import { ReLU } from '../../src/nn/activation.js';
-import type { Sequential } from '../../src/nn/containers.js';
-import type { Network } from '../../src/models/network.js';
 import { softmax } from '../../src/layers/activations.js';
+import { CONVNET_VERSION } from '../../src/version.js';
 import { pytorchFixturesDir, readPytorchFixture } from '../io/onnxFixtures.js';
 import { testDigitPixels, trainSmallModel, type TrainedFixture } from './modelFixture.js';
 
@@ -32,64 +25,6 @@ function convnet(...args: string[]): Promise<{ status: number | null; stdout: st
       resolve({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr });
     });
   });
-}
-
-/**
- * The graph of a conv → relu → pool → affine → relu → affine network (ThreeLayerConvNet), as an
- * exporter writes it, with convnet's metadata_props: what the CLI must read from any ONNX file.
- */
-function threeLayerOnnx(model: Network, info: ModelInfo): Uint8Array {
-  const nodes: OnnxNode[] = [];
-  const initializer: OnnxTensor[] = [];
-  let x = 'input';
-  let shape = [...model.inputShape];
-  const add = (opType: string, inputs: string[], attribute: OnnxNode['attribute'] = []): void => {
-    const output = `${opType}_${nodes.length}`;
-    nodes.push({ opType, input: [x, ...inputs], output: [output], attribute, name: `/${nodes.length}/${opType}`, domain: '' });
-    x = output;
-  };
-  const ints = (name: string, values: number[]) => ({ name, type: OnnxAttributeType.INTS, ints: values });
-  for (const m of (model.root as Sequential).layers) {
-    const k = nodes.length;
-    if (m instanceof Conv2d) {
-      initializer.push(floatTensor(`W${k}`, m.params.weight!.shape, m.params.weight!.data), floatTensor(`b${k}`, [m.outChannels], m.params.bias!.data));
-      add('Conv', [`W${k}`, `b${k}`], [ints('kernel_shape', m.kernelSize), ints('pads', m.pad)]);
-    } else if (m instanceof ReLU) {
-      add('Relu', []);
-    } else if (m instanceof MaxPool2d) {
-      add('MaxPool', [], [ints('kernel_shape', m.kernelSize), ints('strides', m.stride)]);
-    } else if (m instanceof Linear) {
-      if (shape.length > 1) add('Flatten', []);
-      initializer.push(floatTensor(`W${k}`, m.params.weight!.shape, m.params.weight!.data), floatTensor(`b${k}`, [m.outFeatures], m.params.bias!.data));
-      add('Gemm', [`W${k}`, `b${k}`]);
-    } else {
-      throw new Error(`no ONNX for ${m.label} in this test`);
-    }
-    shape = m.outputShape(shape);
-  }
-  nodes[nodes.length - 1]!.output = ['scores'];
-  const mean = info.preprocessing?.mean;
-  const onnx: OnnxModel = {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    producerName: 'test-exporter',
-    producerVersion: '1.0',
-    metadataProps: [
-      { key: 'convnet.version', value: '0.1.0' },
-      { key: 'convnet.classNames', value: JSON.stringify(info.classNames) },
-      { key: 'convnet.preprocessing', value: JSON.stringify({ scale: info.preprocessing!.scale, mean: mean === undefined ? null : { shape: mean.shape, data: Array.from(mean.data) } }) },
-      { key: 'convnet.training', value: JSON.stringify(info.training) },
-    ],
-    graph: {
-      name: 'three-layer',
-      node: nodes,
-      initializer,
-      input: [{ name: 'input', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, ...model.inputShape.map((d) => ({ dimValue: d }))] } } } }],
-      output: [{ name: 'scores', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: model.numClasses }] } } } }],
-      valueInfo: [],
-    },
-  };
-  return encodeOnnx(onnx);
 }
 
 function pngOf(grey: Uint8Array): Buffer {
@@ -111,9 +46,9 @@ const digit = join(dir, 'digit.png');
 
 before(async () => {
   fx = await trainSmallModel(dir);
-  const { info } = await loadModel(fx.modelPath);
   onnxPath = join(dir, 'digits.onnx');
-  writeFileSync(onnxPath, threeLayerOnnx(fx.model, info));
+  const exported = await convnet('export', fx.modelPath, '-o', onnxPath);
+  assert.equal(exported.status, 0, exported.stderr);
   writeFileSync(digit, pngOf(testDigitPixels(fx.data, 0)));
 });
 
@@ -146,8 +81,8 @@ describe('convnet predict, evaluate and info on .onnx files', { concurrency: tru
     const run = await convnet('info', onnxPath);
     assert.equal(run.status, 0, run.stderr);
     const lines = run.stdout.split('\n');
-    assert.equal(lines[0], `${onnxPath}: ONNX model file written by test-exporter 1.0 (IR version 8, opset 17)`);
-    assert.equal(lines[1], 'graph "three-layer": 7 nodes (Conv 1, Relu 2, MaxPool 1, Flatten 1, Gemm 2); input "input" (N (dynamic), 1, 28, 28), output "scores"');
+    assert.equal(lines[0], `${onnxPath}: ONNX model file written by convnet ${CONVNET_VERSION} (IR version 8, opset 17)`);
+    assert.equal(lines[1], 'graph "ThreeLayerConvNet": 7 nodes (Conv 1, Relu 2, MaxPool 1, Flatten 1, Gemm 2); input "input" (N (dynamic), 1, 28, 28), output "scores"');
     assert.equal(lines[2], 'imported as the Network below');
     assert.match(run.stdout, /^Network: input \(1, 28, 28\), 10 classes, float32$/m);
     assert.match(run.stdout, /^Conv2d 1→4, 5×5, pad 2 +\(4, 28, 28\) +104 +W1, b1$/m);
@@ -157,8 +92,8 @@ describe('convnet predict, evaluate and info on .onnx files', { concurrency: tru
     const json = await convnet('info', onnxPath, '--json');
     const report = JSON.parse(json.stdout) as { format: string; convnetVersion: string; onnx: { producer: string; opset: number; nodes: number; opTypes: Record<string, number>; batch: string; outputActivation: string | null } };
     assert.equal(report.format, 'onnx');
-    assert.equal(report.convnetVersion, '0.1.0');
-    assert.deepEqual(report.onnx, { ...report.onnx, producer: 'test-exporter 1.0', opset: 17, nodes: 7, batch: 'N', outputActivation: null });
+    assert.equal(report.convnetVersion, CONVNET_VERSION);
+    assert.deepEqual(report.onnx, { ...report.onnx, producer: `convnet ${CONVNET_VERSION}`, opset: 17, nodes: 7, batch: 'N', outputActivation: null });
     assert.deepEqual(report.onnx.opTypes, { Conv: 1, Relu: 2, MaxPool: 1, Flatten: 1, Gemm: 2 });
   });
 

@@ -9,11 +9,22 @@ import { describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { ConvnetError } from '../../src/errors.js';
 import { decodeModel, encodeModel } from '../../src/io/model.js';
+import { exportOnnx } from '../../src/io/onnx/export.js';
 import { importOnnx } from '../../src/io/onnx/import.js';
+import type { ModelInfo } from '../../src/io/model.js';
+import { Network } from '../../src/models/network.js';
+import { ELU, GELU, LeakyReLU, Sigmoid, Tanh } from '../../src/nn/activation.js';
+import { Conv2d } from '../../src/nn/conv.js';
+import { ConvTranspose2d } from '../../src/nn/convTranspose.js';
+import { Dropout } from '../../src/nn/dropout.js';
+import { Flatten } from '../../src/nn/flatten.js';
+import { Linear } from '../../src/nn/linear.js';
+import { Upsample } from '../../src/nn/upsample.js';
+import { MODEL_KINDS } from '../models/kinds.js';
 import { encodeOnnx, floatTensor, int64Tensor, OnnxAttributeType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from '../../src/io/onnx/proto.js';
-import { Residual } from '../../src/nn/containers.js';
-import { BatchNorm, BatchNorm2d, GroupNorm } from '../../src/nn/norm.js';
-import { AvgPool2d, MaxPool2d } from '../../src/nn/pool.js';
+import { Residual, Sequential } from '../../src/nn/containers.js';
+import { BatchNorm, BatchNorm2d, GroupNorm, LayerNorm } from '../../src/nn/norm.js';
+import { AvgPool2d, GlobalMaxPool, MaxPool2d } from '../../src/nn/pool.js';
 import { walk } from '../../src/nn/module.js';
 import { rng } from '../../src/rng.js';
 import type { Tensor } from '../../src/tensor.js';
@@ -123,7 +134,7 @@ describe('importOnnx: the PyTorch fixtures', () => {
     assert.ok(scoreError(scores.data, fixture.output.data) < 1e-4);
   });
 
-  test('an imported model fine-tunes: 5 Adam steps lower its loss on a labelled batch, its batch norm buffers are running statistics', () => {
+  test('an imported model fine-tunes (5 Adam steps lower its loss on a labelled batch), saves, and exports again: onnxruntime and a second import agree', async () => {
     const fixture = readPytorchFixture('bn_net');
     const { model } = importOnnx(fixture.bytes, { source: 'bn_net.onnx' });
     const bn = walk(model.root).find((m): m is BatchNorm => m instanceof BatchNorm)!;
@@ -151,6 +162,12 @@ describe('importOnnx: the PyTorch fixtures', () => {
     // And it saves as a model file: the decoded model computes the same scores.
     const again = decodeModel(encodeModel(model), 'fine-tuned.safetensors').model;
     assert.ok(scoreError(again.forward(x).data, model.forward(x).data) === 0);
+    // And it exports again: onnxruntime runs the fine-tuned graph, and importing it gives the same scores.
+    const bytes = exportOnnx(model);
+    const ours = model.forward(x).data;
+    const ortError = scoreError(await runOrt(bytes, x), ours);
+    assert.ok(ortError < 1e-4, `onnxruntime: relative error ${ortError}`);
+    assert.ok(scoreError(importOnnx(bytes).model.forward(x).data, ours) <= 1e-6);
   });
 });
 
@@ -428,5 +445,80 @@ describe('importOnnx: what it cannot read exactly is a ConvnetError naming the n
     assert.throws(() => importOnnx(fork), named(/node #1 \(Tanh, #1 of 3\): expected its output "b" to be read by a node or be the graph output, got neither/));
     const bias = small([node('Relu', ['x'], ['a']), node('Add', ['a', 'c'], ['b'], [], 'shift'), node('Gemm', ['b', 'w'], ['scores'])], [weights('c', [2], 1), weights('w', [2, 3], 2)]);
     assert.throws(() => importOnnx(bias), named(/node "shift" \(Add, #1 of 3\): expected an Add of two branches/));
+  });
+});
+
+describe('exportOnnx → importOnnx', () => {
+  /** A few training-mode passes so that batch norm's running statistics are not their zeros. */
+  const trained = (model: Network, seed: number): Network => {
+    for (let k = 0; k < 3; k++) model.loss(input([5, ...model.inputShape], seed + k), [0, 1, 2, 0, 1]);
+    return model;
+  };
+
+  for (const kind of MODEL_KINDS) {
+    test(`${kind.label}: the imported model's scores are the exported one's (relative 1e-6), batches of 1 and 7`, () => {
+      const model = trained(kind.make('float32'), 10);
+      const { model: back, onnx } = importOnnx(exportOnnx(model), { source: `${kind.label}.onnx` });
+      assert.equal(onnx.producerName, 'convnet');
+      for (const n of [1, 7]) {
+        const x = input([n, ...kind.inputShape], 20 + n);
+        const error = scoreError(back.forward(x).data, model.forward(x).data);
+        assert.ok(error <= 1e-6, `${kind.label}, batch ${n}: relative error ${error}`);
+      }
+    });
+  }
+
+  test('every module through the older forms (opsets 13, 17 and 19: GELU, layer norm, group norm, a dilated average pool, Upsample) and the newer operators (21, 26)', () => {
+    const init = { seed: 3 };
+    const make = (): Network =>
+      new Network({
+        inputShape: [2, 9, 8],
+        module: new Sequential([
+          new Conv2d({ inChannels: 2, outChannels: 4, kernelSize: [3, 2], stride: [2, 1], pad: [1, 0, 2, 1], dilation: [1, 2], groups: 2 }, init),
+          new GELU(),
+          new ConvTranspose2d({ inChannels: 4, outChannels: 4, kernelSize: 3, stride: 2, pad: 1, outputPadding: 1 }, init),
+          new ELU({ alpha: 0.5 }),
+          new Upsample({ mode: 'nearest', scaleFactor: 2 }),
+          new Tanh(),
+          new AvgPool2d({ kernelSize: 3, stride: 2, pad: 1, dilation: [2, 1], countIncludePad: false, ceilMode: true }),
+          new Upsample({ mode: 'bilinear', size: [7, 9] }),
+          new Sigmoid(),
+          new Upsample({ mode: 'nearest', size: [11, 13] }),
+          new GroupNorm({ channels: 4, groups: 2 }, init),
+          new Residual({ body: new Sequential([new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, pad: 1 }, init), new BatchNorm2d({ features: 4 }, init), new LeakyReLU({ alpha: 0.2 })]) }),
+          new MaxPool2d({ kernelSize: 3, stride: 2, dilation: 2, pad: 1 }),
+          new GlobalMaxPool(),
+          new Flatten(),
+          new Linear({ inFeatures: 4, outFeatures: 6 }, init),
+          new LayerNorm({ features: 6 }, init),
+          new GELU({ approximate: 'tanh' }),
+          new Dropout({ keep: 0.8 }, init),
+          new Linear({ inFeatures: 6, outFeatures: 3 }, init),
+        ]),
+      });
+    const model = trained(make(), 30);
+    const x = input([7, 2, 9, 8], 40);
+    for (const opset of [13, 17, 19, 21, 26]) {
+      const { model: back } = importOnnx(exportOnnx(model, { opset }), { source: `opset${opset}.onnx` });
+      const error = scoreError(back.forward(x).data, model.forward(x).data);
+      assert.ok(error <= 1e-6, `opset ${opset}: relative error ${error}`);
+    }
+  });
+
+  test('class names, preprocessing, the training summary and a float64 dtype come back; a final softmax is left out', () => {
+    const kind = MODEL_KINDS[0]!;
+    const model = kind.make('float64');
+    const mean: Tensor = { shape: [2, 1, 1], data: Float64Array.of(0.25, -0.5), dtype: 'float64' };
+    const info: ModelInfo = { classNames: ['a', 'b', 'c', 'd'], preprocessing: { scale: 1 / 255, mean }, training: { dataset: 'cifar10', testAcc: 0.5 } };
+    const { model: back, info: again, onnx } = importOnnx(exportOnnx(model, { softmax: true, info }));
+    assert.equal(back.dtype, 'float64');
+    assert.equal(onnx.outputActivation, 'Softmax');
+    assert.deepEqual(again.classNames, info.classNames);
+    assert.deepEqual(again.training, info.training);
+    assert.equal(again.preprocessing!.scale, 1 / 255);
+    assert.deepEqual(again.preprocessing!.mean, mean);
+    const x: Tensor = { shape: [3, ...kind.inputShape], data: Float64Array.from(input([3, ...kind.inputShape], 5).data), dtype: 'float64' };
+    // float64 weights went through float32 in the file.
+    assert.ok(scoreError(back.forward(x).data, model.forward(x).data) < 1e-6);
   });
 });
