@@ -9,10 +9,15 @@
  * into two branches that meet again in an Add: a residual block (the branch with fewer nodes, or
  * none, is the skip or its projection). Every node maps onto a module, or onto a pattern of
  * several nodes that is one module (PyTorch's GroupNorm as Reshape → InstanceNormalization →
- * Reshape → Mul → Add; Pad before a pool; MatMul + Add), or onto nothing (Identity, inference
- * Dropout without a ratio, a Reshape that changes no shape). Anything else is a ConvnetError
- * naming the node (its name, or #index), its op type and its position — never a model that
- * computes something else.
+ * Reshape → Mul → Add; Pad before a pool or a conv; MatMul + Add; GELU through Erf or Sigmoid
+ * and layer norm through ReduceMean, as older opsets write them; exportOnnx's dilated average
+ * pool and Gather upsampling), or onto nothing (Identity, Dropout of ratio 0, a Reshape that
+ * changes no shape). Shape arithmetic (Shape → Gather / Slice → Unsqueeze → Concat) is folded
+ * into constants. Anything else is a ConvnetError naming the node (its name, or #index), its op
+ * type and its position — never a model that computes something else.
+ *
+ * The graph is the truth: convnet.config (which exportOnnx also writes) is not used to build
+ * the model, so an imported convnet export is a plain Network of the same layers.
  *
  * A trailing Softmax or LogSoftmax is left out (and recorded in `onnx.outputActivation`): a
  * convnet model's scores are the values before the softmax, which its loss applies itself, and
