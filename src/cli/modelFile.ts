@@ -90,7 +90,7 @@ export async function openModelFile(path: string): Promise<LoadedModel> {
     const image = sniffImage(head);
     const what = image === null ? describeBytes(head) : `a ${image === 'png' ? 'PNG' : 'JPEG'} image`;
     // ONNX files are recognised by their bytes or, whatever those are, by the .onnx extension, so what comes here is not one.
-    throw new ConvnetError(FN, `${path}: expected a model file (safetensors, as convnet train writes), got ${what}`);
+    throw new ConvnetError(FN, `${path}: expected a model file (safetensors, as convnet train writes, or ONNX), got ${what}`);
   }
   return loader.load(path);
 }
