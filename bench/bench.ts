@@ -11,10 +11,14 @@
  *
  * Sections: conv, convT (transposed conv on a decoder's shape; flops: forward =
  * 2·N·C·(F/groups)·HH·WW·H·W, the GEMM's work, forward+backward = 3× that), pool, elementwise,
- * training, files (a model file's size, save and load times). Name some to run only those, e.g. `node build/bench/bench.js files pool`; with no
+ * training, files (a model file's size, save and load times), decode (an image folder of 10,000
+ * small PNGs decoded by loadImageFolder on 1 and 2 worker threads, and read back from its cache;
+ * median of min(BENCH_REPS, 3) runs each, worker start-up included). Name some to run only those, e.g. `node build/bench/bench.js files pool`; with no
  * names all run, and the targets are checked (only then: they need conv, pool and training).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { PNG } from 'pngjs';
+import { loadImageFolder } from '../src/data/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getBackend, getThreads, jsKernels, setBackend, setKernels, setThreads, wasmKernels, wasmVariant, wasmWorkersReady, type Backend } from '../src/kernels/index.js';
@@ -304,7 +308,63 @@ async function benchModelFile(): Promise<string> {
   }
 }
 
-const SECTIONS = ['conv', 'convT', 'pool', 'elementwise', 'training', 'files'] as const;
+/** A 32×32 RGB PNG: a smooth gradient in a per-image colour plus noise, so it compresses like a small photo, not like a flat square. */
+function benchPng(seed: number): Buffer {
+  const png = new PNG({ width: 32, height: 32 });
+  const g = rng(seed);
+  const base = [g.int(256), g.int(256), g.int(256)];
+  for (let p = 0; p < 32 * 32; p++) {
+    const x = p % 32;
+    const y = Math.floor(p / 32);
+    for (let c = 0; c < 3; c++) png.data[4 * p + c] = Math.max(0, Math.min(255, base[c]! + (c === 0 ? x : c === 1 ? y : x + y) * 3 - 48 + g.int(32) - 16));
+    png.data[4 * p + 3] = 255;
+  }
+  return PNG.sync.write(png, { colorType: 2 });
+}
+
+/**
+ * loadImageFolder on a folder of 10,000 32×32 RGB PNGs (10 classes of 1,000): decoding to
+ * (3, 32, 32) float32 with 1 and 2 worker threads (no cache), then a run that writes the cache
+ * and one that reads it. The folder is written to a temporary folder first and removed after.
+ */
+async function benchImageFolder(): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'convnet-bench-folder-'));
+  const N = 10_000;
+  const reps = Math.max(1, Math.min(REPS, 3));
+  try {
+    let bytes = 0;
+    for (let c = 0; c < 10; c++) {
+      await mkdir(join(dir, `class${c}`));
+      for (let k = 0; k < N / 10; k++) {
+        const png = benchPng(c * 100_000 + k);
+        bytes += png.length;
+        await writeFile(join(dir, `class${c}`, `${k}.png`), png);
+      }
+    }
+    const rows: string[] = [];
+    const row = (what: string, ms: number): string => `| ${what.padEnd(52)} | ${pad((ms / 1000).toFixed(2), 6)} | ${pad(Math.round(N / (ms / 1000)).toLocaleString('en'), 9)} |`;
+    for (const workers of [1, 2]) {
+      const ms = await timeAsync(async () => void (await loadImageFolder(dir, { size: 32, channels: 3, workers, cache: false })), reps);
+      rows.push(row(`decode, ${workers} worker thread${workers === 1 ? '' : 's'}`, ms));
+    }
+    const cacheDir = join(dir, '.cache');
+    const writeMs = await timeAsync(async () => {
+      await rm(cacheDir, { recursive: true, force: true });
+      await loadImageFolder(dir, { size: 32, channels: 3, workers: 2, cacheDir });
+    }, reps);
+    rows.push(row('decode on 2 worker threads + write the cache', writeMs));
+    const readMs = await timeAsync(async () => {
+      const data = await loadImageFolder(dir, { size: 32, channels: 3, cacheDir });
+      if (!data.cache.hit) throw new Error('bench: expected the second run to read the cache');
+    }, reps);
+    rows.push(row('second run: every image from the cache', readMs));
+    return [`\n| image folder: ${N.toLocaleString('en')} PNGs, 32×32 RGB (${(bytes / N).toFixed(0)} B each) → (3, 32, 32) | s | images/s |`, `|${'-'.repeat(54)}|-------:|----------:|`, ...rows];
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const SECTIONS = ['conv', 'convT', 'pool', 'elementwise', 'training', 'files', 'decode'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** The sections named on the command line; all of them when none is. */
@@ -333,6 +393,7 @@ async function main(): Promise<void> {
     console.log('|--------------------------------------------------------------------------------------------------|------|----------:|--------:|----------:|--------:|');
     console.log(await benchModelFile());
   }
+  if (sections.has('decode')) for (const line of await benchImageFolder()) console.log(line);
   if (sections.has('conv') && sections.has('pool') && sections.has('training')) printTargets();
 }
 

@@ -12,7 +12,7 @@ import type { Dataset } from '../data/index.js';
 import type { Preprocessing } from '../io/model.js';
 import type { Network } from '../models/network.js';
 import type { Tensor } from '../tensor.js';
-import { describeDataset, isDatasetName, loadNamedDataset, type DatasetName } from './datasets.js';
+import { describeDataset, isDatasetName, loadNamedDataset, type DatasetName, type FolderDatasetOptions } from './datasets.js';
 import { openModelFile } from './modelFile.js';
 import { writeTestPictures, type TestPictureInput } from './pictures.js';
 
@@ -67,12 +67,33 @@ function resolveDataset(path: string, training: Record<string, unknown> | undefi
   const recorded = training?.dataset;
   const recordedData = typeof training?.data === 'string' ? training.data : undefined;
   if (options.dataset === undefined && !isDatasetName(recorded)) {
-    throw new ConvnetError('evaluate', `${path} does not say which dataset it was trained on${recorded === undefined ? '' : ` (it records ${show(recorded)})`}: give --dataset mnist|fashion-mnist|cifar10 (and --data PATH)`);
+    throw new ConvnetError('evaluate', `${path} does not say which dataset it was trained on${recorded === undefined ? '' : ` (it records ${show(recorded)})`}: give --dataset mnist|fashion-mnist|cifar10|folder (and --data PATH)`);
   }
   const name = options.dataset ?? (recorded as DatasetName);
   // The recorded location belongs to the recorded dataset only.
   const data = options.data ?? (name === recorded ? recordedData : undefined);
   return { name, data, fromFile: options.data === undefined && data !== undefined };
+}
+
+/**
+ * A folder dataset as the model saw it: its input size and channels, and (when the model was
+ * trained on a folder) the resizing, split fractions, bad-file handling and cache it recorded.
+ */
+function folderOptions(inputShape: readonly number[], training: Record<string, unknown> | undefined, recorded: boolean): FolderDatasetOptions {
+  const [C, H, W] = inputShape as [number, number, number];
+  if (inputShape.length !== 3 || (C !== 1 && C !== 3)) {
+    throw new ConvnetError('evaluate', `a folder of pictures is evaluated with image models (input (C, H, W), C = 1 or 3), got input shape ${show(inputShape)}`);
+  }
+  const options: FolderDatasetOptions = { size: [H, W], channels: C };
+  const record = recorded ? (training?.folder as Record<string, unknown> | undefined) : undefined;
+  if (record === undefined || record === null || typeof record !== 'object') return options;
+  if (record.resize === 'crop' || record.resize === 'bilinear') options.resize = record.resize;
+  if (typeof record.valFraction === 'number') options.valFraction = record.valFraction;
+  if (typeof record.testFraction === 'number') options.testFraction = record.testFraction;
+  if (record.skipBadImages === true) options.skipBadImages = true;
+  if (record.cache === false) options.cache = false;
+  if (typeof record.cacheDir === 'string') options.cacheDir = record.cacheDir;
+  return options;
 }
 
 function sameValues(a: Tensor | undefined, b: Tensor | undefined): boolean {
@@ -132,7 +153,7 @@ export async function runEvaluate(modelPath: string, options: EvaluateOptions, p
   const { name, data, fromFile } = resolveDataset(modelPath, info.training, options);
   let dataset: Dataset;
   try {
-    dataset = loadNamedDataset(name, data, model.dtype);
+    dataset = await loadNamedDataset(name, data, model.dtype, name === 'folder' ? folderOptions(model.inputShape, info.training, options.dataset === undefined || options.dataset === info.training?.dataset) : {});
   } catch (error) {
     if (error instanceof ConvnetError && fromFile) throw new ConvnetError('evaluate', `${error.message} (the location ${modelPath} records; give --data PATH for another)`);
     throw error;
@@ -143,6 +164,9 @@ export async function runEvaluate(modelPath: string, options: EvaluateOptions, p
   }
   if (dataset.numClasses !== model.numClasses) {
     throw new ConvnetError('evaluate', `${modelPath} has ${model.numClasses} classes, but ${name} has ${dataset.numClasses}`);
+  }
+  if (name === 'folder' && info.classNames !== undefined && show(info.classNames) !== show(dataset.classNames)) {
+    throw new ConvnetError('evaluate', `${modelPath} knows the classes ${info.classNames.join(', ')}, but the class folders of ${data} are ${dataset.classNames.join(', ')}: evaluate it on a folder with the same class folders`);
   }
   const notes: string[] = [];
   const X = testInputs(dataset, info.preprocessing, notes);

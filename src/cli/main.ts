@@ -9,6 +9,8 @@ import { ConvnetError } from '../errors.js';
 import { getBackend, getThreads, setBackend, setThreads, wasmVariant } from '../kernels/index.js';
 import type { DatasetName } from './datasets.js';
 import { runEvaluate } from './evaluate.js';
+import { runExport } from './export.js';
+import { ONNX_DEFAULT_OPSET, ONNX_MAX_OPSET, ONNX_MIN_OPSET } from '../io/onnx/export.js';
 import { runInfo } from './info.js';
 import { parsePort, runLab } from './lab.js';
 import { runPredict } from './predict.js';
@@ -42,6 +44,19 @@ function integerValue(name: string) {
   };
 }
 
+function channelCount(value: string): 1 | 3 {
+  if (value !== '1' && value !== '3') throw new InvalidArgumentError(`--channels must be 1 (grey) or 3 (RGB), got '${value}'`);
+  return value === '1' ? 1 : 3;
+}
+
+function fraction(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a number from 0 up to (not including) 1, got '${value}'`);
+    return n;
+  };
+}
+
 // `convnet … | head` closes the pipe early: stop quietly rather than with an EPIPE stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
@@ -58,8 +73,16 @@ program
 program
   .command('train')
   .description('Train a convnet and write model.safetensors, checkpoint.safetensors, metrics.json and pictures (training.png/.svg, filters.png, confusion.png, mistakes.png, activations.png) to --out.')
-  .addOption(new Option('--dataset <name>', 'dataset').choices(['mnist', 'fashion-mnist', 'cifar10']).default('mnist'))
-  .option('--data <path>', 'dataset location: a folder of IDX files (MNIST, Fashion-MNIST; default for fashion-mnist: /usr/share/datasets/fashion-mnist), or cifar-10-binary.tar.gz / its .bin folder (CIFAR-10). Without it, mnist uses the 10,000 digits that ship with convnet')
+  .addOption(new Option('--dataset <name>', 'dataset (folder: your own pictures, one sub-folder per class)').choices(['mnist', 'fashion-mnist', 'cifar10', 'folder']).default('mnist'))
+  .option('--data <path>', 'dataset location: a folder of IDX files (MNIST, Fashion-MNIST; default for fashion-mnist: /usr/share/datasets/fashion-mnist), or cifar-10-binary.tar.gz / its .bin folder (CIFAR-10), or a folder with one sub-folder of PNG/JPEG pictures per class (folder). Without it, mnist uses the 10,000 digits that ship with convnet')
+  .option('--size <pixels>', '--dataset folder: resize every picture to SIZE×SIZE (default 32)', positiveInt('--size'))
+  .option('--channels <n>', '--dataset folder: convert every picture to 1 (grey) or 3 (RGB) channels (default: what the pictures are; a mix of grey and colour needs it)', channelCount)
+  .addOption(new Option('--resize <mode>', '--dataset folder: stretch the whole picture (bilinear, default) or centre-crop it to a square first (crop; then predict with --crop)').choices(['bilinear', 'crop']))
+  .option('--val-fraction <f>', '--dataset folder: share of each class for validation, without a val/ folder (default 0.1)', fraction('--val-fraction'))
+  .option('--test-fraction <f>', '--dataset folder: share of each class for test, without a test/ folder (default 0.1)', fraction('--test-fraction'))
+  .option('--skip-bad-images', '--dataset folder: skip files that are not readable PNG or JPEG images, with a warning naming each (default: an error)')
+  .option('--cache-dir <dir>', '--dataset folder: where to cache the decoded pictures (default: DIR/.convnet-cache)')
+  .option('--no-cache', '--dataset folder: decode every picture, write no cache')
   .option('--model <model>', "'three-layer', 'fc' or a spec such as '[conv(32,3)-bn-relu]x2-pool-fc(128)-relu-fc(10)'", 'three-layer')
   .option('--epochs <n>', 'epochs', positiveInt('--epochs'), 10)
   .option('--batch-size <n>', 'minibatch size', positiveInt('--batch-size'), 50)
@@ -123,7 +146,7 @@ program
   .command('evaluate')
   .description("A model file's test accuracy, per-class precision and recall, and confusion matrix on the dataset it was trained on (or the one given).")
   .argument('<model>', 'model file (model.safetensors from convnet train)')
-  .addOption(new Option('--dataset <name>', "dataset (default: the model file's)").choices(['mnist', 'fashion-mnist', 'cifar10']))
+  .addOption(new Option('--dataset <name>', "dataset (default: the model file's)").choices(['mnist', 'fashion-mnist', 'cifar10', 'folder']))
   .option('--data <path>', "dataset location, as for train (default: the model file's, else mnist's shipped digits or Debian's Fashion-MNIST folder)")
   .option('--json', 'print the accuracy, per-class metrics and confusion matrix as JSON', false)
   .option('--out <dir>', 'also write confusion.png, mistakes.png and activations.png to this folder')
@@ -138,6 +161,17 @@ program
   .option('--json', 'print it as JSON', false)
   .action(async (model: string, opts: { json: boolean }) => {
     await runInfo(model, opts);
+  });
+
+program
+  .command('export')
+  .description('Write a model file as an ONNX model (for onnxruntime, PyTorch and other runtimes), with its class names and preprocessing in the metadata.')
+  .argument('<model>', 'model file (model.safetensors from convnet train)')
+  .requiredOption('-o, --out <file>', 'the .onnx file to write')
+  .option('--opset <n>', `ONNX opset, ${ONNX_MIN_OPSET} to ${ONNX_MAX_OPSET}`, positiveInt('--opset'), ONNX_DEFAULT_OPSET)
+  .option('--softmax', "end in Softmax: output 'probabilities' instead of 'scores'", false)
+  .action(async (model: string, opts: { out: string; opset: number; softmax: boolean }) => {
+    await runExport(model, opts);
   });
 
 program

@@ -14,8 +14,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import type { Dataset } from '../data/index.js';
-import { loadNamedDataset } from './datasets.js';
+import type { Dataset, ImageFolderDataset } from '../data/index.js';
+import { FOLDER_SPLIT_SEED, loadNamedDataset, type DatasetName, type FolderDatasetOptions } from './datasets.js';
 import { ConvNet } from '../models/spec.js';
 import { FullyConnectedNet } from '../models/fullyConnectedNet.js';
 import { ThreeLayerConvNet } from '../models/threeLayerConvNet.js';
@@ -31,8 +31,18 @@ import { CONVNET_VERSION } from '../version.js';
 import { writeFilters, writeTestPictures, writeTrainingChart } from './pictures.js';
 
 export interface TrainCommandOptions {
-  dataset: 'mnist' | 'fashion-mnist' | 'cifar10';
+  dataset: DatasetName;
   data?: string;
+  /** --dataset folder only (see FolderDatasetOptions): the picture size, channels and resizing. */
+  size?: number;
+  channels?: 1 | 3;
+  resize?: 'bilinear' | 'crop';
+  valFraction?: number;
+  testFraction?: number;
+  skipBadImages?: boolean;
+  /** false: --no-cache. */
+  cache?: boolean;
+  cacheDir?: string;
   model: string;
   epochs: number;
   batchSize: number;
@@ -114,6 +124,75 @@ const UPDATE_RULES: Record<TrainCommandOptions['update'], UpdateRuleName> = {
 };
 
 
+const FOLDER_FLAGS: Array<[keyof TrainCommandOptions, string]> = [
+  ['size', '--size'],
+  ['channels', '--channels'],
+  ['resize', '--resize'],
+  ['valFraction', '--val-fraction'],
+  ['testFraction', '--test-fraction'],
+  ['skipBadImages', '--skip-bad-images'],
+  ['cacheDir', '--cache-dir'],
+];
+
+/** The dataset, and for a folder of pictures a progress bar while it decodes and a line on what it read. */
+async function loadTrainingData(options: TrainCommandOptions, print: (line: string) => void): Promise<Dataset> {
+  if (options.dataset !== 'folder') {
+    const given = FOLDER_FLAGS.filter(([key]) => options[key] !== undefined).map(([, flag]) => flag);
+    if (options.cache === false) given.push('--no-cache');
+    if (given.length > 0) throw new UsageError(`${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to --dataset folder only, not to ${options.dataset}`);
+    return loadNamedDataset(options.dataset, options.data, options.dtype);
+  }
+  const started = performance.now();
+  const bar = options.progress
+    ? new cliProgress.SingleBar({ format: 'decoding images |{bar}| {value}/{total} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
+    : null;
+  const folderOptions: FolderDatasetOptions = {
+    ...Object.fromEntries(FOLDER_FLAGS.filter(([key]) => options[key] !== undefined).map(([key]) => [key, options[key]])),
+    ...(options.cache === false ? { cache: false } : {}),
+    onProgress: (done, total) => {
+      if (bar === null) return;
+      if (done === 0 || !bar.isActive) bar.start(total, done);
+      else bar.update(done);
+    },
+    onWarning: (message) => {
+      bar?.stop();
+      console.warn(`convnet: warning: ${message}`);
+    },
+  };
+  let data: ImageFolderDataset;
+  try {
+    data = (await loadNamedDataset('folder', options.data, options.dtype, folderOptions)) as ImageFolderDataset;
+  } finally {
+    bar?.stop();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const count = data.files.train.length + data.files.val.length + data.files.test.length;
+  const split = data.layout === 'splits' ? 'split by its train/ val/ test/ folders' : `split per class by seed ${FOLDER_SPLIT_SEED}`;
+  const skipped = data.skipped.length > 0 ? `, ${data.skipped.length} bad file${data.skipped.length === 1 ? '' : 's'} skipped` : '';
+  const how = data.cache.hit
+    ? `read from the cache ${data.cache.path} in ${seconds.toFixed(2)} s`
+    : `decoded in ${seconds.toFixed(1)} s (${Math.round(data.decoded / seconds)} images/s, ${data.workers} worker${data.workers === 1 ? '' : 's'})${data.cache.path === null ? '' : `, cached in ${data.cache.path}`}`;
+  print(`images: ${count} of ${data.classNames.length} classes (${data.classNames.join(', ')}) from ${options.data}, ${split}${skipped}; ${data.inputDim.join('×')} (${options.resize ?? 'bilinear'}); ${how}`);
+  return data;
+}
+
+/** What a model file records of a folder dataset, so that evaluate loads it the same way. */
+function folderRecord(options: TrainCommandOptions, data: ImageFolderDataset): Json {
+  return {
+    size: [data.inputDim[1], data.inputDim[2]],
+    channels: data.inputDim[0],
+    resize: options.resize ?? 'bilinear',
+    layout: data.layout,
+    splitSeed: FOLDER_SPLIT_SEED,
+    valFraction: options.valFraction ?? null,
+    testFraction: options.testFraction ?? null,
+    skipBadImages: options.skipBadImages === true,
+    skipped: data.skipped.map((s) => s.file),
+    cache: options.cache !== false,
+    cacheDir: options.cacheDir === undefined ? null : resolve(options.cacheDir),
+  };
+}
+
 export interface TrainSummary {
   trainAcc: number;
   valAcc: number;
@@ -130,7 +209,8 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
   const started = performance.now();
   if (options.shift < 0) throw new UsageError(`--shift must be a whole number >= 0, got ${options.shift}`);
   const outDir = prepareOutDir(options.out);
-  const data = loadNamedDataset(options.dataset, options.data, options.dtype);
+  const data = await loadTrainingData(options, print);
+  const folder = 'layout' in data ? (data as ImageFolderDataset) : undefined;
   let train = { X: data.XTrain, y: data.yTrain };
   if (options.numTrain !== undefined) {
     if (options.numTrain > data.yTrain.length) {
@@ -213,7 +293,9 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
     preprocessing: { scale: data.scale, ...(data.meanImage === undefined ? {} : { mean: data.meanImage }) },
     training: {
       dataset: options.dataset,
-      data: options.data ?? null,
+      // A folder is recorded by its absolute path, so that evaluate finds it from anywhere.
+      data: options.data === undefined ? null : folder ? resolve(options.data) : options.data,
+      ...(folder === undefined ? {} : { folder: folderRecord(options, folder) }),
       model: options.model,
       dtype: options.dtype,
       seed: options.seed,

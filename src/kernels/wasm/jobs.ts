@@ -61,8 +61,15 @@ export const CHANNEL_AFFINE = 10;
 /**
  * Writes a call into the control block (before it is published). A pipelined call starts with
  * no chunk's inputs ready and its done flags cleared.
+ *
+ * CLAIM is closed (0: no generation) first. A worker may have read the last call's CLAIM word
+ * and then been descheduled before its compare-and-swap; had CLAIM kept that word while this
+ * call's TOTAL and arguments were written, the swap would succeed and the worker would run a
+ * chunk of this half-written call under the old generation, and count it in DONE after the
+ * caller reset it (seen under heavy load as a wrong dw). Closed, the swap fails.
  */
 export function writeJob(ctl: Int32Array, kind: number, total: number, step: number, split: number, args: readonly number[], pipelined: boolean): void {
+  Atomics.store(ctl, CLAIM, 0);
   ctl[INPUT_READY] = pipelined ? 0 : total;
   if (pipelined) ctl.fill(0, FLAGS, FLAGS + total);
   ctl[KIND] = kind;
@@ -80,12 +87,17 @@ export function writeJob(ctl: Int32Array, kind: number, total: number, step: num
  */
 export function runChunks(exports: KernelExports, ctl: Int32Array, generation: number, work: number, slot: number, afterChunk?: () => void): number {
   let ran = 0;
+  // Generation 0 is a closed CLAIM (writeJob): a call being written, nothing to run.
+  if (generation === 0) return ran;
   for (;;) {
     const word = Atomics.load(ctl, CLAIM);
     if (word >>> 16 !== generation) return ran;
     const chunk = word & 0xffff;
     if (chunk >= ctl[TOTAL]!) return ran;
     if (Atomics.compareExchange(ctl, CLAIM, word, word + 1) !== word) continue;
+    // The swap saw this call still published, so TOTAL is its own now (the read above may be
+    // older: after 2^15 calls the generation tag repeats).
+    if (chunk >= ctl[TOTAL]!) return ran;
     // The calling thread stages inputs in chunk order, a copy of memory: a short spin.
     while (Atomics.load(ctl, INPUT_READY) <= chunk) void 0;
     try {
