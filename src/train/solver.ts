@@ -258,6 +258,8 @@ export class Solver {
   private readonly onCheckpoint: SolverOptions['onCheckpoint'];
   private readonly checkpointExtra: Json;
   private readonly divergenceFactor: number | null;
+  /** lr0 of the schedule: optimConfig.learningRate, else the built-in rule's default. */
+  private readonly baseLearningRate: number | undefined;
   /** The parameters weightDecay applies to. */
   private readonly decayed: Set<string>;
   private stopRequested = false;
@@ -342,10 +344,16 @@ export class Solver {
     this.numIterations = this.numEpochs * this.iterationsPerEpoch;
 
     for (const name of Object.keys(model.params)) this.optimConfigs[name] = structuredClone(this.optimConfig);
-    // Let a built-in rule reject a bad optimConfig now rather than at the first step.
+    // Let a built-in rule reject a bad optimConfig now rather than at the first step; its
+    // filled-in config gives the schedule's base learning rate when optimConfig has none.
+    this.baseLearningRate = this.optimConfig.learningRate;
     if (typeof options.updateRule !== 'function') {
       const [name, w] = Object.entries(model.params)[0]!;
-      this.updateRule(w, zerosLike(w), structuredClone(this.optimConfig), name);
+      const filled = this.updateRule(w, zerosLike(w), structuredClone(this.optimConfig), name).config.learningRate;
+      this.baseLearningRate ??= filled;
+    }
+    if (!this.multipliesLearningRate && typeof this.baseLearningRate !== 'number') {
+      fail(fn, `optimConfig.learningRate for lrSchedule '${this.lrSchedule}'${this.warmupEpochs > 0 ? ' with warmupEpochs' : ''} (a custom update rule has no default)`, show(this.baseLearningRate));
     }
     if (options.resume !== undefined) {
       if (!(options.resume instanceof Uint8Array)) fail(fn, 'resume to be the bytes of a checkpoint (a Uint8Array)', show(options.resume));
@@ -570,7 +578,7 @@ export class Solver {
 
   /** The schedule's learning rate for step t (0-based), or null when the configs carry it. */
   learningRateAt(t: number): number | null {
-    const lr0 = this.optimConfig.learningRate;
+    const lr0 = this.baseLearningRate;
     if (this.multipliesLearningRate || typeof lr0 !== 'number') return null;
     const epoch = Math.floor(t / this.iterationsPerEpoch);
     let lr: number;
