@@ -7,13 +7,14 @@
  *   npm run results -- --rows default,99 --seeds 5
  *   npm run results -- --dry-run                 print the commands only
  *   npm run results -- --extra '--epochs 1'      append flags to every command (quick checks)
+ *   npm run results -- --jobs 2 --extra '--threads 1'   two seeds at once, one thread each
  *
  * Results accumulate in bench/results.json (beside --out, default bench/results.md): a run of some rows
  * replaces those rows and keeps the others, and the table is written from all of them, with
  * each row's date, convnet commit, CPU and load. Rows whose data is missing, or not run yet,
  * are listed with their command and "not re-run in this table".
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -42,7 +43,7 @@ export const ROWS: ResultRow[] = [
   {
     id: '99',
     label: 'the 99% recipe, shipped MNIST',
-    args: ['--model', 'conv(32,5)-bn-relu-pool-conv(32,5)-bn-relu-pool-fc(128)-relu-dropout(0.4)-fc(10)', '--epochs', '20', '--schedule', 'cosine', '--rotate', '12', '--scale', '0.12', '--shift', '2', '--label-smoothing', '0.1'],
+    args: ['--model', 'conv(32,5)-bn-relu-pool-conv(32,5)-bn-relu-pool-fc(128)-relu-dropout(0.4)-fc(10)', '--epochs', '10', '--schedule', 'cosine', '--rotate', '10', '--scale', '0.1', '--shift', '2', '--label-smoothing', '0.1'],
   },
   {
     id: 'fashion',
@@ -72,6 +73,8 @@ export interface RowResult {
   date: string;
   /** Load average (1 minute) when the row started and when it ended: how shared the machine was. */
   load: [number, number];
+  /** Seeds run at once (1: one after another). */
+  jobs?: number;
   runs: RunMetrics[];
 }
 
@@ -138,7 +141,7 @@ export function markdownTable(rows: readonly ResultRow[], results: Readonly<Reco
     const runs = result.runs;
     const kernels = [...new Set(runs.map((r) => `${r.backend}${r.variant ? ` (${r.variant})` : ''}, ${r.threads} thread${r.threads === 1 ? '' : 's'}`))].join('; ');
     lines.push(
-      `| ${row.label} | \`${result.command}\` | ${formatAccuracy(summarize(runs.map((r) => r.testAcc)))} | ${formatTime(summarize(runs.map((r) => r.wallTimeSeconds)))} | ${formatRate(summarize(runs.map((r) => r.imagesPerSecond)))} | ${runs.map((r) => r.seed).join(', ')} | ${kernels} | ${result.load.map((l) => l.toFixed(1)).join(' → ')} |`,
+      `| ${row.label} | \`${result.command}\` | ${formatAccuracy(summarize(runs.map((r) => r.testAcc)))} | ${formatTime(summarize(runs.map((r) => r.wallTimeSeconds)))} | ${formatRate(summarize(runs.map((r) => r.imagesPerSecond)))} | ${runs.map((r) => r.seed).join(', ')} | ${kernels} | ${result.load.map((l) => l.toFixed(1)).join(' → ')}${(result.jobs ?? 1) > 1 ? ` (${result.jobs} seeds at once)` : ''} |`,
     );
   }
   return lines.join('\n') + '\n';
@@ -166,19 +169,36 @@ export interface ResultsOptions {
   seeds: number;
   rows?: string;
   dryRun: boolean;
+  /** Seeds of a row run at once. */
+  jobs: number;
   extra: string[];
   out: string;
   work?: string;
   log: (line: string) => void;
 }
 
-/** Runs the selected rows (or prints their commands) and writes results.json and the table. */
-export function runResults(options: ResultsOptions, rows: readonly ResultRow[] = ROWS): string {
+/** Runs `node bin args…` and resolves with its exit status and stderr. */
+function runProcess(bin: string, args: readonly string[]): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => void (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolvePromise({ status, signal, stderr }));
+  });
+}
+
+/**
+ * Runs the selected rows (or prints their commands) and writes results.json and the table. A
+ * row's seeds run `jobs` at a time (each a separate process; with --extra '--threads 1' two
+ * jobs give the same results as one, as runs do not depend on the thread count).
+ */
+export async function runResults(options: ResultsOptions, rows: readonly ResultRow[] = ROWS): Promise<string> {
   const selected = selectRows(rows, options.rows);
   const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
   const work = options.work ?? mkdtempSync(join(tmpdir(), 'convnet-results-'));
   const jsonPath = resolve(options.out.replace(/\.md$/, '') + '.json');
-  const results: Record<string, RowResult> = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as Record<string, RowResult>) : {};
+  const measured: Record<string, RowResult> = {};
   for (const row of selected) {
     const why = row.unavailable?.();
     if (why) {
@@ -187,24 +207,31 @@ export function runResults(options: ResultsOptions, rows: readonly ResultRow[] =
     }
     const args = [...row.args, ...options.extra];
     const load0 = loadavg()[0]!;
-    const runs: RunMetrics[] = [];
-    for (let seed = 0; seed < options.seeds; seed++) {
-      const out = join(work, `${row.id}-seed${seed}`);
-      const full = ['train', ...args, '--seed', String(seed), '--out', out, '--no-progress'];
-      if (options.dryRun) {
-        options.log(`node ${bin} ${full.map((a) => (/^[\w.,=/+:@%-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`);
-        continue;
-      }
-      options.log(`${row.id}, seed ${seed}: ${commandLine([...args, '--seed', String(seed)])}`);
-      const run = spawnSync(process.execPath, [bin, ...full], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-      if (run.status !== 0) throw new Error(`${row.id}, seed ${seed}: convnet train exited with ${run.status ?? run.signal}: ${run.stderr.trim()}`);
-      const metrics = readRunMetrics(join(out, 'metrics.json'));
-      options.log(`  test acc ${metrics.testAcc.toFixed(4)}, ${metrics.wallTimeSeconds.toFixed(1)} s, ${Math.round(metrics.imagesPerSecond)} images/s (load ${loadavg()[0]!.toFixed(1)})`);
-      runs.push(metrics);
+    const seeds = Array.from({ length: options.seeds }, (_, seed) => seed);
+    const full = (seed: number): string[] => ['train', ...args, '--seed', String(seed), '--out', join(work, `${row.id}-seed${seed}`), '--no-progress'];
+    if (options.dryRun) {
+      for (const seed of seeds) options.log(`node ${bin} ${full(seed).map((a) => (/^[\w.,=/+:@%-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`);
+      continue;
     }
-    if (!options.dryRun) results[row.id] = { id: row.id, command: commandLine(args), date: new Date().toISOString(), load: [load0, loadavg()[0]!], runs };
+    const runs: RunMetrics[] = new Array(seeds.length);
+    const queue = [...seeds];
+    const worker = async (): Promise<void> => {
+      for (let seed = queue.shift(); seed !== undefined; seed = queue.shift()) {
+        options.log(`${row.id}, seed ${seed}: ${commandLine([...args, '--seed', String(seed)])}`);
+        const run = await runProcess(bin, full(seed));
+        if (run.status !== 0) throw new Error(`${row.id}, seed ${seed}: convnet train exited with ${run.status ?? run.signal}: ${run.stderr.trim()}`);
+        const metrics = readRunMetrics(join(work, `${row.id}-seed${seed}`, 'metrics.json'));
+        options.log(`  ${row.id}, seed ${seed}: test acc ${metrics.testAcc.toFixed(4)}, ${metrics.wallTimeSeconds.toFixed(1)} s, ${Math.round(metrics.imagesPerSecond)} images/s (load ${loadavg()[0]!.toFixed(1)})`);
+        runs[seed] = metrics;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.jobs, seeds.length) }, worker));
+    measured[row.id] = { id: row.id, command: commandLine(args), date: new Date().toISOString(), load: [load0, loadavg()[0]!], jobs: options.jobs, runs };
   }
   if (options.dryRun) return '';
+  // Read now, not at the start: another `npm run results` of other rows may have written meanwhile.
+  const results: Record<string, RowResult> = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as Record<string, RowResult>) : {};
+  Object.assign(results, measured);
   const table = markdownTable(rows, results);
   mkdirSync(dirname(resolve(options.out)), { recursive: true });
   writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
@@ -215,9 +242,9 @@ export function runResults(options: ResultsOptions, rows: readonly ResultRow[] =
   return table;
 }
 
-/** Parses the command line: --seeds N, --rows a,b, --dry-run, --extra 'flags', --out FILE, --work DIR. */
+/** Parses the command line: --seeds N, --jobs N, --rows a,b, --dry-run, --extra 'flags', --out FILE, --work DIR. */
 export function parseArgs(argv: readonly string[]): Omit<ResultsOptions, 'log'> {
-  const options: Omit<ResultsOptions, 'log'> = { seeds: 3, dryRun: false, extra: [], out: 'bench/results.md' };
+  const options: Omit<ResultsOptions, 'log'> = { seeds: 3, dryRun: false, jobs: 1, extra: [], out: 'bench/results.md' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): string => {
@@ -229,19 +256,23 @@ export function parseArgs(argv: readonly string[]): Omit<ResultsOptions, 'log'> 
       const v = value();
       if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`--seeds must be a whole number >= 1, got '${v}'`);
       options.seeds = Number(v);
+    } else if (flag === '--jobs') {
+      const v = value();
+      if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`--jobs must be a whole number >= 1, got '${v}'`);
+      options.jobs = Number(v);
     } else if (flag === '--rows') options.rows = value();
     else if (flag === '--dry-run') options.dryRun = true;
     else if (flag === '--extra') options.extra = value().split(/\s+/).filter((s) => s !== '');
     else if (flag === '--out') options.out = value();
     else if (flag === '--work') options.work = value();
-    else throw new Error(`unknown option ${flag} (options: --seeds N, --rows ${ROWS.map((r) => r.id).join(',')}, --dry-run, --extra 'flags', --out FILE, --work DIR)`);
+    else throw new Error(`unknown option ${flag} (options: --seeds N, --jobs N, --rows ${ROWS.map((r) => r.id).join(',')}, --dry-run, --extra 'flags', --out FILE, --work DIR)`);
   }
   return options;
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
-    runResults({ ...parseArgs(process.argv.slice(2)), log: (line) => console.log(line) });
+    await runResults({ ...parseArgs(process.argv.slice(2)), log: (line) => console.log(line) });
   } catch (error) {
     console.error(`results: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

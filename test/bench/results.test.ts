@@ -60,8 +60,9 @@ describe('results aggregation', () => {
     assert.deepEqual(selectRows(rows, 'c,a').map((r) => r.id), ['a', 'c']);
     assert.equal(selectRows(rows, undefined).length, 3);
     assert.throws(() => selectRows(rows, 'a,zz'), /unknown row zz; the rows are a, b, c/);
-    assert.deepEqual(parseArgs([]), { seeds: 3, dryRun: false, extra: [], out: 'bench/results.md' });
-    assert.deepEqual(parseArgs(['--seeds', '5', '--rows', 'default', '--dry-run', '--extra', '--epochs 1  --num-train 200', '--out', 'x.md']), { seeds: 5, rows: 'default', dryRun: true, extra: ['--epochs', '1', '--num-train', '200'], out: 'x.md' });
+    assert.deepEqual(parseArgs([]), { seeds: 3, dryRun: false, jobs: 1, extra: [], out: 'bench/results.md' });
+    assert.deepEqual(parseArgs(['--seeds', '5', '--rows', 'default', '--dry-run', '--jobs', '2', '--extra', '--epochs 1  --num-train 200', '--out', 'x.md']), { seeds: 5, rows: 'default', dryRun: true, jobs: 2, extra: ['--epochs', '1', '--num-train', '200'], out: 'x.md' });
+    assert.throws(() => parseArgs(['--jobs', '0']), /--jobs must be a whole number >= 1, got '0'/);
     assert.throws(() => parseArgs(['--seeds', '0']), /--seeds must be a whole number >= 1, got '0'/);
     assert.throws(() => parseArgs(['--bogus']), /unknown option --bogus/);
   });
@@ -74,16 +75,17 @@ describe('results aggregation', () => {
 });
 
 describe('npm run results, end to end', () => {
-  test('--rows default --seeds 2 on a tiny run: the table is the mean ± sd of the two metrics.json files', () => {
+  test('--rows default --seeds 2 --jobs 2 on a tiny run: the table is the mean ± sd of the two metrics.json files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'convnet-results-test-'));
     const out = join(dir, 'table.md');
     const work = join(dir, 'runs');
-    const run = spawnSync(process.execPath, [script, '--rows', 'default', '--seeds', '2', '--extra', '--epochs 1 --num-train 200 --threads 1', '--out', out, '--work', work], { encoding: 'utf8', timeout: 300_000 });
+    const run = spawnSync(process.execPath, [script, '--rows', 'default', '--seeds', '2', '--jobs', '2', '--extra', '--epochs 1 --num-train 200 --threads 1', '--out', out, '--work', work], { encoding: 'utf8', timeout: 300_000 });
     assert.equal(run.status, 0, run.stderr);
     const metrics = [0, 1].map((seed) => JSON.parse(readFileSync(join(work, `default-seed${seed}`, 'metrics.json'), 'utf8')));
     assert.deepEqual(metrics.map((m) => m.seed), [0, 1]);
     const table = readFileSync(out, 'utf8');
     const expected = `| ${ROWS[0]!.label} | \`npx convnet train --epochs 1 --num-train 200 --threads 1\` | ${formatAccuracy(summarize(metrics.map((m) => m.testAcc)))} | ${formatTime(summarize(metrics.map((m) => m.wallTimeSeconds)))} | ${formatRate(summarize(metrics.map((m) => m.imagesPerSecond)))} | 0, 1 | wasm (relaxed-simd), 1 thread |`;
+    assert.match(table, /\(2 seeds at once\) \|\n/);
     assert.ok(table.includes(expected), `${table}\nexpected a line starting ${expected}`);
     assert.match(table, /\| the 99% recipe, shipped MNIST \| `npx convnet train --model .*` \| not re-run in this table/);
     assert.ok(run.stdout.includes(table.trim().split('\n').at(-1)!), 'the table is printed too');
