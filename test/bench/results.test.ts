@@ -62,6 +62,7 @@ describe('results aggregation', () => {
     assert.throws(() => selectRows(rows, 'a,zz'), /unknown row zz; the rows are a, b, c/);
     assert.deepEqual(parseArgs([]), { seeds: 3, dryRun: false, jobs: 1, extra: [], out: 'bench/results.md' });
     assert.deepEqual(parseArgs(['--seeds', '5', '--rows', 'default', '--dry-run', '--jobs', '2', '--extra', '--epochs 1  --num-train 200', '--out', 'x.md']), { seeds: 5, rows: 'default', dryRun: true, jobs: 2, extra: ['--epochs', '1', '--num-train', '200'], out: 'x.md' });
+    assert.equal(parseArgs(['--table']).table, true);
     assert.throws(() => parseArgs(['--jobs', '0']), /--jobs must be a whole number >= 1, got '0'/);
     assert.throws(() => parseArgs(['--seeds', '0']), /--seeds must be a whole number >= 1, got '0'/);
     assert.throws(() => parseArgs(['--bogus']), /unknown option --bogus/);
@@ -87,11 +88,16 @@ describe('npm run results, end to end', () => {
     const expected = `| ${ROWS[0]!.label} | \`npx convnet train --epochs 1 --num-train 200 --threads 1\` | ${formatAccuracy(summarize(metrics.map((m) => m.testAcc)))} | ${formatTime(summarize(metrics.map((m) => m.wallTimeSeconds)))} | ${formatRate(summarize(metrics.map((m) => m.imagesPerSecond)))} | 0, 1 | wasm (relaxed-simd), 1 thread |`;
     assert.match(table, /\(2 seeds at once\) \|\n/);
     assert.ok(table.includes(expected), `${table}\nexpected a line starting ${expected}`);
-    assert.match(table, /\| the 99% recipe, shipped MNIST \| `npx convnet train --model .*` \| not re-run in this table/);
+    assert.match(table, /\| candidate recipe for 99% .* \| `npx convnet train --model .*` \| not re-run in this table/);
     assert.ok(run.stdout.includes(table.trim().split('\n').at(-1)!), 'the table is printed too');
     const json = JSON.parse(readFileSync(join(dir, 'table.json'), 'utf8'));
     assert.deepEqual(Object.keys(json), ['default']);
     assert.equal(json.default.runs.length, 2);
+    // --table writes the same table again from results.json, training nothing.
+    const again = spawnSync(process.execPath, [script, '--table', '--out', out, '--work', join(dir, 'none')], { encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(readFileSync(out, 'utf8'), table);
+    assert.ok(!existsSync(join(dir, 'none', 'default-seed0')));
   });
 
   test('--dry-run prints one command per seed and runs nothing', () => {
