@@ -49,10 +49,26 @@ function channelCount(value: string): 1 | 3 {
   return value === '1' ? 1 : 3;
 }
 
+function wholeNumber(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number >= 0, got '${value}'`);
+    return Number(value);
+  };
+}
+
+/** A number in [0, 1). */
 function fraction(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a number from 0 up to (not including) 1, got '${value}'`);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError(`${name} must be a number in [0, 1), got '${value}'`);
+    return n;
+  };
+}
+
+function degrees(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 180) throw new InvalidArgumentError(`${name} must be a number of degrees from 0 to 180, got '${value}'`);
     return n;
   };
 }
@@ -89,10 +105,17 @@ program
   .addOption(new Option('--update <rule>', 'update rule').choices(['sgd', 'momentum', 'rmsprop', 'adam']).default('adam'))
   .option('--lr <rate>', 'learning rate', positiveNumber('--lr'), 2e-3)
   .option('--lr-decay <factor>', 'learning-rate factor applied at each epoch end', positiveNumber('--lr-decay'), 0.8)
+  .addOption(new Option('--schedule <kind>', "learning-rate schedule: 'exp' multiplies it by --lr-decay at each epoch end, 'step' every --step-epochs epochs, 'cosine' anneals it to 0 over the run (per iteration)").choices(['exp', 'cosine', 'step']).default('exp'))
+  .option('--warmup <epochs>', 'epochs of linear learning-rate warm-up from lr/iterations to lr', wholeNumber('--warmup'), 0)
+  .option('--step-epochs <n>', "--schedule step: epochs between two --lr-decay factors", positiveInt('--step-epochs'), 1)
+  .option('--weight-decay <lambda>', 'decoupled weight decay (AdamW): each step multiplies the conv and fc weights by 1 - lr·lambda (not part of the loss, unlike --reg)', positiveNumber('--weight-decay', true), 0)
+  .option('--label-smoothing <eps>', 'train on the targets (1 - eps)·onehot + eps/classes', fraction('--label-smoothing'), 0)
   .option('--reg <strength>', 'L2 regularisation strength', positiveNumber('--reg', true), 0)
   .option('--num-train <n>', 'use only the first N training images', positiveInt('--num-train'))
   .option('--shift <pixels>', 'augment: translate each training image by up to this many pixels', integerValue('--shift'), 1)
   .option('--flip', 'augment: mirror training images left to right at random (natural images)', false)
+  .option('--rotate <degrees>', 'augment: rotate each training image by a random angle up to ± this many degrees (bilinear)', degrees('--rotate'), 0)
+  .option('--scale <fraction>', 'augment: scale each training image by a random factor in [1 - f, 1 + f] (bilinear)', fraction('--scale'), 0)
   .option('--seed <n>', 'seed for initialisation, minibatches, augmentation and dropout', integerValue('--seed'), 0)
   .addOption(new Option('--dtype <dtype>', 'element type').choices(['float32', 'float64']).default('float32'))
   .option('--out <dir>', 'output folder', 'convnet-out')

@@ -24,11 +24,12 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { saveModel } from '../io/files.js';
 import type { ModelInfo } from '../io/model.js';
 import { decodeCheckpoint } from '../train/checkpoint.js';
-import { composeAugmentations, randomFlip, randomShift, Solver, type Augmentation, type UpdateRuleName } from '../train/index.js';
+import { composeAugmentations, randomAffine, randomFlip, randomShift, Solver, type Augmentation, type LrSchedule, type UpdateRuleName } from '../train/index.js';
 import type { Json } from '../nn/module.js';
 import type { DType, Tensor } from '../tensor.js';
 import { CONVNET_VERSION } from '../version.js';
 import { writeFilters, writeTestPictures, writeTrainingChart } from './pictures.js';
+import { provenance } from './provenance.js';
 
 export interface TrainCommandOptions {
   dataset: DatasetName;
@@ -49,11 +50,24 @@ export interface TrainCommandOptions {
   update: 'sgd' | 'momentum' | 'rmsprop' | 'adam';
   lr: number;
   lrDecay: number;
+  /** How the learning rate changes: see SolverOptions.lrSchedule. */
+  schedule: LrSchedule;
+  /** Epochs of linear learning-rate warm-up. */
+  warmup: number;
+  /** --schedule step: epochs between two --lr-decay factors. */
+  stepEpochs: number;
+  /** Decoupled (AdamW) weight decay λ. */
+  weightDecay: number;
+  labelSmoothing: number;
   reg: number;
   numTrain?: number;
   seed: number;
   shift: number;
   flip: boolean;
+  /** Random rotation of training images by up to ± this many degrees (bilinear). */
+  rotate: number;
+  /** Random scaling of training images by a factor in [1 − scale, 1 + scale] (bilinear). */
+  scale: number;
   dtype: DType;
   out: string;
   progress: boolean;
@@ -66,6 +80,17 @@ export const MODEL_FILE = 'model.safetensors';
 /** The options a checkpoint records: everything that defines the run (not where it prints). */
 type RunOptions = Omit<TrainCommandOptions, 'progress' | 'out'>;
 
+/** What runs from before an option existed did: a checkpoint without the option resumes with it. */
+export const RUN_OPTION_DEFAULTS: Pick<RunOptions, 'schedule' | 'warmup' | 'stepEpochs' | 'weightDecay' | 'labelSmoothing' | 'rotate' | 'scale'> = {
+  schedule: 'exp',
+  warmup: 0,
+  stepEpochs: 1,
+  weightDecay: 0,
+  labelSmoothing: 0,
+  rotate: 0,
+  scale: 0,
+};
+
 /**
  * The options of the run a checkpoint in `dir` belongs to, with `epochs` replaced when given:
  * `convnet train --resume DIR [--epochs N]`.
@@ -77,7 +102,7 @@ export function resumeOptions(dir: string, epochs: number | undefined, progress:
   const { extra } = decodeCheckpoint(bytes, path);
   const saved = (extra as { cli?: RunOptions } | null)?.cli;
   if (saved === undefined || saved === null || typeof saved !== 'object') throw new UsageError(`--resume ${dir}: ${path} was not written by convnet train (no command-line options in it)`);
-  return { options: { ...saved, ...(epochs === undefined ? {} : { epochs }), out: dir, progress }, checkpoint: bytes };
+  return { options: { ...RUN_OPTION_DEFAULTS, ...saved, ...(epochs === undefined ? {} : { epochs }), out: dir, progress }, checkpoint: bytes };
 }
 
 /** Makes sure --out is a folder convnet can write, before any training time is spent. */
@@ -193,6 +218,32 @@ function folderRecord(options: TrainCommandOptions, data: ImageFolderDataset): J
   };
 }
 
+/** The augmentation and schedule of a run, as the first line shows them ('' for none). */
+function recipe(options: TrainCommandOptions): string {
+  const parts: string[] = [];
+  if (options.schedule !== 'exp') parts.push(`${options.schedule} schedule${options.schedule === 'step' ? ` (×${options.lrDecay} every ${options.stepEpochs} epochs)` : ''}`);
+  else if (options.lrDecay !== 1) parts.push(`lr ×${options.lrDecay} per epoch`);
+  if (options.warmup > 0) parts.push(`${options.warmup} warm-up epoch${options.warmup === 1 ? '' : 's'}`);
+  if (options.weightDecay > 0) parts.push(`weight decay ${options.weightDecay} (decoupled)`);
+  if (options.labelSmoothing > 0) parts.push(`label smoothing ${options.labelSmoothing}`);
+  if (options.rotate > 0) parts.push(`rotate ±${options.rotate}°`);
+  if (options.scale > 0) parts.push(`scale ±${options.scale}`);
+  if (options.shift > 0) parts.push(`shift ±${options.shift}`);
+  if (options.flip) parts.push('flips');
+  return parts.map((p) => `, ${p}`).join('');
+}
+
+/**
+ * The accuracy check whose parameters the Solver kept: the first with the highest validation
+ * accuracy (a later tie does not replace it), as an epoch count and an iteration.
+ */
+export function bestCheck(valAccHistory: readonly number[], checkIterations: readonly number[], iterationsPerEpoch: number): { epoch: number; iteration: number } {
+  let index = 0;
+  for (let i = 1; i < valAccHistory.length; i++) if (valAccHistory[i]! > valAccHistory[index]!) index = i;
+  const iteration = checkIterations[index] ?? 0;
+  return { epoch: Math.floor(iteration / iterationsPerEpoch), iteration };
+}
+
 export interface TrainSummary {
   trainAcc: number;
   valAcc: number;
@@ -208,6 +259,10 @@ export interface TrainSummary {
 export async function runTrain(options: TrainCommandOptions, print: (line: string) => void = console.log, resume?: Uint8Array): Promise<TrainSummary> {
   const started = performance.now();
   if (options.shift < 0) throw new UsageError(`--shift must be a whole number >= 0, got ${options.shift}`);
+  if (!(options.rotate >= 0 && options.rotate <= 180)) throw new UsageError(`--rotate must be a number of degrees from 0 to 180, got ${options.rotate}`);
+  if (!(options.scale >= 0 && options.scale < 1)) throw new UsageError(`--scale must be a fraction in [0, 1), got ${options.scale}`);
+  if (!(options.labelSmoothing >= 0 && options.labelSmoothing < 1)) throw new UsageError(`--label-smoothing must be a number in [0, 1), got ${options.labelSmoothing}`);
+  if (options.warmup > options.epochs) throw new UsageError(`--warmup ${options.warmup} is more than the ${options.epochs} epochs`);
   const outDir = prepareOutDir(options.out);
   const data = await loadTrainingData(options, print);
   const folder = 'layout' in data ? (data as ImageFolderDataset) : undefined;
@@ -220,7 +275,7 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
   }
   const model = modelFor(options, data);
   const describe = model instanceof ConvNet ? model.describe() : options.model;
-  print(`convnet train: ${options.dataset} (${train.y.length} train, ${data.yVal.length} val, ${data.yTest.length} test, ${data.inputDim.join('×')}), model ${describe}, ${options.update} lr ${options.lr}, ${options.epochs} epochs of batch ${options.batchSize}, ${options.dtype}, seed ${options.seed}${options.shift > 0 ? `, shift ±${options.shift}` : ''}${options.flip ? ', flips' : ''}`);
+  print(`convnet train: ${options.dataset} (${train.y.length} train, ${data.yVal.length} val, ${data.yTest.length} test, ${data.inputDim.join('×')}), model ${describe}, ${options.update} lr ${options.lr}, ${options.epochs} epochs of batch ${options.batchSize}, ${options.dtype}, seed ${options.seed}${recipe(options)}`);
   print(model.summary());
 
   const bar = options.progress
@@ -235,6 +290,8 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
       )
     : null;
   const augmentations: Augmentation[] = [];
+  // Rotation and scaling before the shift, so a shift never moves pixels out of the rotated frame first.
+  if (options.rotate > 0 || options.scale > 0) augmentations.push(randomAffine(options.rotate, options.scale));
   if (options.shift > 0) augmentations.push(randomShift(options.shift));
   if (options.flip) augmentations.push(randomFlip());
   let imagesPerSecondSum = 0;
@@ -248,6 +305,11 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
     updateRule: UPDATE_RULES[options.update],
     optimConfig: { learningRate: options.lr },
     lrDecay: options.lrDecay,
+    lrSchedule: options.schedule,
+    warmupEpochs: options.warmup,
+    stepEpochs: options.stepEpochs,
+    weightDecay: options.weightDecay,
+    labelSmoothing: options.labelSmoothing,
     batchSize: options.batchSize,
     numEpochs: options.epochs,
     numTrainSamples: 1000,
@@ -281,7 +343,9 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
     bar?.stop();
   }
 
-  // The Solver has put the best-validation parameters back into the model.
+  // The Solver has put the best-validation parameters back into the model: every accuracy
+  // below, the test accuracy included, and model.safetensors are those of the best check.
+  const best = bestCheck(solver.valAccHistory, solver.checkIterations, solver.iterationsPerEpoch);
   const trainAcc = solver.checkAccuracy(train.X, train.y);
   const valAcc = solver.checkAccuracy(data.XVal, data.yVal);
   const testAcc = solver.checkAccuracy(data.XTest, data.yTest);
@@ -324,6 +388,12 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
     checkIterations: solver.checkIterations,
     options: { ...options, progress: undefined },
     model: describe,
+    seed: options.seed,
+    /** Which parameters the final accuracies (test included) were measured with. */
+    evaluated: { parameters: 'best-validation', epoch: best.epoch, iteration: best.iteration, valAcc: solver.bestValAcc },
+    ...provenance(),
+    date: new Date().toISOString(),
+    convnetVersion: CONVNET_VERSION,
   };
   await writeFileAtomic(join(outDir, 'metrics.json'), new TextEncoder().encode(JSON.stringify(metrics, null, 2)));
   const pictures = writeTrainingChart(outDir, { lossHistory: solver.lossHistory, trainAccHistory: solver.trainAccHistory, valAccHistory: solver.valAccHistory, checkIterations: solver.checkIterations, iterationsPerEpoch: solver.iterationsPerEpoch }, `Training ${describe} on ${options.dataset}`);
@@ -331,7 +401,7 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
   if (firstConv) pictures.push(...writeFilters(outDir, firstConv));
   pictures.push(...writeTestPictures(outDir, { model, X: data.XTest, y: data.yTest, classNames: data.classNames, preprocessing: info.preprocessing, name: `${describe} on ${options.dataset}` }));
 
-  print(`train acc ${trainAcc.toFixed(4)}, val acc ${valAcc.toFixed(4)}, test acc ${testAcc.toFixed(4)}; ${Math.round(imagesPerSecond)} images/s, ${wallTimeSeconds.toFixed(1)} s`);
+  print(`best-validation parameters (epoch ${best.epoch}, iteration ${best.iteration} of ${solver.numIterations}): train acc ${trainAcc.toFixed(4)}, val acc ${valAcc.toFixed(4)}, test acc ${testAcc.toFixed(4)}; ${Math.round(imagesPerSecond)} images/s, ${wallTimeSeconds.toFixed(1)} s`);
   print(`wrote ${outDir}/{${[MODEL_FILE, CHECKPOINT_FILE, 'metrics.json', ...pictures].join(',')}}`);
   if (stopped) {
     print(`stopped after iteration ${solver.lossHistory.length} of ${solver.numIterations}; ${MODEL_FILE} holds the best model so far. Resume with: convnet train --resume ${options.out}`);

@@ -10,7 +10,8 @@
  * __metadata__:
  *   "format": "convnet-checkpoint"
  *   "convnet": JSON { version: 1, convnetVersion, model: model.config, solver: { epoch,
- *       iterationsPerEpoch, batchSize, seed, updateRule, lrDecay, histories, bestValAcc, hasBest,
+ *       iterationsPerEpoch, batchSize, seed, updateRule, lrDecay, lrSchedule, warmupEpochs,
+ *       stepEpochs, weightDecay, labelSmoothing, histories, bestValAcc, hasBest,
  *       optim: { W1: { learningRate: 0.001, t: 12, m: "optim.W1.m", … } },
  *       random: { batch, sample, augment, model: [dropout generators] } }, extra: caller's JSON }
  */
@@ -34,6 +35,12 @@ export interface SolverSnapshot {
   seed: number;
   updateRule: string;
   lrDecay: number;
+  /** Older checkpoints have none of these five: they decode as 'exp', 0, 1, 0, 0 (what those runs did). */
+  lrSchedule: string;
+  warmupEpochs: number;
+  stepEpochs: number;
+  weightDecay: number;
+  labelSmoothing: number;
   lossHistory: number[];
   trainAccHistory: number[];
   valAccHistory: number[];
@@ -149,6 +156,11 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
       seed: integer('seed'),
       updateRule: String(solver.updateRule),
       lrDecay: Number(solver.lrDecay),
+      lrSchedule: solver.lrSchedule === undefined ? 'exp' : String(solver.lrSchedule),
+      warmupEpochs: solver.warmupEpochs === undefined ? 0 : Number(solver.warmupEpochs),
+      stepEpochs: solver.stepEpochs === undefined ? 1 : Number(solver.stepEpochs),
+      weightDecay: solver.weightDecay === undefined ? 0 : Number(solver.weightDecay),
+      labelSmoothing: solver.labelSmoothing === undefined ? 0 : Number(solver.labelSmoothing),
       lossHistory: numbers('lossHistory'),
       trainAccHistory: numbers('trainAccHistory'),
       valAccHistory: numbers('valAccHistory'),

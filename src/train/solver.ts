@@ -10,7 +10,10 @@
  * CS231n's np.random.choice), calls model.loss(X, y) and updates every parameter with the
  * update rule and that parameter's own config (a deep copy of optimConfig holding its state).
  * An epoch is max(floor(numTrain / batchSize), 1) iterations; at each epoch end every config's
- * learningRate is multiplied by lrDecay. Training and validation accuracy are checked after the
+ * learningRate is multiplied by lrDecay (lrSchedule 'exp', the default; 'cosine' and 'step' and
+ * a warm-up set it from optimConfig.learningRate before every step instead). weightDecay
+ * shrinks the weights, decoupled from the gradient (AdamW); labelSmoothing trains a Network on
+ * smoothed targets. Training and validation accuracy are checked after the
  * first iteration, at each epoch end and after the last iteration; the parameters with the best
  * validation accuracy are kept and put into model.params when training ends (also when it is
  * stopped early or fails).
@@ -25,6 +28,7 @@ import { allocate, clone, sizeOf, zerosLike, type Tensor } from '../tensor.js';
 import { assertObject, assertTensor, integer } from '../validate.js';
 import type { LossAndGrads, TrainableModel } from '../models/model.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { assertSmoothable, decayedParamNames, smoothedLoss } from './regularise.js';
 import { getUpdateRule, type OptimConfig, type UpdateRule, type UpdateRuleName } from './optim.js';
 
 /**
@@ -69,8 +73,33 @@ export interface SolverOptions {
   updateRule?: UpdateRuleName | UpdateRule;
   /** Hyperparameters for the rule (learningRate, …); each parameter gets a deep copy. Default {}. */
   optimConfig?: OptimConfig;
-  /** Multiplies every learningRate at each epoch end. Default 1. */
+  /** Multiplies every learningRate at each epoch end ('exp'), or every stepEpochs epochs ('step'). Default 1. */
   lrDecay?: number;
+  /**
+   * How the learning rate lr0 = optimConfig.learningRate changes; with e the epochs completed
+   * and t the iterations done before a step, out of T = numIterations:
+   *   'exp' (default)  lr0 · lrDecay^e, multiplied in at each epoch end
+   *   'step'           lr0 · lrDecay^floor(e / stepEpochs)
+   *   'cosine'         lr0 · (1 + cos(π·t / T)) / 2, set before every step (lrDecay unused)
+   * Raising numEpochs on resume stretches what is left of a cosine schedule to the new T.
+   */
+  lrSchedule?: LrSchedule;
+  /** Epochs of linear warm-up: the first W·iterationsPerEpoch steps use lr · (t + 1) / (W·iterationsPerEpoch). Default 0. */
+  warmupEpochs?: number;
+  /** lrSchedule 'step': epochs between two lrDecay factors. Default 1. */
+  stepEpochs?: number;
+  /**
+   * Decoupled weight decay λ (AdamW, Loshchilov & Hutter): before each update, every weight (a
+   * Network's Conv2d and Linear weights, else every parameter of rank >= 2; never biases or
+   * normalisation parameters) is multiplied by 1 − lr·λ, lr being that step's learning rate.
+   * It is not part of the loss or the gradient (unlike the model's reg, an L2 term). Default 0.
+   */
+  weightDecay?: number;
+  /**
+   * ε in [0, 1): train on the targets (1 − ε)·onehot(y) + ε/C (softmaxCrossEntropyLoss) instead
+   * of model.loss(X, y)'s plain softmax. Needs a Network. Default 0.
+   */
+  labelSmoothing?: number;
   /** Default 100. */
   batchSize?: number;
   /** Default 10. */
@@ -160,6 +189,9 @@ export interface EpochRecord {
 
 export type SolverRecord = IterationRecord | EpochRecord;
 
+export type LrSchedule = 'exp' | 'cosine' | 'step';
+export const LR_SCHEDULES: readonly LrSchedule[] = ['exp', 'cosine', 'step'];
+
 export interface TrainResult {
   /** True when the stop signal, stop() or leaving the iterator ended training early. */
   stopped: boolean;
@@ -172,7 +204,8 @@ export interface TrainResult {
 const OPTION_KEYS = [
   'updateRule', 'optimConfig', 'lrDecay', 'batchSize', 'numEpochs', 'numTrainSamples', 'numValSamples',
   'printEvery', 'verbose', 'log', 'checkpointName', 'seed', 'signal', 'onIteration', 'onEpoch', 'augment',
-  'onCheckpoint', 'checkpointExtra', 'resume', 'divergenceFactor',
+  'onCheckpoint', 'checkpointExtra', 'resume', 'divergenceFactor', 'lrSchedule', 'warmupEpochs', 'stepEpochs',
+  'weightDecay', 'labelSmoothing',
 ] as const;
 
 export class Solver {
@@ -183,6 +216,11 @@ export class Solver {
   readonly updateRuleName: string;
   readonly optimConfig: OptimConfig;
   readonly lrDecay: number;
+  readonly lrSchedule: LrSchedule;
+  readonly warmupEpochs: number;
+  readonly stepEpochs: number;
+  readonly weightDecay: number;
+  readonly labelSmoothing: number;
   readonly batchSize: number;
   readonly numEpochs: number;
   readonly numTrainSamples: number | null;
@@ -220,6 +258,10 @@ export class Solver {
   private readonly onCheckpoint: SolverOptions['onCheckpoint'];
   private readonly checkpointExtra: Json;
   private readonly divergenceFactor: number | null;
+  /** lr0 of the schedule: optimConfig.learningRate, else the built-in rule's default. */
+  private readonly baseLearningRate: number | undefined;
+  /** The parameters weightDecay applies to. */
+  private readonly decayed: Set<string>;
   private stopRequested = false;
   private started = false;
   private hasBest = false;
@@ -249,6 +291,16 @@ export class Solver {
     if (typeof this.lrDecay !== 'number' || !Number.isFinite(this.lrDecay) || this.lrDecay <= 0) {
       fail(fn, 'lrDecay to be a finite number > 0', show(options.lrDecay));
     }
+    this.lrSchedule = options.lrSchedule ?? 'exp';
+    if (!LR_SCHEDULES.includes(this.lrSchedule)) fail(fn, `lrSchedule among ${LR_SCHEDULES.join(', ')}`, show(options.lrSchedule));
+    this.warmupEpochs = integer(fn, 'warmupEpochs', options.warmupEpochs, 0, 0);
+    this.stepEpochs = integer(fn, 'stepEpochs', options.stepEpochs, 1, 1);
+    this.weightDecay = options.weightDecay ?? 0;
+    if (typeof this.weightDecay !== 'number' || !Number.isFinite(this.weightDecay) || this.weightDecay < 0) fail(fn, 'weightDecay to be a finite number >= 0', show(options.weightDecay));
+    this.labelSmoothing = options.labelSmoothing ?? 0;
+    if (typeof this.labelSmoothing !== 'number' || !(this.labelSmoothing >= 0 && this.labelSmoothing < 1)) fail(fn, 'labelSmoothing to be a number in [0, 1)', show(options.labelSmoothing));
+    if (this.labelSmoothing > 0) assertSmoothable(fn, model);
+    this.decayed = this.weightDecay > 0 ? new Set(decayedParamNames(model)) : new Set();
     this.batchSize = integer(fn, 'batchSize', options.batchSize, 1, 100);
     this.numEpochs = integer(fn, 'numEpochs', options.numEpochs, 1, 10);
     this.numTrainSamples = options.numTrainSamples === null ? null : integer(fn, 'numTrainSamples', options.numTrainSamples, 1, 1000);
@@ -292,10 +344,16 @@ export class Solver {
     this.numIterations = this.numEpochs * this.iterationsPerEpoch;
 
     for (const name of Object.keys(model.params)) this.optimConfigs[name] = structuredClone(this.optimConfig);
-    // Let a built-in rule reject a bad optimConfig now rather than at the first step.
+    // Let a built-in rule reject a bad optimConfig now rather than at the first step; its
+    // filled-in config gives the schedule's base learning rate when optimConfig has none.
+    this.baseLearningRate = this.optimConfig.learningRate;
     if (typeof options.updateRule !== 'function') {
       const [name, w] = Object.entries(model.params)[0]!;
-      this.updateRule(w, zerosLike(w), structuredClone(this.optimConfig), name);
+      const filled = this.updateRule(w, zerosLike(w), structuredClone(this.optimConfig), name).config.learningRate;
+      this.baseLearningRate ??= filled;
+    }
+    if (!this.multipliesLearningRate && typeof this.baseLearningRate !== 'number') {
+      fail(fn, `optimConfig.learningRate for lrSchedule '${this.lrSchedule}'${this.warmupEpochs > 0 ? ' with warmupEpochs' : ''} (a custom update rule has no default)`, show(this.baseLearningRate));
     }
     if (options.resume !== undefined) {
       if (!(options.resume instanceof Uint8Array)) fail(fn, 'resume to be the bytes of a checkpoint (a Uint8Array)', show(options.resume));
@@ -325,6 +383,11 @@ export class Solver {
         seed: this.seed,
         updateRule: this.updateRuleName,
         lrDecay: this.lrDecay,
+        lrSchedule: this.lrSchedule,
+        warmupEpochs: this.warmupEpochs,
+        stepEpochs: this.stepEpochs,
+        weightDecay: this.weightDecay,
+        labelSmoothing: this.labelSmoothing,
         lossHistory: this.lossHistory,
         trainAccHistory: this.trainAccHistory,
         valAccHistory: this.valAccHistory,
@@ -352,6 +415,11 @@ export class Solver {
       ['seed', this.seed, s.seed],
       ['updateRule', this.updateRuleName, s.updateRule],
       ['lrDecay', this.lrDecay, s.lrDecay],
+      ['lrSchedule', this.lrSchedule, s.lrSchedule],
+      ['warmupEpochs', this.warmupEpochs, s.warmupEpochs],
+      ['stepEpochs', this.stepEpochs, s.stepEpochs],
+      ['weightDecay', this.weightDecay, s.weightDecay],
+      ['labelSmoothing', this.labelSmoothing, s.labelSmoothing],
     ];
     for (const [what, mine, theirs] of same) {
       if (mine !== theirs) throw new ConvnetError(fn, `expected the ${what} of the run being resumed (${show(theirs)}), got ${show(mine)}`);
@@ -422,6 +490,7 @@ export class Solver {
         if (this.stopping) break;
         const epochOfStep = this.epoch + 1;
         const before = performance.now();
+        this.scheduleLearningRate(t);
         const loss = this.step(t);
         const msPerBatch = performance.now() - before;
         const lr = this.optimConfigs[Object.keys(this.optimConfigs)[0]!]!.learningRate;
@@ -445,8 +514,10 @@ export class Solver {
         const epochEnd = (t + 1) % this.iterationsPerEpoch === 0;
         if (epochEnd) {
           this.epoch += 1;
-          for (const config of Object.values(this.optimConfigs)) {
-            if (typeof config.learningRate === 'number') config.learningRate *= this.lrDecay;
+          if (this.multipliesLearningRate) {
+            for (const config of Object.values(this.optimConfigs)) {
+              if (typeof config.learningRate === 'number') config.learningRate *= this.lrDecay;
+            }
           }
         }
         if (t === 0 || t === this.numIterations - 1 || epochEnd) {
@@ -497,6 +568,35 @@ export class Solver {
     }
   }
 
+  /**
+   * Whether the learning rate is multiplied by lrDecay at each epoch end (CS231n's way, kept
+   * bit for bit for 'exp' without warm-up) rather than set from the schedule before each step.
+   */
+  private get multipliesLearningRate(): boolean {
+    return this.lrSchedule === 'exp' && this.warmupEpochs === 0;
+  }
+
+  /** The schedule's learning rate for step t (0-based), or null when the configs carry it. */
+  learningRateAt(t: number): number | null {
+    const lr0 = this.baseLearningRate;
+    if (this.multipliesLearningRate || typeof lr0 !== 'number') return null;
+    const epoch = Math.floor(t / this.iterationsPerEpoch);
+    let lr: number;
+    if (this.lrSchedule === 'cosine') lr = (lr0 * (1 + Math.cos((Math.PI * t) / this.numIterations))) / 2;
+    else if (this.lrSchedule === 'step') lr = lr0 * this.lrDecay ** Math.floor(epoch / this.stepEpochs);
+    else lr = lr0 * this.lrDecay ** epoch;
+    const warmup = this.warmupEpochs * this.iterationsPerEpoch;
+    if (t < warmup) lr *= (t + 1) / warmup;
+    return lr;
+  }
+
+  /** Sets every config's learningRate to the schedule's value for step t (0-based). */
+  private scheduleLearningRate(t: number): void {
+    const lr = this.learningRateAt(t);
+    if (lr === null) return;
+    for (const config of Object.values(this.optimConfigs)) config.learningRate = lr;
+  }
+
   /** One update from a sampled minibatch; returns its loss. */
   private step(t: number): number {
     const fn = 'Solver.train';
@@ -512,7 +612,8 @@ export class Solver {
       }
       batch = augmented;
     }
-    const out: LossAndGrads = this.model.loss(batch, gatherLabels(yTrain, indices));
+    const labels = gatherLabels(yTrain, indices);
+    const out: LossAndGrads = this.labelSmoothing > 0 ? smoothedLoss(this.model, batch, labels, this.labelSmoothing) : this.model.loss(batch, labels);
     if (out === null || typeof out !== 'object' || out.grads === null || typeof out.grads !== 'object') {
       throw new ConvnetError(fn, `expected model.loss(X, y) to return { loss, grads }, got ${show(out === null || typeof out !== 'object' ? out : Object.keys(out))}`);
     }
@@ -536,7 +637,7 @@ export class Solver {
     for (const name of Object.keys(params)) {
       const dw = out.grads[name];
       if (dw === undefined) throw new ConvnetError(fn, `expected grads to have a gradient for every parameter, missing ${show(name)}`);
-      const { next, config } = this.updateRule(params[name]!, dw, this.optimConfigs[name], name);
+      const { next, config } = this.updateRule(this.decay(name, params[name]!), dw, this.optimConfigs[name], name);
       assertTensor(fn, `the update of ${name}`, next);
       if (next.data.length !== params[name]!.data.length) {
         throw new ConvnetError(fn, `expected the update rule to return ${name} of shape ${show(params[name]!.shape)}, got ${show(next.shape)}`);
@@ -546,6 +647,17 @@ export class Solver {
     }
     this.lossHistory.push(out.loss);
     return out.loss;
+  }
+
+  /** w · (1 − lr·weightDecay) for the decayed parameters (a new tensor); w itself otherwise. */
+  private decay(name: string, w: Tensor): Tensor {
+    if (!this.decayed.has(name)) return w;
+    const lr = this.optimConfigs[name]!.learningRate;
+    if (typeof lr !== 'number') return w;
+    const factor = 1 - lr * this.weightDecay;
+    const out = allocate(w.dtype, w.data.length);
+    for (let i = 0; i < out.length; i++) out[i] = w.data[i]! * factor;
+    return { shape: [...w.shape], data: out, dtype: w.dtype };
   }
 
   /**

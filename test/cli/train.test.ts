@@ -3,12 +3,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadModel } from '../../src/io/files.js';
-import { decodeCheckpoint } from '../../src/train/checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/train/checkpoint.js';
+import type { Json } from '../../src/nn/module.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const bin = join(root, 'dist', 'cli', 'main.js');
@@ -165,5 +166,76 @@ describe('convnet train: problems are reported before training, in one line', ()
     assert.match(run.stderr, /training diverged/);
     assert.match(run.stderr, /at iteration \d+ \(epoch \d+, learning rate 1000000\)/);
     assert.ok(!existsSync(join(out, 'model.safetensors')), 'no model from a diverged run');
+  });
+});
+
+describe('convnet train: the recipe options, the evaluated parameters and where the run ran', () => {
+  const RECIPE = ['--schedule', 'step', '--step-epochs', '2', '--lr-decay', '0.5', '--warmup', '1', '--weight-decay', '0.05', '--label-smoothing', '0.1', '--rotate', '10', '--scale', '0.1', '--shift', '1'];
+
+  test('--schedule step, --warmup, --weight-decay, --label-smoothing, --rotate, --scale: --epochs 2 then --resume --epochs 4 = --epochs 4', () => {
+    const wholeDir = join(work, 'recipe-whole');
+    const whole = convnet('train', ...RUN, ...RECIPE, '--epochs', '4', '--out', wholeDir);
+    assert.equal(whole.status, 0, whole.stderr);
+    assert.match(whole.stdout, /step schedule \(×0\.5 every 2 epochs\), 1 warm-up epoch, weight decay 0\.05 \(decoupled\), label smoothing 0\.1, rotate ±10°, scale ±0\.1, shift ±1/);
+    const out = join(work, 'recipe-halves');
+    assert.equal(convnet('train', ...RUN, ...RECIPE, '--epochs', '2', '--out', out).status, 0);
+    const second = convnet('train', '--resume', out, '--epochs', '4', '--threads', '1', '--no-progress');
+    assert.equal(second.status, 0, second.stderr);
+    assert.deepEqual(resultOf(out), resultOf(wholeDir));
+    // The options differ from the default run's: another run, another loss history.
+    assert.notDeepEqual(resultOf(wholeDir).lossHistory, reference().lossHistory);
+    const metrics = JSON.parse(readFileSync(join(wholeDir, 'metrics.json'), 'utf8'));
+    assert.deepEqual(
+      [metrics.options.schedule, metrics.options.stepEpochs, metrics.options.warmup, metrics.options.weightDecay, metrics.options.labelSmoothing, metrics.options.rotate, metrics.options.scale],
+      ['step', 2, 1, 0.05, 0.1, 10, 0.1],
+    );
+  });
+
+  test('a checkpoint from before the recipe options resumes with their old behaviour (none of them)', () => {
+    const out = join(work, 'old-checkpoint');
+    assert.equal(convnet('train', ...RUN, '--epochs', '2', '--out', out).status, 0);
+    const path = join(out, 'checkpoint.safetensors');
+    const checkpoint = decodeCheckpoint(readFileSync(path));
+    const cli = { ...(checkpoint.extra as { cli: Record<string, unknown> }).cli };
+    for (const key of ['schedule', 'warmup', 'stepEpochs', 'weightDecay', 'labelSmoothing', 'rotate', 'scale']) {
+      assert.ok(key in cli, key);
+      delete cli[key];
+    }
+    writeFileSync(path, encodeCheckpoint({ ...checkpoint, extra: { cli: cli as Json } }));
+    const resumed = convnet('train', '--resume', out, '--epochs', '4', '--threads', '1', '--no-progress');
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.deepEqual(resultOf(out), reference());
+  });
+
+  test('the final accuracies are those of the best-validation parameters, and say so; metrics.json records seed, commit, CPU, threads and kernels', () => {
+    const whole = reference();
+    const metrics = JSON.parse(readFileSync(join(work, 'whole', 'metrics.json'), 'utf8'));
+    const bestIndex = whole.valAccHistory.indexOf(Math.max(...whole.valAccHistory));
+    assert.deepEqual(metrics.evaluated, { parameters: 'best-validation', epoch: Math.floor(metrics.checkIterations[bestIndex] / 8), iteration: metrics.checkIterations[bestIndex], valAcc: metrics.bestValAcc });
+    assert.equal(metrics.valAcc, metrics.bestValAcc, 'the validation accuracy measured at the end is the best check\'s');
+    assert.match(referenceStdout, new RegExp(`best-validation parameters \\(epoch ${metrics.evaluated.epoch}, iteration ${metrics.evaluated.iteration} of 32\\): train acc \\d\\.\\d{4}, val acc \\d\\.\\d{4}, test acc \\d\\.\\d{4}`));
+    assert.equal(metrics.seed, 3);
+    assert.equal(metrics.cpu, cpus()[0]!.model);
+    assert.equal(metrics.threads, 1);
+    assert.match(metrics.backend, /^(wasm|js)$/);
+    const git = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' });
+    assert.equal(metrics.commit, git.status === 0 ? git.stdout.trim() : 'unknown');
+  });
+
+  test('bad recipe values are errors before training', () => {
+    for (const [flag, value, message] of [
+      ['--label-smoothing', '1', /--label-smoothing must be a number in \[0, 1\), got '1'/],
+      ['--rotate', '200', /--rotate must be a number of degrees from 0 to 180, got '200'/],
+      ['--scale', '-0.1', /--scale must be a number in \[0, 1\), got '-0\.1'/],
+      ['--schedule', 'linear', /--schedule.*linear/],
+      ['--weight-decay', '-1', /--weight-decay must be a number >= 0/],
+      ['--warmup', '9', /--warmup 9 is more than the 2 epochs/],
+    ] as const) {
+      const run = convnet('train', ...RUN, '--epochs', '2', flag, value, '--out', join(work, 'bad-recipe'));
+      assert.equal(run.status, 1, `${flag} ${value}`);
+      // The error is the first line (commander adds its usage hint on a second).
+      assert.match(run.stderr.split('\n')[0]!, message);
+      assert.doesNotMatch(run.stdout, /epoch/, 'no training happened');
+    }
   });
 });

@@ -16,7 +16,8 @@ import { randn, type Tensor } from '../../src/tensor.js';
 import { rng } from '../../src/rng.js';
 import { runKernelSuite } from './suite.js';
 import { ThreeLayerConvNet } from '../../src/models/threeLayerConvNet.js';
-import { Solver } from '../../src/train/solver.js';
+import { Solver, type SolverOptions } from '../../src/train/solver.js';
+import { composeAugmentations, randomAffine, randomShift } from '../../src/train/augment.js';
 
 /** Waits (yielding to the event loop) until the instance's workers have started. */
 async function ready(kernels: WasmKernelInstance, workers: number): Promise<void> {
@@ -93,7 +94,7 @@ describe('threads', () => {
     }
   });
 
-  it('the same seed trains the same network on 1 and 3 threads (every call split)', async () => {
+  it('the same seed trains the same network on 1 and 3 threads (every call split), plain and with every recipe option', async () => {
     const gen = rng(5);
     const labels = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i % 4);
     const data = {
@@ -102,13 +103,16 @@ describe('threads', () => {
       XVal: randn([8, 2, 12, 12], gen, 'float32'),
       yVal: labels(8),
     };
-    const train = async (threads: number): Promise<{ losses: number[]; params: Float32Array[] }> => {
+    // The recipe: rotation, scaling and shifts, a cosine schedule after a warm-up epoch, decoupled
+    // weight decay and label smoothing (all in TypeScript around the kernels, so thread-free too).
+    const recipe: SolverOptions = { augment: composeAugmentations(randomAffine(15, 0.15), randomShift(1)), lrSchedule: 'cosine', warmupEpochs: 1, weightDecay: 0.05, labelSmoothing: 0.1 };
+    const train = async (threads: number, extra: SolverOptions = {}): Promise<{ losses: number[]; params: Float32Array[] }> => {
       const kernels = createWasmKernels({ threads, splitAll: true });
       const previous = setKernels(kernels);
       try {
         await ready(kernels, threads - 1);
         const model = new ThreeLayerConvNet({ inputDim: [2, 12, 12], numFilters: 6, filterSize: 3, hiddenDim: 12, numClasses: 4, dtype: 'float32', seed: 9 });
-        const solver = new Solver(model, data, { updateRule: 'adam', optimConfig: { learningRate: 5e-3 }, numEpochs: 2, batchSize: 6, verbose: false, seed: 4 });
+        const solver = new Solver(model, data, { updateRule: 'adam', optimConfig: { learningRate: 5e-3 }, numEpochs: 2, batchSize: 6, verbose: false, seed: 4, ...extra });
         await solver.train();
         return { losses: solver.lossHistory, params: Object.values(model.params).map((p) => p.data as Float32Array) };
       } finally {
@@ -121,6 +125,12 @@ describe('threads', () => {
     assert.equal(one.losses.length, 8);
     assert.deepEqual(three.losses, one.losses);
     assert.deepEqual(three.params, one.params);
+    const oneRecipe = await train(1, recipe);
+    const threeRecipe = await train(3, recipe);
+    assert.equal(oneRecipe.losses.length, 8);
+    assert.notDeepEqual(oneRecipe.losses, one.losses, 'the recipe changes the run');
+    assert.deepEqual(threeRecipe.losses, oneRecipe.losses);
+    assert.deepEqual(threeRecipe.params, oneRecipe.params);
   });
 
   it('setThreads takes 1 to 64 and getThreads reports it', () => {

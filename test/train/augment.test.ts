@@ -4,7 +4,8 @@ import { rng } from '../../src/rng.js';
 import { tensor, type Tensor } from '../../src/tensor.js';
 import type { TrainableModel } from '../../src/models/model.js';
 import { Solver } from '../../src/train/solver.js';
-import { composeAugmentations, randomFlip, randomShift } from '../../src/train/augment.js';
+import { composeAugmentations, randomAffine, randomFlip, randomShift } from '../../src/train/augment.js';
+import type { Rng } from '../../src/rng.js';
 import { assertThrowsConvnet } from '../helpers.js';
 
 describe('augmentation', () => {
@@ -36,6 +37,56 @@ describe('augmentation', () => {
     const augment = composeAugmentations(randomShift(1), randomFlip());
     assert.deepEqual(Array.from(augment(X, rng(9)).data), Array.from(augment(X, rng(9)).data));
     assert.deepEqual(Array.from(X.data), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  /** A generator whose uniform() returns the given values in turn (the angle's draw, then the scale's). */
+  const fixed = (...values: number[]): Rng => ({ uniform: () => values.shift()! }) as unknown as Rng;
+  // 4×4 image 0..15: (y, x) holds 4y + x.
+  const square = tensor(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);
+
+  test('randomAffine(0, 0) and an angle of 0 at scale 1 are the identity, bit for bit', () => {
+    assert.deepEqual(Array.from(randomAffine(0, 0)(square, rng(1)).data), Array.from(square.data));
+    assert.deepEqual(Array.from(randomAffine(30, 0.2)(square, fixed(0.5, 0.5)).data), Array.from(square.data));
+  });
+
+  test('the largest angle (+maxDegrees) of 90° turns the image a quarter: out(y, x) = in(W − 1 − x, y)', () => {
+    const out = randomAffine(90, 0)(square, fixed(1, 0.5)).data;
+    const expected = Array.from({ length: 16 }, (_, i) => 4 * (3 - (i % 4)) + Math.floor(i / 4));
+    Array.from(out).forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-9, `pixel ${i}: ${v} vs ${expected[i]}`));
+  });
+
+  test('scaling about the centre samples between pixels, bilinearly, with zeros outside', () => {
+    // maxScale 0.5 and a draw of 1: scale 1.5. A constant image stays constant where every
+    // neighbour is inside, and the centre (1.5, 1.5) maps to itself.
+    const ones = tensor(new Array(16).fill(1), [1, 1, 4, 4]);
+    const out = randomAffine(0, 0.5)(ones, fixed(0.5, 1)).data;
+    for (const i of [5, 6, 9, 10]) assert.ok(Math.abs(out[i]! - 1) < 1e-12, `inner pixel ${i} = ${out[i]}`);
+    // Shrinking (scale 0.5, draw 0) pulls in the zeros outside: the corner samples (−1.5, −1.5)·2 + 1.5 = −1.5.
+    const shrunk = randomAffine(0, 0.5)(ones, fixed(0.5, 0)).data;
+    assert.equal(shrunk[0], 0);
+    // A horizontal ramp x → x scaled by 1.5: pixel x samples (x − 1.5) / 1.5 + 1.5, interpolated linearly.
+    const ramp = tensor([0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3], [1, 1, 4, 4]);
+    const scaled = randomAffine(0, 0.5)(ramp, fixed(0.5, 1)).data;
+    for (const x of [0, 1, 2, 3]) assert.ok(Math.abs(scaled[4 + x]! - ((x - 1.5) / 1.5 + 1.5)) < 1e-12, `ramp x = ${x}: ${scaled[4 + x]}`);
+  });
+
+  test('randomAffine draws two numbers per image and leaves X unchanged; every channel moves alike', () => {
+    const two = tensor(Array.from({ length: 32 }, (_, i) => i % 16), [1, 2, 4, 4]);
+    const generator = rng(4);
+    const out = randomAffine(20, 0.1)(two, generator).data;
+    assert.deepEqual(Array.from(out.slice(0, 16)), Array.from(out.slice(16)));
+    const replay = rng(4);
+    replay.uniform();
+    replay.uniform();
+    assert.equal(generator.uniform(), replay.uniform());
+    assert.deepEqual(Array.from(two.data), Array.from({ length: 32 }, (_, i) => i % 16));
+  });
+
+  test('randomAffine rejects angles outside [0, 180] and scales outside [0, 1)', () => {
+    assertThrowsConvnet(() => randomAffine(-1, 0), /randomAffine/, /maxDegrees to be a number from 0 to 180, got -1/);
+    assertThrowsConvnet(() => randomAffine(10, 1), /randomAffine/, /maxScale to be a fraction in \[0, 1\), got 1/);
+    assertThrowsConvnet(() => randomAffine(Number.NaN, 0), /randomAffine/, /maxDegrees/);
+    assertThrowsConvnet(() => randomAffine(10, 0.1)(tensor([1, 2]), rng(1)), /randomAffine/, /rank 4/);
   });
 
   test('throws on a negative shift', () => assertThrowsConvnet(() => randomShift(-1), /randomShift/, /maxShift/));

@@ -1,0 +1,119 @@
+// `npm run results`: the aggregation (mean, sample standard deviation, formatting, the table)
+// and the runner end to end on a tiny row.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { commandLine, formatAccuracy, formatRate, formatTime, markdownTable, parseArgs, ROWS, selectRows, summarize, type ResultRow, type RowResult, type RunMetrics } from '../../bench/results.js';
+
+const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results.js');
+
+describe('results aggregation', () => {
+  test('summarize: mean and the sample standard deviation (n − 1); one value has sd 0', () => {
+    const s = summarize([0.98, 0.99, 1.0]);
+    assert.ok(Math.abs(s.mean - 0.99) < 1e-15);
+    assert.ok(Math.abs(s.sd - 0.01) < 1e-15);
+    assert.equal(s.n, 3);
+    assert.deepEqual(summarize([2]), { mean: 2, sd: 0, n: 1 });
+    // 2, 4, 4, 4, 5, 5, 7, 9: mean 5, Σ(v − 5)² = 32, sd √(32/7).
+    assert.ok(Math.abs(summarize([2, 4, 4, 4, 5, 5, 7, 9]).sd - Math.sqrt(32 / 7)) < 1e-15);
+    assert.throws(() => summarize([]), /at least one value/);
+  });
+
+  test('formats: accuracy in percent with two decimals, time in s or min, rates with thousands separators', () => {
+    assert.equal(formatAccuracy({ mean: 0.98933, sd: 0.0012, n: 3 }), '98.93 ± 0.12%');
+    assert.equal(formatTime({ mean: 35.4, sd: 1.6, n: 3 }), '35 ± 2 s');
+    assert.equal(formatTime({ mean: 318, sd: 12, n: 3 }), '5.3 ± 0.2 min');
+    assert.equal(formatRate({ mean: 2589.4, sd: 40.2, n: 3 }), '2,589 ± 40');
+  });
+
+  test('commandLine quotes what a shell would split or expand', () => {
+    assert.equal(commandLine(['--model', '[conv(8,3)-relu]x2-fc(10)', '--lr', '2e-3']), "npx convnet train --model '[conv(8,3)-relu]x2-fc(10)' --lr 2e-3");
+    assert.equal(commandLine([]), 'npx convnet train');
+  });
+
+  const run = (seed: number, testAcc: number, wallTimeSeconds: number, imagesPerSecond: number): RunMetrics => ({ seed, testAcc, wallTimeSeconds, imagesPerSecond, commit: 'c'.repeat(40), cpu: 'AMD EPYC', threads: 2, backend: 'wasm', variant: 'relaxed-simd' });
+  const rows: ResultRow[] = [
+    { id: 'a', label: 'row a', args: ['--epochs', '1'] },
+    { id: 'b', label: 'row b', args: ['--model', 'fc'], unavailable: () => 'no data here' },
+    { id: 'c', label: 'row c', args: [] },
+  ];
+
+  test('markdownTable: one line per row, measured rows as mean ± sd, the others with their command and "not re-run in this table"', () => {
+    const results: Record<string, RowResult> = {
+      a: { id: 'a', command: 'npx convnet train --epochs 1', date: '2026-12-02T07:00:00.000Z', load: [1.5, 2.2], runs: [run(0, 0.98, 30, 2000), run(1, 0.99, 32, 2100), run(2, 1.0, 34, 2200)] },
+    };
+    const table = markdownTable(rows, results);
+    const lines = table.trim().split('\n');
+    assert.match(lines[0]!, /^Measured 2026-12-02 by `npm run results` \(convnet cccccccccc; AMD EPYC\)/);
+    assert.equal(lines[4], '| row a | `npx convnet train --epochs 1` | 99.00 ± 1.00% | 32 ± 2 s | 2,100 ± 100 | 0, 1, 2 | wasm (relaxed-simd), 2 threads | 1.5 → 2.2 |');
+    assert.equal(lines[5], '| row b | `npx convnet train --model fc` | not re-run in this table (no data here) | | | | | |');
+    assert.equal(lines[6], '| row c | `npx convnet train` | not re-run in this table | | | | | |');
+    assert.equal(lines[2], '| row | command | test accuracy | wall time | images/s | seeds | kernels | load |');
+    assert.equal(lines.length, 7);
+  });
+
+  test('selectRows and parseArgs: ids, seeds, extra flags; unknown ones are errors naming what is known', () => {
+    assert.deepEqual(selectRows(rows, 'c,a').map((r) => r.id), ['a', 'c']);
+    assert.equal(selectRows(rows, undefined).length, 3);
+    assert.throws(() => selectRows(rows, 'a,zz'), /unknown row zz; the rows are a, b, c/);
+    assert.deepEqual(parseArgs([]), { seeds: 3, dryRun: false, jobs: 1, extra: [], out: 'bench/results.md' });
+    assert.deepEqual(parseArgs(['--seeds', '5', '--rows', 'default', '--dry-run', '--jobs', '2', '--extra', '--epochs 1  --num-train 200', '--out', 'x.md']), { seeds: 5, rows: 'default', dryRun: true, jobs: 2, extra: ['--epochs', '1', '--num-train', '200'], out: 'x.md' });
+    assert.equal(parseArgs(['--table']).table, true);
+    assert.throws(() => parseArgs(['--jobs', '0']), /--jobs must be a whole number >= 1, got '0'/);
+    assert.throws(() => parseArgs(['--seeds', '0']), /--seeds must be a whole number >= 1, got '0'/);
+    assert.throws(() => parseArgs(['--bogus']), /unknown option --bogus/);
+  });
+
+  test("the README's rows are all there, each id once", () => {
+    const ids = ROWS.map((r) => r.id);
+    assert.deepEqual(ids, [...new Set(ids)]);
+    for (const id of ['default', 'pure-ts', 'spec', '99', 'fashion']) assert.ok(ids.includes(id), id);
+  });
+});
+
+describe('npm run results, end to end', () => {
+  test('--rows default --seeds 2 --jobs 2 on a tiny run: the table is the mean ± sd of the two metrics.json files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convnet-results-test-'));
+    const out = join(dir, 'table.md');
+    const work = join(dir, 'runs');
+    const run = spawnSync(process.execPath, [script, '--rows', 'default', '--seeds', '2', '--jobs', '2', '--extra', '--epochs 1 --num-train 200 --threads 1', '--out', out, '--work', work], { encoding: 'utf8', timeout: 300_000 });
+    assert.equal(run.status, 0, run.stderr);
+    const metrics = [0, 1].map((seed) => JSON.parse(readFileSync(join(work, `default-seed${seed}`, 'metrics.json'), 'utf8')));
+    assert.deepEqual(metrics.map((m) => m.seed), [0, 1]);
+    const table = readFileSync(out, 'utf8');
+    const expected = `| ${ROWS[0]!.label} | \`npx convnet train --epochs 1 --num-train 200 --threads 1\` | ${formatAccuracy(summarize(metrics.map((m) => m.testAcc)))} | ${formatTime(summarize(metrics.map((m) => m.wallTimeSeconds)))} | ${formatRate(summarize(metrics.map((m) => m.imagesPerSecond)))} | 0, 1 | wasm (relaxed-simd), 1 thread |`;
+    assert.match(table, /\(2 seeds at once\) \|\n/);
+    assert.ok(table.includes(expected), `${table}\nexpected a line starting ${expected}`);
+    assert.match(table, /\| candidate recipe for 99% .* \| `npx convnet train --model .*` \| not re-run in this table/);
+    assert.ok(run.stdout.includes(table.trim().split('\n').at(-1)!), 'the table is printed too');
+    const json = JSON.parse(readFileSync(join(dir, 'table.json'), 'utf8'));
+    assert.deepEqual(Object.keys(json), ['default']);
+    assert.equal(json.default.runs.length, 2);
+    // --table writes the same table again from results.json, training nothing.
+    const again = spawnSync(process.execPath, [script, '--table', '--out', out, '--work', join(dir, 'none')], { encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(readFileSync(out, 'utf8'), table);
+    assert.ok(!existsSync(join(dir, 'none', 'default-seed0')));
+  });
+
+  test('--dry-run prints one command per seed and runs nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convnet-results-test-'));
+    const run = spawnSync(process.execPath, [script, '--rows', '99,default', '--seeds', '2', '--dry-run', '--out', join(dir, 't.md')], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const lines = run.stdout.trim().split('\n');
+    assert.equal(lines.length, 4);
+    assert.match(lines[0]!, /main\.js train --seed 0 --out \S+default-seed0 --no-progress$/);
+    assert.match(lines[3]!, /main\.js train --model '.*' .*--seed 1 --out \S+99-seed1 --no-progress$/);
+    assert.ok(!existsSync(join(dir, 't.md')));
+  });
+
+  test('an unknown row is a one-line error', () => {
+    const run = spawnSync(process.execPath, [script, '--rows', 'nope', '--dry-run'], { encoding: 'utf8' });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /^results: --rows: unknown row nope; the rows are default, pure-ts, spec, 99, fashion\n$/);
+  });
+});
