@@ -8,7 +8,7 @@ import type { ModuleConfig } from '../nn/module.js';
 import { modelDtype } from './common.js';
 import { FullyConnectedNet, type FullyConnectedNetOptions } from './fullyConnectedNet.js';
 import type { ModelConfig } from './model.js';
-import { Network } from './network.js';
+import { Network, type NetworkOptions } from './network.js';
 import { ConvNet, type ConvNetOptions } from './spec.js';
 import { ThreeLayerConvNet, type ThreeLayerConvNetOptions } from './threeLayerConvNet.js';
 
@@ -26,11 +26,13 @@ export function buildModel(config: ModelConfig): Network {
     case 'ConvNet':
       return new ConvNet(options as unknown as ConvNetOptions);
     case 'Network': {
-      const unknown = Object.keys(options).filter((k) => !['inputShape', 'reg', 'dtype', 'module'].includes(k));
-      if (unknown.length > 0) throw new ConvnetError(fn, `expected a Network config with inputShape, reg, dtype and module, got ${show(unknown)}`);
+      const unknown = Object.keys(options).filter((k) => !['inputShape', 'reg', 'dtype', 'module', 'loss'].includes(k));
+      if (unknown.length > 0) throw new ConvnetError(fn, `expected a Network config with inputShape, reg, dtype, module and loss (optional), got ${show(unknown)}`);
       const dtype = modelDtype(fn, options.dtype);
       const module = buildModule(options.module as ModuleConfig, { dtype });
-      return new Network({ module, inputShape: options.inputShape as number[], reg: options.reg as number | undefined });
+      // The loss head is checked by Network (an unknown kind or option is its error).
+      const loss = options.loss as NetworkOptions['loss'];
+      return new Network({ module, inputShape: options.inputShape as number[], reg: options.reg as number | undefined, ...(loss === undefined ? {} : { loss }) });
     }
     default:
       throw new ConvnetError(fn, `expected config.kind to be one of ${MODEL_KINDS.join(', ')}, got ${show(kind)}`);

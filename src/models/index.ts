@@ -1,4 +1,4 @@
-export type { Model, ModelConfig, LossAndGrads, TrainableModel } from './model.js';
+export type { Model, ModelConfig, LossAndGrads, LossHead, LossTarget, RegressionHead, SoftmaxHead, TrainableModel } from './model.js';
 export { Network, type NetworkOptions, type SummaryRow, type NamedTensor } from './network.js';
 export { ThreeLayerConvNet, type ThreeLayerConvNetOptions } from './threeLayerConvNet.js';
 export { FullyConnectedNet, type FullyConnectedNetOptions } from './fullyConnectedNet.js';

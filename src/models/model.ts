@@ -3,9 +3,13 @@
  * ConvNet, and any Network of modules). It keeps CS231n's:
  *
  *   model.params            trainable parameters by name (W1, b1, gamma1, …)
- *   model.loss(X)           test-time forward: class scores (N, C)
+ *   model.loss(X)           test-time forward: class scores (N, C), or the model's output
  *   model.loss(X, y)        training forward and backward: the mean loss (regularisation
  *                           included) and a gradient for every key of params, same shapes
+ *
+ * y is what the model's loss head (lossHead) compares the output with: class labels (N) for
+ * 'softmax' (the default), one label per pixel (N·H·W, row-major) for 'pixelSoftmax', a
+ * target tensor of the output's shape (N, …outputShape) for 'mse' and 'l1'.
  *
  * and adds what saving, exporting, drawing and inspecting a model need: buffers, the forward in
  * either mode, the gradient of the scores with respect to the input, a JSON config that
@@ -25,6 +29,34 @@ export interface LossAndGrads {
   grads: Record<string, Tensor>;
 }
 
+/**
+ * The loss a model ends in (LossHeadOptions, normalised):
+ *   softmax        cross-entropy of scores (N, C) against class labels (N); with class
+ *                  weights (one per class), an ignored label, label smoothing ε
+ *   pixelSoftmax   the same per position: scores (N, C, H, W), labels (N, H, W) flattened
+ *                  row-major; the mean is over the positions not ignored (weighted)
+ *   mse, l1        mean squared / absolute error against a target tensor of the output's
+ *                  shape (regression, reconstruction)
+ * The softmax losses are softmaxCrossEntropyLoss's (src/layers/loss.ts) with reduction 'mean'.
+ */
+export type LossHead = SoftmaxHead | RegressionHead;
+
+/** Mean squared or absolute error against a target tensor; no options. */
+export interface RegressionHead {
+  kind: 'mse' | 'l1';
+}
+
+/** The softmax heads' options: one weight per class, a label that counts for nothing, ε in [0, 1]. */
+export interface SoftmaxHead {
+  kind: 'softmax' | 'pixelSoftmax';
+  weights?: number[];
+  ignoreIndex?: number;
+  labelSmoothing?: number;
+}
+
+/** What loss(X, y) takes as y: class labels (softmax heads) or a target tensor (mse, l1). */
+export type LossTarget = Int32Array | number[] | Tensor;
+
 /** A model's architecture as plain JSON: `kind` names the class; buildModel reads it. */
 export interface ModelConfig {
   kind: string;
@@ -39,15 +71,20 @@ export interface Model {
   readonly dtype: DType;
   /** One sample's shape, e.g. [1, 28, 28] or [784]. */
   readonly inputShape: readonly number[];
+  /** Classes of a softmax head (the score channels of a pixelSoftmax head); 0 for mse and l1. */
   readonly numClasses: number;
+  /** One sample's output shape: [numClasses], [C, H, W] for pixelSoftmax, anything for mse / l1. */
+  readonly outputShape: readonly number[];
+  /** The loss the model is trained with, and so what y must be in loss(X, y). */
+  readonly lossHead: LossHead;
   readonly config: ModelConfig;
-  /** Class scores (N, numClasses) for X (N, …inputShape); mode 'test' unless asked. */
+  /** The output (N, …outputShape), class scores for a classifier, for X (N, …inputShape); mode 'test' unless asked. */
   forward(X: Tensor, options?: { mode?: Mode }): Tensor;
-  /** Class scores (N, C) for X, in test mode. */
+  /** The output (class scores (N, C) for a classifier) for X, in test mode. */
   loss(X: Tensor): Tensor;
-  /** The loss and its gradients for X with labels y, in train mode. */
-  loss(X: Tensor, y: Int32Array | number[]): LossAndGrads;
-  /** d(Σ scores · dscores) / dX for the test-mode scores of X: saliency maps and fooling images. */
+  /** The loss and its gradients for X with targets y (labels or a target tensor, by lossHead), in train mode. */
+  loss(X: Tensor, y: LossTarget): LossAndGrads;
+  /** d(Σ scores · dscores) / dX for the test-mode scores (output) of X: saliency maps and fooling images. */
   inputGradient(X: Tensor, dscores: Tensor): Tensor;
   /** A table of layers with output shapes and parameter counts. */
   summary(): string;

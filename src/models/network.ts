@@ -1,5 +1,6 @@
 /**
- * Network: a model made of a module tree (usually a Sequential) followed by a softmax loss.
+ * Network: a model made of a module tree (usually a Sequential) followed by a loss head:
+ * softmax cross-entropy by default, or per-pixel softmax, MSE or L1 (NetworkOptions.loss).
  * ThreeLayerConvNet, FullyConnectedNet and ConvNet are Networks that build their tree from
  * their options; any other tree (a Residual net, an imported graph) is a plain Network.
  *
@@ -10,15 +11,15 @@
  * the Conv2d's weight.
  */
 import { ConvnetError, show } from '../errors.js';
-import { softmaxLoss } from '../layers/loss.js';
+import { l1Loss, mseLoss, softmaxCrossEntropyLoss, softmaxLoss } from '../layers/loss.js';
 import { Residual, Sequential } from '../nn/containers.js';
 import { Dropout } from '../nn/dropout.js';
-import { Module, parameterCount, showShape, walk, type Mode } from '../nn/module.js';
+import { Module, parameterCount, showShape, walk, type Json, type Mode } from '../nn/module.js';
 import type { RngState } from '../rng.js';
 import { sizeOf, type DType, type Tensor } from '../tensor.js';
 import { assertTensor, assertUpstream, labels, numberInRange } from '../validate.js';
 import { addL2, assertKnownOptions, checkBatch } from './common.js';
-import type { LossAndGrads, Model, ModelConfig } from './model.js';
+import type { LossAndGrads, LossHead, LossTarget, Model, ModelConfig, RegressionHead, SoftmaxHead } from './model.js';
 
 /** Where a named parameter or buffer lives. */
 export interface NamedTensor {
@@ -29,15 +30,22 @@ export interface NamedTensor {
 }
 
 export interface NetworkOptions {
-  /** The layers, scores (N, numClasses) out. */
+  /** The layers: scores (N, numClasses) out for a softmax head, (N, C, H, W) for pixelSoftmax, any output for mse / l1. */
   module: Module;
   /** One sample's shape, e.g. [3, 32, 32]. */
   inputShape: readonly number[];
   /** L2 regularisation strength: 0.5·reg·ΣW² over the weights of Conv2d and Linear layers. */
   reg?: number;
+  /** The loss head (see LossHead): a kind, or { kind, weights?, ignoreIndex?, labelSmoothing? }; default 'softmax'. */
+  loss?: LossHeadOption;
   /** The name errors and summaries use; default 'Network'. */
   name?: string;
 }
+
+/** NetworkOptions.loss: a head's kind alone ('mse') or the whole head ({ kind: 'softmax', labelSmoothing: 0.1 }). */
+export type LossHeadOption = LossHead['kind'] | LossHead;
+
+export const LOSS_HEADS: readonly LossHead['kind'][] = ['softmax', 'pixelSoftmax', 'mse', 'l1'];
 
 /** One row of a summary table. */
 export interface SummaryRow {
@@ -62,6 +70,8 @@ export class Network implements Model {
   readonly root: Module;
   readonly inputShape: readonly number[];
   readonly numClasses: number;
+  readonly outputShape: readonly number[];
+  readonly lossHead: LossHead;
   readonly dtype: DType;
   readonly reg: number;
   readonly name: string;
@@ -71,13 +81,15 @@ export class Network implements Model {
   readonly namedParams: readonly NamedTensor[];
   readonly namedBuffers: readonly NamedTensor[];
   private readonly weightNames: string[];
+  /** The head's class weights as a tensor of the model's dtype (softmax heads with weights). */
+  private readonly classWeights: Tensor | undefined;
 
   constructor(options: NetworkOptions) {
     const name = options?.name ?? 'Network';
     if (options === null || typeof options !== 'object' || !(options.module instanceof Module)) {
-      throw new ConvnetError(name, `expected options { module, inputShape, reg? }, got ${show(options)}`);
+      throw new ConvnetError(name, `expected options { module, inputShape, reg?, loss? }, got ${show(options)}`);
     }
-    assertKnownOptions(name, options, ['module', 'inputShape', 'reg', 'name']);
+    assertKnownOptions(name, options, ['module', 'inputShape', 'reg', 'loss', 'name']);
     const { module, inputShape } = options;
     if (!Array.isArray(inputShape) || inputShape.length < 1 || !inputShape.every((d) => Number.isInteger(d) && d >= 1)) {
       throw new ConvnetError(name, `expected inputShape to be one sample's shape of positive integers, got ${show(inputShape)}`);
@@ -86,9 +98,21 @@ export class Network implements Model {
     this.root = module;
     this.inputShape = [...inputShape];
     this.reg = numberInRange(name, 'reg', options.reg, 0, Infinity, 0, { high: true });
+    this.lossHead = lossHeadOf(name, options.loss);
     const out = module.outputShape(this.inputShape);
-    if (out.length !== 1 || out[0]! < 1) throw new ConvnetError(name, `expected the layers to end in class scores (numClasses), got output shape ${showShape(out)}`);
-    this.numClasses = out[0]!;
+    this.outputShape = out;
+    switch (this.lossHead.kind) {
+      case 'softmax':
+        if (out.length !== 1 || out[0]! < 1) throw new ConvnetError(name, `expected the layers to end in class scores (numClasses) for the softmax loss, got output shape ${showShape(out)}`);
+        this.numClasses = out[0]!;
+        break;
+      case 'pixelSoftmax':
+        if (out.length !== 3) throw new ConvnetError(name, `expected the layers to end in per-pixel class scores (C, H, W) for the pixelSoftmax loss, got output shape ${showShape(out)}`);
+        this.numClasses = out[0]!;
+        break;
+      default:
+        this.numClasses = 0;
+    }
 
     const { params, buffers, weights } = nameTensors(module);
     this.namedParams = params;
@@ -99,10 +123,19 @@ export class Network implements Model {
     this.dtype = dtypes.values().next().value ?? 'float32';
     this.params = views(name, 'params', params, (m) => m.params);
     this.buffers = views(name, 'buffers', buffers, (m) => m.buffers);
+    const head = this.lossHead;
+    if (head.kind === 'softmax' || head.kind === 'pixelSoftmax') {
+      if (head.weights !== undefined && head.weights.length !== this.numClasses) {
+        throw new ConvnetError(name, `expected loss.weights to hold one weight per class (${this.numClasses}), got ${head.weights.length}`);
+      }
+      this.classWeights = head.weights === undefined ? undefined : { shape: [head.weights.length], data: this.dtype === 'float32' ? Float32Array.from(head.weights) : Float64Array.from(head.weights), dtype: this.dtype };
+    }
   }
 
   get config(): ModelConfig {
-    return { kind: 'Network', inputShape: [...this.inputShape], reg: this.reg, dtype: this.dtype, module: this.root.config };
+    // The default head is left out, so that classifiers' configs (and model files) stay as they were.
+    const loss = lossHeadConfig(this.lossHead);
+    return { kind: 'Network', inputShape: [...this.inputShape], reg: this.reg, dtype: this.dtype, module: this.root.config, ...(loss === null ? {} : { loss }) };
   }
 
   forward(X: Tensor, options: { mode?: Mode } = {}): Tensor {
@@ -115,18 +148,54 @@ export class Network implements Model {
   }
 
   loss(X: Tensor): Tensor;
-  loss(X: Tensor, y: Int32Array | number[]): LossAndGrads;
-  loss(X: Tensor, y?: Int32Array | number[]): Tensor | LossAndGrads {
-    checkBatch(`${this.name}.loss`, X, this.inputShape, this.dtype);
+  loss(X: Tensor, y: LossTarget): LossAndGrads;
+  loss(X: Tensor, y?: LossTarget): Tensor | LossAndGrads {
+    const fn = `${this.name}.loss`;
+    checkBatch(fn, X, this.inputShape, this.dtype);
     if (y === undefined) return this.root.forward(X, 'test');
-    // Before the forward: bad labels are the caller's error, named after this method, and must not move batch norm's running statistics.
-    const classes = labels(`${this.name}.loss`, y, X.shape[0]!, this.numClasses);
-    const scores = this.root.forward(X, 'train');
-    const { loss: dataLoss, dx: dscores } = softmaxLoss(scores, classes);
-    this.root.backward(dscores);
+    // Before the forward: bad targets are the caller's error, named after this method, and must not move batch norm's running statistics.
+    const N = X.shape[0]!;
+    const head = this.lossHead;
+    let dataLoss: number;
+    let dout: Tensor;
+    if (isRegression(head)) {
+      const target = this.checkTarget(fn, y, N);
+      const out = this.root.forward(X, 'train');
+      ({ loss: dataLoss, dx: dout } = head.kind === 'mse' ? mseLoss(out, target) : l1Loss(out, target));
+    } else if (isPlainSoftmax(head)) {
+      // CS231n's softmax_loss, as every classifier has always been trained (same numbers to the last bit).
+      const classes = labels(fn, notTensor(fn, head.kind, y), N, this.numClasses);
+      const scores = this.root.forward(X, 'train');
+      ({ loss: dataLoss, dx: dout } = softmaxLoss(scores, classes));
+    } else {
+      // scores (N, C) or (N, C, H, W); one label per position: N or N·H·W.
+      const positions = head.kind === 'softmax' ? N : N * this.outputShape[1]! * this.outputShape[2]!;
+      const classes = headLabels(fn, notTensor(fn, head.kind, y), positions, this.numClasses, head.ignoreIndex, head.kind === 'softmax' ? `one label per sample (${N})` : `one label per pixel (N·H·W = ${N}·${this.outputShape[1]}·${this.outputShape[2]} = ${positions}, row-major)`);
+      const scores = this.root.forward(X, 'train');
+      const result = softmaxCrossEntropyLoss(scores, classes, {
+        ...(this.classWeights === undefined ? {} : { weights: this.classWeights }),
+        ...(head.ignoreIndex === undefined ? {} : { ignoreIndex: head.ignoreIndex }),
+        ...(head.labelSmoothing === undefined ? {} : { labelSmoothing: head.labelSmoothing }),
+      });
+      dataLoss = result.loss;
+      dout = result.dx;
+    }
+    this.root.backward(dout);
     const grads: Record<string, Tensor> = {};
     for (const { name, module, local } of this.namedParams) grads[name] = module.grads[local]!;
     return { loss: addL2(dataLoss, this.reg, this.params, grads, this.weightNames), grads };
+  }
+
+  /** The target tensor of an mse / l1 head: (N, …outputShape), the model's dtype. */
+  private checkTarget(fn: string, y: unknown, N: number): Tensor {
+    const want = `a target tensor of shape (${[N, ...this.outputShape].join(', ')}) (N, …outputShape) for the ${this.lossHead.kind} loss`;
+    if (y instanceof Int32Array || Array.isArray(y)) throw new ConvnetError(fn, `expected ${want}, got class labels (${y instanceof Int32Array ? 'Int32Array' : 'number[]'} of ${y.length})`);
+    if (y === null || typeof y !== 'object' || !('shape' in y)) throw new ConvnetError(fn, `expected ${want}, got ${show(y)}`);
+    assertTensor(fn, 'y', y);
+    const shape = [N, ...this.outputShape];
+    if (y.shape.length !== shape.length || y.shape.some((d, i) => d !== shape[i])) throw new ConvnetError(fn, `expected ${want}, got shape ${show(y.shape)}`);
+    if (y.dtype !== this.dtype) throw new ConvnetError(fn, `expected ${want} of the model's dtype ${this.dtype}, got ${y.dtype}`);
+    return y;
   }
 
   inputGradient(X: Tensor, dscores: Tensor): Tensor {
@@ -232,13 +301,84 @@ export class Network implements Model {
     const total = this.namedParams.reduce((sum, p) => sum + p.module.params[p.local]!.data.length, 0);
     const bufferValues = this.namedBuffers.reduce((sum, b) => sum + b.module.buffers[b.local]!.data.length, 0);
     const bytes = (total + bufferValues) * (this.dtype === 'float32' ? 4 : 8);
+    const head = this.lossHead.kind === 'softmax' ? `${this.numClasses} classes` : this.lossHead.kind === 'pixelSoftmax' ? `${this.numClasses} classes per pixel` : `output ${showShape(this.outputShape)}, ${this.lossHead.kind} loss`;
     return [
-      `${this.name}: input ${showShape(this.inputShape)}, ${this.numClasses} classes, ${this.dtype}`,
+      `${this.name}: input ${showShape(this.inputShape)}, ${head}, ${this.dtype}`,
       line(table[0]!),
       ...table.slice(1).map(line),
       `total: ${total.toLocaleString('en-US')} parameters${bufferValues > 0 ? ` and ${bufferValues.toLocaleString('en-US')} buffer values` : ''} (${formatBytes(bytes)})`,
     ].join('\n');
   }
+}
+
+/** NetworkOptions.loss, checked and normalised (options that are absent stay absent). */
+function lossHeadOf(fn: string, option: unknown): LossHead {
+  if (option === undefined) return { kind: 'softmax' };
+  const given: unknown = typeof option === 'string' ? { kind: option } : option;
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+    throw new ConvnetError(fn, `expected loss to be one of ${LOSS_HEADS.join(', ')} or { kind, weights?, ignoreIndex?, labelSmoothing? }, got ${show(option)}`);
+  }
+  const o = given as Record<string, unknown>;
+  const kind = o.kind;
+  if (kind === 'mse' || kind === 'l1') {
+    const extra = Object.keys(o).filter((k) => k !== 'kind');
+    if (extra.length > 0) throw new ConvnetError(fn, `expected the ${kind} loss without options, got ${show(extra)}`);
+    return { kind };
+  }
+  if (kind !== 'softmax' && kind !== 'pixelSoftmax') throw new ConvnetError(fn, `expected loss.kind to be one of ${LOSS_HEADS.join(', ')}, got ${show(kind)}`);
+  assertKnownOptions(`${fn} (loss)`, o, ['kind', 'weights', 'ignoreIndex', 'labelSmoothing']);
+  const head: SoftmaxHead = { kind };
+  if (o.weights !== undefined) {
+    const w = o.weights;
+    if (!(Array.isArray(w) || w instanceof Float32Array || w instanceof Float64Array) || w.length < 1 || !Array.from(w as ArrayLike<unknown>).every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+      throw new ConvnetError(fn, `expected loss.weights to be one finite weight >= 0 per class, got ${show(w)}`);
+    }
+    head.weights = Array.from(w as ArrayLike<number>);
+  }
+  if (o.ignoreIndex !== undefined) {
+    if (!Number.isInteger(o.ignoreIndex)) throw new ConvnetError(fn, `expected loss.ignoreIndex to be an integer, got ${show(o.ignoreIndex)}`);
+    head.ignoreIndex = o.ignoreIndex as number;
+  }
+  if (o.labelSmoothing !== undefined) head.labelSmoothing = numberInRange(fn, 'loss.labelSmoothing', o.labelSmoothing, 0, 1);
+  return head;
+}
+
+/** A head as config JSON; null for the plain softmax head (left out of configs). */
+function lossHeadConfig(head: LossHead): Json {
+  if (isRegression(head)) return { kind: head.kind };
+  if (isPlainSoftmax(head)) return null;
+  const { kind, weights, ignoreIndex, labelSmoothing } = head;
+  return { kind, ...(weights === undefined ? {} : { weights: [...weights] }), ...(ignoreIndex === undefined ? {} : { ignoreIndex }), ...(labelSmoothing === undefined ? {} : { labelSmoothing }) };
+}
+
+function isRegression(head: LossHead): head is RegressionHead {
+  return head.kind === 'mse' || head.kind === 'l1';
+}
+
+/** The default head: softmax without weights, ignored label or smoothing. */
+function isPlainSoftmax(head: SoftmaxHead): boolean {
+  return head.kind === 'softmax' && head.weights === undefined && head.ignoreIndex === undefined && head.labelSmoothing === undefined;
+}
+
+/** Labels for a softmax head: y must not be a tensor. */
+function notTensor(fn: string, kind: string, y: LossTarget): Int32Array | number[] {
+  if (y instanceof Int32Array || Array.isArray(y)) return y;
+  const what = y !== null && typeof y === 'object' && 'shape' in y ? `a tensor of shape ${show((y as Tensor).shape)}` : show(y);
+  throw new ConvnetError(fn, `expected class labels (an Int32Array or number[]) for the ${kind} loss, got ${what}`);
+}
+
+/** Labels for `count` positions: integers in [0, C), or ignoreIndex. */
+function headLabels(fn: string, y: Int32Array | number[], count: number, C: number, ignoreIndex: number | undefined, per: string): Int32Array {
+  if (y.length !== count) throw new ConvnetError(fn, `expected y to have ${per}, got ${y.length} labels`);
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const label = y[i]!;
+    if (!Number.isInteger(label) || ((label < 0 || label >= C) && label !== ignoreIndex)) {
+      throw new ConvnetError(fn, `expected labels in [0, ${C})${ignoreIndex === undefined ? '' : ` or equal to ignoreIndex (${ignoreIndex})`}, got y[${i}] = ${show(label)}`);
+    }
+    out[i] = label;
+  }
+  return out;
 }
 
 function formatBytes(bytes: number): string {

@@ -49,6 +49,12 @@ export interface SolverSnapshot {
   hasBest: boolean;
   optimConfigs: Record<string, OptimConfig>;
   random: { batch: RngState; sample: RngState; augment: RngState; model: RngState[] };
+  /** Runs against target tensors only: their checks' mean squared errors (see Solver). */
+  metric?: 'mse';
+  trainMseHistory?: number[];
+  valMseHistory?: number[];
+  /** null before the first check. */
+  bestValMse?: number | null;
 }
 
 export interface Checkpoint {
@@ -169,6 +175,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
       hasBest: solver.hasBest === true,
       optimConfigs,
       random: random!,
+      ...(solver.metric === 'mse'
+        ? { metric: 'mse' as const, trainMseHistory: numbers('trainMseHistory'), valMseHistory: numbers('valMseHistory'), bestValMse: typeof solver.bestValMse === 'number' ? solver.bestValMse : null }
+        : {}),
     },
     extra: header.extra ?? null,
   };

@@ -9,7 +9,7 @@
 import { ConvnetError, show } from '../errors.js';
 import { softmaxCrossEntropyLoss } from '../layers/loss.js';
 import { addL2 } from '../models/common.js';
-import type { LossAndGrads, TrainableModel } from '../models/model.js';
+import type { LossAndGrads, LossHead, TrainableModel } from '../models/model.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor.js';
 
@@ -41,6 +41,12 @@ function isNetworkLike(model: unknown): model is NetworkLike {
 export function assertSmoothable(fn: string, model: TrainableModel): void {
   if (!isNetworkLike(model)) {
     throw new ConvnetError(fn, `expected labelSmoothing > 0 to train a Network (a model with root, namedParams and reg), got a model with keys [${Object.keys(model).slice(0, 8).join(', ')}]`);
+  }
+  // smoothedLoss replaces the model's own loss: only the plain softmax head has nothing to lose
+  // (class weights, an ignored label, a regression or per-pixel head would be silently dropped).
+  const head = (model as { lossHead?: LossHead }).lossHead;
+  if (head !== undefined && (head.kind !== 'softmax' || head.weights !== undefined || head.ignoreIndex !== undefined || head.labelSmoothing !== undefined)) {
+    throw new ConvnetError(fn, `expected labelSmoothing > 0 to train a model whose loss head is the plain softmax (give a softmax head its own labelSmoothing instead), got loss head ${show(head)}`);
   }
 }
 

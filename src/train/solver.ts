@@ -18,6 +18,12 @@
  * validation accuracy are kept and put into model.params when training ends (also when it is
  * stopped early or fails).
  *
+ * A model trained against target tensors (a regression or reconstruction model: an mse or l1
+ * loss head) takes them as yTrain / yVal tensors, or `targets: 'inputs'` for an autoencoder
+ * (each minibatch, augmented, is its own target). Its checks then measure the mean squared
+ * error of the test-mode output instead of accuracy (metric 'mse'), and the best parameters
+ * are those with the lowest validation MSE.
+ *
  * All randomness (minibatches, accuracy subsampling) comes from `seed`: the same seed, model
  * and data give the same loss history.
  */
@@ -67,6 +73,20 @@ export interface TrainingData {
   XVal: Tensor;
   yVal: Int32Array;
 }
+
+/**
+ * Data for a model trained against target tensors: yTrain / yVal of shape (N, …the model's
+ * output), XTrain's dtype; or `targets: 'inputs'`: each (augmented) minibatch is its own target.
+ */
+export type TargetData = { XTrain: Tensor; yTrain: Tensor; XVal: Tensor; yVal: Tensor } | { XTrain: Tensor; XVal: Tensor; targets: 'inputs' };
+
+export type SolverData = TrainingData | TargetData;
+
+/** What the checks measure: accuracy for class labels, mean squared error for target tensors. */
+export type SolverMetric = 'accuracy' | 'mse';
+
+/** One split's targets, checked: class labels, target tensors, or the inputs themselves. */
+type Targets = Int32Array | Tensor | 'inputs';
 
 export interface SolverOptions {
   /** A rule name ('sgd', 'sgd_momentum' / 'momentum', 'rmsprop', 'adam') or a function. Default 'sgd'. */
@@ -179,10 +199,17 @@ export interface EpochRecord {
   /** Iterations done so far. */
   iteration: number;
   numIterations: number;
+  /** What this run's checks measure: 'accuracy' (the *Acc fields; the *Mse ones are NaN) or 'mse' (the reverse). */
+  metric: SolverMetric;
   trainAcc: number;
   valAcc: number;
   bestValAcc: number;
-  /** Whether this check set a new best validation accuracy (and saved the parameters). */
+  /** Mean squared error of the test-mode output against the targets (metric 'mse'). */
+  trainMse: number;
+  valMse: number;
+  /** The lowest validation MSE so far. */
+  bestValMse: number;
+  /** Whether this check set a new best validation accuracy (or MSE) and saved the parameters. */
   improved: boolean;
   elapsedMs: number;
 }
@@ -197,7 +224,10 @@ export interface TrainResult {
   stopped: boolean;
   iterations: number;
   epochs: number;
+  /** NaN when the metric is 'mse'. */
   bestValAcc: number;
+  /** NaN when the metric is 'accuracy'. */
+  bestValMse: number;
   elapsedMs: number;
 }
 
@@ -208,9 +238,11 @@ const OPTION_KEYS = [
   'weightDecay', 'labelSmoothing',
 ] as const;
 
-export class Solver {
+export class Solver<D extends SolverData = TrainingData> {
   readonly model: TrainableModel;
-  readonly data: TrainingData;
+  readonly data: D;
+  /** 'accuracy' for class labels, 'mse' for target tensors (see the top of this file). */
+  readonly metric: SolverMetric;
   readonly updateRule: UpdateRule;
   /** The rule's name as given ('adam', …), or the function's name ('custom' if anonymous). */
   readonly updateRuleName: string;
@@ -242,6 +274,11 @@ export class Solver {
   lossHistory: number[] = [];
   trainAccHistory: number[] = [];
   valAccHistory: number[] = [];
+  /** The lowest validation MSE (metric 'mse'; Infinity before the first check). */
+  bestValMse = Infinity;
+  /** Each check's mean squared error on the (subsampled) training and validation data (metric 'mse'). */
+  trainMseHistory: number[] = [];
+  valMseHistory: number[] = [];
   /** The iteration count (1-based) at which each accuracy check was made. */
   checkIterations: number[] = [];
   /** Each parameter's current config (hyperparameters and state). */
@@ -262,16 +299,22 @@ export class Solver {
   private readonly baseLearningRate: number | undefined;
   /** The parameters weightDecay applies to. */
   private readonly decayed: Set<string>;
+  private readonly trainTargets: Targets;
+  private readonly valTargets: Targets;
   private stopRequested = false;
   private started = false;
   private hasBest = false;
   private completed = false;
 
-  constructor(model: TrainableModel, data: TrainingData, options: SolverOptions = {}) {
+  constructor(model: TrainableModel, data: D, options: SolverOptions = {}) {
     const fn = 'Solver';
     assertModel(fn, model);
     this.model = model;
-    this.data = checkData(fn, data);
+    const checked = checkData(fn, data);
+    this.data = checked.data as D;
+    this.trainTargets = checked.train;
+    this.valTargets = checked.val;
+    this.metric = checked.train instanceof Int32Array ? 'accuracy' : 'mse';
     const given: unknown = options;
     assertObject(fn, 'options', given);
     for (const key of Object.keys(given)) {
@@ -396,6 +439,8 @@ export class Solver {
         hasBest: this.hasBest,
         optimConfigs: this.optimConfigs,
         random: { batch: this.batchRng.getState(), sample: this.sampleRng.getState(), augment: this.augmentRng.getState(), model: model.randomState?.() ?? [] },
+        // Only MSE runs carry these, so that classifiers' checkpoints are as they were.
+        ...(this.metric === 'mse' ? { metric: this.metric, trainMseHistory: this.trainMseHistory, valMseHistory: this.valMseHistory, bestValMse: this.hasBest ? this.bestValMse : null } : {}),
       },
       extra: this.checkpointExtra,
     });
@@ -424,6 +469,9 @@ export class Solver {
     for (const [what, mine, theirs] of same) {
       if (mine !== theirs) throw new ConvnetError(fn, `expected the ${what} of the run being resumed (${show(theirs)}), got ${show(mine)}`);
     }
+    if ((s.metric ?? 'accuracy') !== this.metric) {
+      throw new ConvnetError(fn, `expected data like the run being resumed's (checked by ${s.metric ?? 'accuracy'}), got ${this.metric === 'mse' ? 'target tensors (checked by mse)' : 'class labels (checked by accuracy)'}`);
+    }
     if (s.lossHistory.length > this.numIterations) {
       throw new ConvnetError(fn, `expected numEpochs to cover the ${s.lossHistory.length} iterations already done, got ${this.numEpochs} epochs (${this.numIterations} iterations)`);
     }
@@ -449,6 +497,9 @@ export class Solver {
     this.checkIterations = [...s.checkIterations];
     this.bestValAcc = s.bestValAcc;
     this.hasBest = s.hasBest;
+    this.trainMseHistory = [...(s.trainMseHistory ?? [])];
+    this.valMseHistory = [...(s.valMseHistory ?? [])];
+    this.bestValMse = s.bestValMse ?? Infinity;
     this.batchRng.setState(s.random.batch);
     this.sampleRng.setState(s.random.sample);
     this.augmentRng.setState(s.random.augment);
@@ -472,7 +523,8 @@ export class Solver {
   async train(): Promise<TrainResult> {
     const startedAt = performance.now();
     for await (const record of this.iterations()) void record;
-    return { stopped: !this.completed, iterations: this.lossHistory.length, epochs: this.epoch, bestValAcc: this.bestValAcc, elapsedMs: performance.now() - startedAt };
+    const mse = this.metric === 'mse';
+    return { stopped: !this.completed, iterations: this.lossHistory.length, epochs: this.epoch, bestValAcc: mse ? NaN : this.bestValAcc, bestValMse: mse ? this.bestValMse : NaN, elapsedMs: performance.now() - startedAt };
   }
 
   /**
@@ -523,30 +575,37 @@ export class Solver {
         if (t === 0 || t === this.numIterations - 1 || epochEnd) {
           // A check runs to its end even when a stop is asked for, so that a checkpoint never
           // falls inside one.
-          const trainAcc = await this.accuracyAsync(this.data.XTrain, this.data.yTrain, this.numTrainSamples);
-          const valAcc = await this.accuracyAsync(this.data.XVal, this.data.yVal, this.numValSamples);
-          this.trainAccHistory.push(trainAcc);
-          this.valAccHistory.push(valAcc);
+          const mse = this.metric === 'mse';
+          const train = await this.metricAsync(this.data.XTrain, this.trainTargets, this.numTrainSamples);
+          const val = await this.metricAsync(this.data.XVal, this.valTargets, this.numValSamples);
+          (mse ? this.trainMseHistory : this.trainAccHistory).push(train);
+          (mse ? this.valMseHistory : this.valAccHistory).push(val);
           this.checkIterations.push(t + 1);
-          const improved = !this.hasBest || valAcc > this.bestValAcc;
+          const improved = !this.hasBest || (mse ? val < this.bestValMse : val > this.bestValAcc);
           if (improved) {
             this.hasBest = true;
-            this.bestValAcc = valAcc;
+            if (mse) this.bestValMse = val;
+            else this.bestValAcc = val;
             this.bestParams = copyParams(this.model.params);
             this.bestBuffers = copyParams(this.model.buffers ?? {});
           }
           await this.saveCheckpoint();
           await this.onCheckpoint?.(this.checkpoint(), 'epoch');
-          this.log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
+          if (mse) this.log(`(Epoch ${this.epoch} / ${this.numEpochs}) train mse: ${train.toPrecision(6)}; val mse: ${val.toPrecision(6)}`);
+          else this.log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${train.toFixed(6)}; val_acc: ${val.toFixed(6)}`);
           const check: EpochRecord = {
             kind: 'epoch',
             epoch: this.epoch,
             numEpochs: this.numEpochs,
             iteration: t + 1,
             numIterations: this.numIterations,
-            trainAcc,
-            valAcc,
-            bestValAcc: this.bestValAcc,
+            metric: this.metric,
+            trainAcc: mse ? NaN : train,
+            valAcc: mse ? NaN : val,
+            bestValAcc: mse ? NaN : this.bestValAcc,
+            trainMse: mse ? train : NaN,
+            valMse: mse ? val : NaN,
+            bestValMse: mse ? this.bestValMse : NaN,
             improved,
             elapsedMs: performance.now() - startedAt,
           };
@@ -600,7 +659,7 @@ export class Solver {
   /** One update from a sampled minibatch; returns its loss. */
   private step(t: number): number {
     const fn = 'Solver.train';
-    const { XTrain, yTrain } = this.data;
+    const XTrain = this.data.XTrain;
     const indices = new Int32Array(this.batchSize);
     for (let i = 0; i < indices.length; i++) indices[i] = this.batchRng.int(XTrain.shape[0]!);
     let batch = gather(XTrain, indices);
@@ -612,8 +671,9 @@ export class Solver {
       }
       batch = augmented;
     }
-    const labels = gatherLabels(yTrain, indices);
-    const out: LossAndGrads = this.labelSmoothing > 0 ? smoothedLoss(this.model, batch, labels, this.labelSmoothing) : this.model.loss(batch, labels);
+    const targets = this.trainTargets;
+    const y = targets === 'inputs' ? batch : targets instanceof Int32Array ? gatherLabels(targets, indices) : gather(targets, indices);
+    const out: LossAndGrads = this.labelSmoothing > 0 && y instanceof Int32Array ? smoothedLoss(this.model, batch, y, this.labelSmoothing) : this.model.loss(batch, y);
     if (out === null || typeof out !== 'object' || out.grads === null || typeof out.grads !== 'object') {
       throw new ConvnetError(fn, `expected model.loss(X, y) to return { loss, grads }, got ${show(out === null || typeof out !== 'object' ? out : Object.keys(out))}`);
     }
@@ -671,14 +731,72 @@ export class Solver {
     return accuracy;
   }
 
-  /** checkAccuracy that yields to the event loop between batches (a progress bar, signals). */
-  private async accuracyAsync(X: Tensor, y: Int32Array, numSamples: number | null): Promise<number> {
-    let accuracy = 0;
-    for (const step of this.accuracySteps('Solver.train', X, y, numSamples, this.batchSize)) {
-      if (step >= 0) accuracy = step;
+  /**
+   * The mean squared error of the test-mode output of model.loss(X) against Y (N, …output),
+   * or against X itself for 'inputs', over every element; in batches of batchSize, with
+   * numSamples drawn as checkAccuracy draws them.
+   */
+  checkMse(X: Tensor, Y: Tensor | 'inputs' = 'inputs', numSamples: number | null = null, batchSize = 100): number {
+    let mse = 0;
+    for (const step of this.mseSteps('Solver.checkMse', X, Y, numSamples, batchSize)) mse = step;
+    return mse;
+  }
+
+  /** The run's metric (checkAccuracy or checkMse), yielding to the event loop between batches (a progress bar, signals). */
+  private async metricAsync(X: Tensor, targets: Targets, numSamples: number | null): Promise<number> {
+    const steps = targets instanceof Int32Array ? this.accuracySteps('Solver.train', X, targets, numSamples, this.batchSize) : this.mseSteps('Solver.train', X, targets, numSamples, this.batchSize);
+    let value = 0;
+    for (const step of steps) {
+      if (step >= 0) value = step;
       else await yieldToEventLoop();
     }
-    return accuracy;
+    return value;
+  }
+
+  /** The samples a check uses: numSamples drawn with replacement from N, or null for all. */
+  private sampleIndices(fn: string, N0: number, numSamples: number | null): Int32Array | null {
+    if (numSamples === null || numSamples === undefined) return null;
+    integer(fn, 'numSamples', numSamples, 1);
+    if (N0 <= numSamples) return null;
+    const indices = new Int32Array(numSamples);
+    for (let i = 0; i < numSamples; i++) indices[i] = this.sampleRng.int(N0);
+    return indices;
+  }
+
+  /** Yields -1 after each batch, then the mean squared error. */
+  private *mseSteps(fn: string, X: Tensor, Y: Tensor | 'inputs', numSamples: number | null, batchSize: number): Generator<number> {
+    assertTensor(fn, 'X', X);
+    if (X.shape.length < 2) throw new ConvnetError(fn, `expected X of shape (N, …) with rank >= 2, got ${show(X.shape)}`);
+    const N0 = X.shape[0]!;
+    if (Y !== 'inputs') {
+      assertTensor(fn, 'Y', Y);
+      if (Y.shape[0] !== N0) throw new ConvnetError(fn, `expected Y to have one target per sample of X (${N0}), got shape ${show(Y.shape)}`);
+    }
+    integer(fn, 'batchSize', batchSize, 1);
+    const indices = this.sampleIndices(fn, N0, numSamples);
+    const N = indices ? indices.length : N0;
+    if (N === 0) throw new ConvnetError(fn, `expected at least one sample, got X.shape ${show(X.shape)}`);
+    let sum = 0;
+    let count = 0;
+    for (let start = 0; start < N; start += batchSize) {
+      const end = Math.min(start + batchSize, N);
+      const batch = new Int32Array(end - start);
+      for (let i = 0; i < batch.length; i++) batch[i] = indices ? indices[start + i]! : start + i;
+      const Xb = gather(X, batch);
+      const target = Y === 'inputs' ? Xb : gather(Y, batch);
+      const out: unknown = this.model.loss(Xb);
+      assertTensor(fn, 'the output of model.loss(X)', out);
+      if (out.shape.length !== target.shape.length || out.shape.some((d, i) => d !== target.shape[i])) {
+        throw new ConvnetError(fn, `expected model.loss(X) to return an output of the targets' shape ${show(target.shape)}, got ${show(out.shape)}`);
+      }
+      for (let i = 0; i < out.data.length; i++) {
+        const d = out.data[i]! - target.data[i]!;
+        sum += d * d;
+      }
+      count += out.data.length;
+      if (end < N) yield -1;
+    }
+    yield sum / count;
   }
 
   /** Yields -1 after each batch, then the accuracy. */
@@ -688,14 +806,7 @@ export class Solver {
     const N0 = X.shape[0]!;
     const labels = checkLabels(fn, 'y', y, N0);
     integer(fn, 'batchSize', batchSize, 1);
-    let indices: Int32Array | null = null;
-    if (numSamples !== null && numSamples !== undefined) {
-      integer(fn, 'numSamples', numSamples, 1);
-      if (N0 > numSamples) {
-        indices = new Int32Array(numSamples);
-        for (let i = 0; i < numSamples; i++) indices[i] = this.sampleRng.int(N0);
-      }
-    }
+    const indices = this.sampleIndices(fn, N0, numSamples);
     const N = indices ? indices.length : N0;
     if (N === 0) throw new ConvnetError(fn, `expected at least one sample, got X.shape ${show(X.shape)}`);
     let correct = 0;
@@ -768,7 +879,8 @@ type CheckpointableModel = TrainableModel & {
   setRandomState?: (states: readonly RngState[]) => void;
 };
 
-function checkData(fn: string, data: unknown): TrainingData {
+/** The data, checked, and each split's targets (labels, target tensors or 'inputs'). */
+function checkData(fn: string, data: unknown): { data: SolverData; train: Targets; val: Targets } {
   assertObject(fn, 'data', data);
   const { XTrain, yTrain, XVal, yVal } = data as Partial<TrainingData>;
   for (const [name, X] of [['XTrain', XTrain], ['XVal', XVal]] as const) {
@@ -784,12 +896,29 @@ function checkData(fn: string, data: unknown): TrainingData {
   if (xv.shape.length !== xt.shape.length || xv.shape.slice(1).some((d, i) => d !== sampleShape[i])) {
     throw new ConvnetError(fn, `expected data.XVal samples of shape ${show(sampleShape)} (XTrain's), got data.XVal.shape ${show(xv.shape)}`);
   }
-  return {
-    XTrain: xt,
-    yTrain: checkLabels(fn, 'data.yTrain', yTrain, xt.shape[0]!),
-    XVal: xv,
-    yVal: checkLabels(fn, 'data.yVal', yVal, xv.shape[0]!),
-  };
+  if ('targets' in data) {
+    if (data.targets !== 'inputs') fail(fn, "data.targets to be 'inputs' (each minibatch is its own target)", show(data.targets));
+    if (yTrain !== undefined || yVal !== undefined) fail(fn, "either data.targets 'inputs' or data.yTrain and data.yVal", 'both');
+    return { data: { XTrain: xt, XVal: xv, targets: 'inputs' }, train: 'inputs', val: 'inputs' };
+  }
+  const isTensorTarget = (y: unknown): boolean => y !== null && typeof y === 'object' && !Array.isArray(y) && !ArrayBuffer.isView(y) && 'shape' in y;
+  if (isTensorTarget(yTrain) || isTensorTarget(yVal)) {
+    for (const [name, Y, X] of [['yTrain', yTrain, xt], ['yVal', yVal, xv]] as const) {
+      if (!isTensorTarget(Y)) fail(fn, `data.${name} to be a target tensor too (the other split's is one), or both to be class labels`, show(Y));
+      assertTensor(fn, `data.${name}`, Y);
+      if (Y.shape.length < 2 || Y.shape[0] !== X.shape[0]) fail(fn, `data.${name} of shape (N, …) with one target per sample (${X.shape[0]})`, show(Y.shape));
+      if (Y.dtype !== xt.dtype) fail(fn, `data.${name} of the dtype of data.XTrain (${xt.dtype})`, Y.dtype);
+    }
+    const Yt = yTrain as unknown as Tensor;
+    const Yv = yVal as unknown as Tensor;
+    if (Yt.shape.length !== Yv.shape.length || Yt.shape.slice(1).some((d, i) => d !== Yv.shape[i + 1])) {
+      fail(fn, `data.yVal targets of shape ${show(Yt.shape.slice(1))} (yTrain's)`, `data.yVal.shape ${show(Yv.shape)}`);
+    }
+    return { data: { XTrain: xt, yTrain: Yt, XVal: xv, yVal: Yv }, train: Yt, val: Yv };
+  }
+  const labelsTrain = checkLabels(fn, 'data.yTrain', yTrain, xt.shape[0]!);
+  const labelsVal = checkLabels(fn, 'data.yVal', yVal, xv.shape[0]!);
+  return { data: { XTrain: xt, yTrain: labelsTrain, XVal: xv, yVal: labelsVal }, train: labelsTrain, val: labelsVal };
 }
 
 /** Labels as an Int32Array of N non-negative integers (number[] is accepted and converted). */

@@ -72,7 +72,7 @@ async function assertAgrees(model: Network, opset: number, options: { softmax?: 
     const scores = model.forward(X);
     const expected = options.softmax === true ? softmax(scores) : scores;
     const got = await runOnnx(bytes, X);
-    assert.deepEqual(got.dims, [N, model.numClasses]);
+    assert.deepEqual(got.dims, [N, ...model.outputShape]);
     const values = Array.from(expected.data);
     assert.ok(values.some((v) => v !== values[0]), 'the scores vary (a net that outputs a constant would agree trivially)');
     const error = relativeError(got.data, expected.data);
@@ -243,6 +243,21 @@ describe('exportOnnx: onnxruntime agrees with convnet (max |ort − ours| / max 
       assert.ok(weights.every((t) => t.dataType === OnnxDataType.FLOAT));
       await assertAgrees(model, 17);
     }
+  });
+  test('an autoencoder (MSE head): output (N, 1, 8, 8), as its outputShape says', async () => {
+    const init = { dtype: 'float32' as const, generator: rng(11) };
+    const model = new Network({
+      module: new Sequential([
+        new Conv2d({ inChannels: 1, outChannels: 4, kernelSize: 3, stride: 2, pad: 1 }, init),
+        new ReLU(),
+        new ConvTranspose2d({ inChannels: 4, outChannels: 1, kernelSize: 3, stride: 2, pad: 1, outputPadding: 1 }, init),
+        new Sigmoid(),
+      ]),
+      inputShape: [1, 8, 8],
+      loss: 'mse',
+    });
+    assert.deepEqual(decodeOnnx(exportOnnx(model)).graph.output[0]!.type?.tensorType?.shape?.dim.slice(1).map((d) => d.dimValue), [1, 8, 8]);
+    await assertAgrees(model, 17);
   });
   test('softmax: true ends in Softmax, output "probabilities", rows summing to 1', async () => {
     const model = randomise(MODEL_KINDS[3]!.make('float32'), 5);

@@ -4,7 +4,7 @@
  *
  *   const bytes = exportOnnx(model, { opset: 17, softmax: false, info });
  *   // graph input 'input': (N, …model.inputShape) float32, N dynamic
- *   // graph output 'scores': (N, numClasses), or 'probabilities' with { softmax: true }
+ *   // graph output 'scores': (N, ...model.outputShape): (N, numClasses) for a classifier, or 'probabilities' with { softmax: true }
  *
  * The graph is made by walking the module tree (model.root and its children, in execution
  * order, as their configs describe them), never Sequential's fused execution plan. Weights are
@@ -143,7 +143,7 @@ export function onnxModelOf(model: Network, options: ExportOnnxOptions = {}): On
       node: graph.nodes,
       initializer: graph.initializers,
       input: [valueInfo(ONNX_INPUT, model.inputShape)],
-      output: [valueInfo(output, [model.numClasses])],
+      output: [valueInfo(output, [...model.outputShape])],
       valueInfo: [],
     },
     metadataProps: metadata,
