@@ -22,6 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { buildSync } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { encodeModel, encodeSafetensors, jsKernels, setKernels, sgd, type DType, type Network, type Tensor } from '../src/index.js';
 import { MODEL_KINDS, residualNet } from '../test/models/kinds.js';
@@ -170,7 +171,27 @@ try {
 window.__report = report;
 `;
 
-const page = (script: string): string => `<!doctype html><meta charset="utf-8"><title>convnet in a browser</title><script type="module">${script}</script>`;
+/**
+ * dist/ is served as it is, ES modules; its one bare import, protobufjs (ONNX files), is what a
+ * bundler resolves for an application. Here an import map points it at an ES-module build of
+ * protobufjs' light build, made by esbuild when the server starts.
+ */
+const IMPORT_MAP = JSON.stringify({ imports: { 'protobufjs/light.js': '/vendor/protobufjs-light.js' } });
+const page = (script: string): string =>
+  `<!doctype html><meta charset="utf-8"><title>convnet in a browser</title><script type="importmap">${IMPORT_MAP}</script><script type="module">${script}</script>`;
+
+let protobufModule: string | undefined;
+/** protobufjs/light.js (CommonJS) as one ES module whose default export is the library. */
+function protobufEsm(): string {
+  protobufModule ??= buildSync({
+    stdin: { contents: "import protobuf from 'protobufjs/light.js'; export default protobuf;", resolveDir: ROOT },
+    bundle: true,
+    format: 'esm',
+    write: false,
+    logLevel: 'silent',
+  }).outputFiles[0]!.text;
+  return protobufModule;
+}
 const PAGE = page(PAGE_SCRIPT);
 const MODELS_PAGE = page(MODELS_SCRIPT);
 
@@ -197,6 +218,10 @@ function serve(): Promise<Server> {
     const nodeFile = path.startsWith('/node-files/') ? nodeFiles.get(path.slice('/node-files/'.length)) : undefined;
     if (nodeFile !== undefined) {
       response.writeHead(200, { 'Content-Type': 'application/octet-stream', ...headers }).end(nodeFile);
+      return;
+    }
+    if (path === '/vendor/protobufjs-light.js') {
+      response.writeHead(200, { 'Content-Type': 'text/javascript', ...headers }).end(protobufEsm());
       return;
     }
     const file = normalize(join(ROOT, path));
