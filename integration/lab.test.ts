@@ -308,8 +308,16 @@ describe('the lab in headless Chromium', () => {
     await until(page, "s.ready && s.dataset?.name === 'cifar10'");
     assert.match((await page.textContent('[data-testid="dataset-info"]')) ?? '', /184 training, 16 validation, 30 test images/);
     await page.click('[data-testid="step"]');
+    // The last test's model also stood at iteration 1: wait for the new model's summary first.
+    const summary = /ThreeLayerConvNet: input \(3, 32, 32\), 10 classes/;
+    await page
+      .waitForFunction((source) => {
+        const doc = (globalThis as unknown as { document: { querySelector(selector: string): { textContent: string | null } | null } }).document;
+        return new RegExp(source).test(doc.querySelector('[data-testid="summary"]')?.textContent ?? '');
+      }, summary.source, { timeout: 30_000 })
+      .catch(() => undefined);
+    assert.match((await page.textContent('[data-testid="summary"]')) ?? '', summary);
     await until(page, 's.iteration === 1');
-    assert.match((await page.textContent('[data-testid="summary"]')) ?? '', /ThreeLayerConvNet: input \(3, 32, 32\), 10 classes/);
     assert.deepEqual(messages, []);
     assert.deepEqual((await labState(page)).errors, []);
   });
