@@ -1,6 +1,7 @@
 /**
  * Tensors are plain data: a row-major typed array, a shape (NCHW for images) and a dtype.
- * There is no engine, no disposal and no hidden state; the garbage collector owns everything.
+ * There is no engine and no disposal; the garbage collector owns everything (an Arena, below,
+ * lets a model's inference forward reuse its intermediate arrays instead).
  */
 import { ConvnetError, fail, show } from './errors.js';
 import type { Rng } from './rng.js';
@@ -44,10 +45,76 @@ export function assertAllocatable(fn: string, length: number, what: string): voi
   }
 }
 
+/**
+ * Arrays reused by calls that allocate the same sequence of sizes: a model's inference forward
+ * (Network.forward in test mode) runs inside one, so that after its first call at a batch size
+ * it allocates nothing but the output it returns. Inside `arena.run(...)`, allocate,
+ * allocateUninitialized and allocateIndices hand out the array of the same place in the
+ * sequence as last time (a view of its first `length` values when a later call is smaller),
+ * and create one only when there is none big enough. Why not a free list: the sequence of an
+ * inference forward is the same on every call, so matching by position needs no bookkeeping
+ * of lifetimes; what the run returns must not be one of these arrays (it is overwritten by the
+ * next run): the caller copies it out.
+ */
+export class Arena {
+  private readonly slots: (Float32Array | Float64Array | Int32Array)[] = [];
+  private next = 0;
+  /** Arrays this arena has created (it stops rising once the sizes repeat). */
+  created = 0;
+
+  /** Runs `body` with this arena serving the allocations (not re-entrant: nested runs share it). */
+  run<T>(body: () => T): T {
+    const previous = activeArena;
+    activeArena = this;
+    this.next = 0;
+    try {
+      return body();
+    } finally {
+      activeArena = previous;
+    }
+  }
+
+  /** Bytes held by the arena's arrays. */
+  get bytes(): number {
+    return this.slots.reduce((sum, a) => sum + a.byteLength, 0);
+  }
+
+  /** Drops every array (the next run creates them again). */
+  clear(): void {
+    this.slots.length = 0;
+    this.next = 0;
+  }
+
+  take<A extends Float32Array | Float64Array | Int32Array>(kind: new (length: number) => A, length: number, zero: boolean): A {
+    const at = this.next++;
+    const slot = this.slots[at];
+    let array: A;
+    if (slot instanceof kind && slot.length >= length) {
+      array = (slot.length === length ? slot : slot.subarray(0, length)) as A;
+      if (zero) array.fill(0);
+    } else {
+      array = new kind(length); // zero-filled
+      this.slots[at] = array;
+      this.created++;
+    }
+    return array;
+  }
+}
+
+let activeArena: Arena | null = null;
+
 /** A new zero-filled typed array of a dtype (a ConvnetError above MAX_ELEMENTS). */
 export function allocate(dtype: DType, length: number): TypedArray {
   assertAllocatable('allocate', length, 'an array');
+  if (activeArena !== null) return (dtype === 'float32' ? activeArena.take(Float32Array, length, true) : activeArena.take(Float64Array, length, true));
   return dtype === 'float32' ? new Float32Array(length) : new Float64Array(length);
+}
+
+/** A new zero-filled Int32Array (argmax indices), from the active Arena if there is one. */
+export function allocateIndices(length: number): Int32Array {
+  assertAllocatable('allocateIndices', length, 'an index array');
+  if (activeArena !== null) return activeArena.take(Int32Array, length, true);
+  return new Int32Array(length);
 }
 
 /** Below this many bytes allocateUninitialized zero-fills like allocate (no gain to be had). */
@@ -66,6 +133,7 @@ const nodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow?: (bytes: number)
 export function allocateUninitialized(dtype: DType, length: number): TypedArray {
   const bytesPer = dtype === 'float32' ? 4 : 8;
   assertAllocatable('allocate', length, 'an array');
+  if (activeArena !== null) return (dtype === 'float32' ? activeArena.take(Float32Array, length, false) : activeArena.take(Float64Array, length, false));
   if (nodeBuffer?.allocUnsafeSlow === undefined || length * bytesPer < UNINITIALIZED_BYTES) return allocate(dtype, length);
   let bytes: Uint8Array;
   try {

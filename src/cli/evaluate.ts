@@ -12,6 +12,7 @@ import type { Dataset } from '../data/index.js';
 import type { Preprocessing } from '../io/model.js';
 import type { Network } from '../models/network.js';
 import type { Tensor } from '../tensor.js';
+import { getBackend, getThreads, wasmVariant } from '../kernels/index.js';
 import { describeDataset, isDatasetName, loadNamedDataset, type DatasetName, type FolderDatasetOptions } from './datasets.js';
 import { openModelFile } from './modelFile.js';
 import { writeTestPictures, type TestPictureInput } from './pictures.js';
@@ -56,6 +57,11 @@ export interface EvaluateReport {
   confusion: number[][];
   /** The test accuracy the model file records, if any. */
   recordedTestAcc: number | null;
+  /** Seconds the forward passes over the split took (batches of 100, test mode), and so images per second. */
+  seconds: number;
+  imagesPerSecond: number;
+  /** The kernels they ran on, e.g. 'wasm (relaxed-simd), 2 threads'. */
+  kernels: string;
   notes: string[];
 }
 
@@ -137,7 +143,7 @@ function confusionMatrix(model: Network, X: Tensor, y: Int32Array): number[][] {
   const D = X.data.length / N;
   for (let start = 0; start < N; start += BATCH) {
     const n = Math.min(BATCH, N - start);
-    const batch: Tensor = { shape: [n, ...X.shape.slice(1)], data: X.data.slice(start * D, (start + n) * D), dtype: X.dtype };
+    const batch: Tensor = { shape: [n, ...X.shape.slice(1)], data: X.data.subarray(start * D, (start + n) * D), dtype: X.dtype };
     const scores = model.forward(batch, { mode: 'test' }); // (n, C)
     for (let i = 0; i < n; i++) {
       let best = 0;
@@ -170,8 +176,12 @@ export async function runEvaluate(modelPath: string, options: EvaluateOptions, p
   }
   const notes: string[] = [];
   const X = testInputs(dataset, info.preprocessing, notes);
+  const started = performance.now();
   const confusion = confusionMatrix(model, X, dataset.yTest);
+  const seconds = (performance.now() - started) / 1000;
   const count = dataset.yTest.length;
+  const imagesPerSecond = seconds > 0 ? count / seconds : Infinity;
+  const kernels = `${getBackend()}${getBackend() === 'wasm' ? ` (${wasmVariant()})` : ''}, ${getThreads()} thread${getThreads() === 1 ? '' : 's'}`;
   const correct = confusion.reduce((sum, row, k) => sum + row[k]!, 0);
   const classNames = info.classNames ?? dataset.classNames;
   const perClass: ClassMetrics[] = classNames.map((className, k) => {
@@ -185,7 +195,7 @@ export async function runEvaluate(modelPath: string, options: EvaluateOptions, p
   if (recordedTestAcc !== null && recordedTestAcc !== testAcc) {
     notes.push(`${modelPath} records test acc ${recordedTestAcc.toFixed(4)}, measured ${testAcc.toFixed(4)}`);
   }
-  const report: EvaluateReport = { model: modelPath, dataset: name, data: data ?? null, split: 'test', dtype: model.dtype, count, correct, testAcc, classNames, perClass, confusion, recordedTestAcc, notes };
+  const report: EvaluateReport = { model: modelPath, dataset: name, data: data ?? null, split: 'test', dtype: model.dtype, count, correct, testAcc, classNames, perClass, confusion, recordedTestAcc, seconds, imagesPerSecond, kernels, notes };
 
   const pictures = options.out === undefined ? [] : writeEvaluationPictures(options.out, { model, X, y: dataset.yTest, classNames, ...(info.preprocessing === undefined ? {} : { preprocessing: info.preprocessing }), name: `${basename(modelPath)} on ${name}` });
   if (options.json) {
@@ -193,7 +203,7 @@ export async function runEvaluate(modelPath: string, options: EvaluateOptions, p
     return report;
   }
   print(`convnet evaluate: ${modelPath} on ${describeDataset(name, data)}, test split (${count} images), ${model.dtype}`);
-  print(`test acc ${testAcc.toFixed(4)} (${correct}/${count})`);
+  print(`test acc ${testAcc.toFixed(4)} (${correct}/${count}); ${count.toLocaleString('en')} images in ${seconds.toFixed(2)} s: ${Math.round(imagesPerSecond).toLocaleString('en')} images/s (${kernels}, batches of ${BATCH})`);
   print('');
   const fixed = (v: number | null): string => (v === null ? '-' : v.toFixed(4));
   print(table([['class', 'precision', 'recall', 'support'], ...perClass.map((m) => [m.name, fixed(m.precision), fixed(m.recall), String(m.support)])]));

@@ -5,7 +5,7 @@
  *                              (convnet predict / evaluate / info read it)
  *   checkpoint.safetensors     the whole training state, written atomically after every epoch
  *                              and on Ctrl-C: `convnet train --resume DIR` continues exactly
- *   metrics.json               final accuracies, loss and accuracy histories, images/s, options
+ *   metrics.json               final accuracies, loss and accuracy histories, images/s, resident memory per check, options
  *   training.png, .svg         loss per iteration (top) and train/val accuracy per epoch (bottom)
  *   filters.png                the first layer's filters (conv models)
  *   confusion.png, mistakes.png, activations.png   the test split: see ./pictures.ts
@@ -298,6 +298,7 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
   let iterationsSeen = 0;
   const { out: _out, progress: _progress, ...runOptions } = options;
   const checkpointPath = join(outDir, CHECKPOINT_FILE);
+  const rssMiBHistory: number[] = [];
   const solver = new Solver(model, { XTrain: train.X, yTrain: train.y, XVal: data.XVal, yVal: data.yVal }, {
     ...(resume === undefined ? {} : { resume }),
     checkpointExtra: { cli: runOptions as unknown as Json },
@@ -325,6 +326,8 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
       }
     },
     onEpoch: (r) => {
+      // Resident memory at each check, so that growth over a run is visible (npm run bench's memory row reads it).
+      rssMiBHistory.push(Math.round((process.memoryUsage().rss / 2 ** 20) * 10) / 10);
       const line = `epoch ${r.epoch}/${r.numEpochs} (iteration ${r.iteration}/${r.numIterations}): train acc ${r.trainAcc.toFixed(4)}, val acc ${r.valAcc.toFixed(4)}${r.improved ? ' (best)' : ''}, ${(r.elapsedMs / 1000).toFixed(1)} s`;
       if (bar) bar.stop();
       print(line);
@@ -386,6 +389,8 @@ export async function runTrain(options: TrainCommandOptions, print: (line: strin
     trainAccHistory: solver.trainAccHistory,
     valAccHistory: solver.valAccHistory,
     checkIterations: solver.checkIterations,
+    /** Resident set size (MiB) at each check of this process (a resumed run: from its resumption). */
+    rssMiBHistory,
     options: { ...options, progress: undefined },
     model: describe,
     seed: options.seed,

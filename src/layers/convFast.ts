@@ -38,7 +38,7 @@ import { batchConvFor } from '../kernels/capabilities.js';
 import { getKernels } from '../kernels/index.js';
 import type { ConvBatchGeometry } from '../kernels/types.js';
 import { workspace } from '../kernels/workspace.js';
-import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
+import { allocate, allocateIndices, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertUpstream } from '../validate.js';
 import { reluBackward, type ReluCache } from './activations.js';
 import type { PoolParam } from './pool.js';
@@ -288,7 +288,7 @@ export function convReluPoolForwardFast(x: Tensor, w: Tensor, b: Tensor, convPar
     const width = Math.floor(g.Wo / 2);
     const size = g.N * g.F * height * width;
     const pooled = allocateUninitialized('float32', size) as Float32Array; // every window written
-    const argmax = new Int32Array(size);
+    const argmax = allocateIndices(size);
     batch.convReluPoolForward(f32(x), f32(w), f32(b), batchGeometryOf(g), pooled, argmax, height, width);
     const out: Tensor = { shape: [g.N, g.F, height, width], data: pooled, dtype: 'float32' };
     return { out, cache: { conv: { x, w, b, geometry: g }, fused: { out, argmax, height, width } } };

@@ -14,7 +14,7 @@
  */
 import { ConvnetError } from '../errors.js';
 import { getKernels } from '../kernels/index.js';
-import { allocate, allocateUninitialized, type Tensor } from '../tensor.js';
+import { allocate, allocateIndices, allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertCache, assertUpstream } from '../validate.js';
 import { poolWindow } from './geometry.js';
 import { assertPoolCacheInput, poolGeometry, type AvgPoolCache, type AvgPoolParam, type MaxPoolCache, type PoolParam } from './pool.js';
@@ -29,7 +29,7 @@ export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; 
   const g = poolGeometry('maxPoolForward', x, poolParam);
   const { N, C, Ho, Wo } = g;
   const out = allocateUninitialized(x.dtype, N * C * Ho * Wo); // every window written
-  const argmax = new Int32Array(N * C * Ho * Wo);
+  const argmax = allocateIndices(N * C * Ho * Wo);
   getKernels().maxPoolForward(x.data, 0, N * C, poolWindow(g), out, 0, argmax, 0);
   return { out: { shape: [N, C, Ho, Wo], data: out, dtype: x.dtype }, cache: { x, geometry: g, argmax } };
 }

@@ -57,6 +57,12 @@ export interface SoftmaxHead {
 /** What loss(X, y) takes as y: class labels (softmax heads) or a target tensor (mse, l1). */
 export type LossTarget = Int32Array | number[] | Tensor;
 
+/** Per-call options of a training loss, Network.loss(X, y, options): the Solver's labelSmoothing. */
+export interface TrainingLossOptions {
+  /** Smoothed class targets, (1 − ε)·onehot + ε/C, in place of the loss head's own smoothing. */
+  labelSmoothing?: number;
+}
+
 /** A model's architecture as plain JSON: `kind` names the class; buildModel reads it. */
 export interface ModelConfig {
   kind: string;

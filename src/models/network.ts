@@ -16,10 +16,10 @@ import { Residual, Sequential } from '../nn/containers.js';
 import { Dropout } from '../nn/dropout.js';
 import { Module, parameterCount, showShape, walk, type Json, type Mode } from '../nn/module.js';
 import type { RngState } from '../rng.js';
-import { sizeOf, type DType, type Tensor } from '../tensor.js';
+import { Arena, sizeOf, type DType, type Tensor } from '../tensor.js';
 import { assertTensor, assertUpstream, labels, numberInRange } from '../validate.js';
 import { addL2, assertKnownOptions, checkBatch } from './common.js';
-import type { LossAndGrads, LossHead, LossTarget, Model, ModelConfig, RegressionHead, SoftmaxHead } from './model.js';
+import type { LossAndGrads, LossHead, LossTarget, Model, ModelConfig, RegressionHead, SoftmaxHead, TrainingLossOptions } from './model.js';
 
 /** Where a named parameter or buffer lives. */
 export interface NamedTensor {
@@ -83,6 +83,8 @@ export class Network implements Model {
   private readonly weightNames: string[];
   /** The head's class weights as a tensor of the model's dtype (softmax heads with weights). */
   private readonly classWeights: Tensor | undefined;
+  /** The intermediate arrays of inference forwards, reused call after call. */
+  private readonly inference = new Arena();
 
   constructor(options: NetworkOptions) {
     const name = options?.name ?? 'Network';
@@ -144,18 +146,48 @@ export class Network implements Model {
     const mode = options.mode ?? 'test';
     if (mode !== 'train' && mode !== 'test') throw new ConvnetError(`${this.name}.forward`, `expected mode 'train' or 'test', got ${show(mode)}`);
     checkBatch(`${this.name}.forward`, X, this.inputShape, this.dtype);
-    return this.root.forward(X, mode);
+    return mode === 'train' ? this.root.forward(X, 'train') : this.infer(X);
+  }
+
+  /**
+   * The test-mode output for X (already checked), keeping nothing for a backward: the layers'
+   * arrays come from this model's arena and are reused by the next call, so that after the
+   * first call at a batch size the only array allocated is the output returned (a copy). The
+   * arena keeps the intermediate arrays of the largest batch seen (releaseInference frees them).
+   */
+  private infer(X: Tensor): Tensor {
+    try {
+      const out = this.inference.run(() => this.root.forward(X, 'test'));
+      return { shape: [...out.shape], data: out.data.slice(), dtype: out.dtype };
+    } finally {
+      this.root.releaseForward();
+    }
+  }
+
+  /** Frees the arrays inference forwards reuse (they are made again by the next one). */
+  releaseInference(): void {
+    this.inference.clear();
+  }
+
+  /** Arrays made by inference forwards so far, and the bytes they hold (they stop growing once the batch sizes repeat). */
+  get inferenceMemory(): { arrays: number; bytes: number } {
+    return { arrays: this.inference.created, bytes: this.inference.bytes };
   }
 
   loss(X: Tensor): Tensor;
-  loss(X: Tensor, y: LossTarget): LossAndGrads;
-  loss(X: Tensor, y?: LossTarget): Tensor | LossAndGrads {
+  /**
+   * options.labelSmoothing trains this call against smoothed targets, (1 − ε)·onehot + ε/C, in
+   * place of the head's own smoothing (class weights and ignoreIndex still apply): the Solver's
+   * labelSmoothing option. Softmax and pixelSoftmax heads only.
+   */
+  loss(X: Tensor, y: LossTarget, options?: TrainingLossOptions): LossAndGrads;
+  loss(X: Tensor, y?: LossTarget, options: TrainingLossOptions = {}): Tensor | LossAndGrads {
     const fn = `${this.name}.loss`;
     checkBatch(fn, X, this.inputShape, this.dtype);
-    if (y === undefined) return this.root.forward(X, 'test');
+    if (y === undefined) return this.infer(X);
     // Before the forward: bad targets are the caller's error, named after this method, and must not move batch norm's running statistics.
     const N = X.shape[0]!;
-    const head = this.lossHead;
+    const head = this.withSmoothing(fn, options);
     let dataLoss: number;
     let dout: Tensor;
     if (isRegression(head)) {
@@ -184,6 +216,20 @@ export class Network implements Model {
     const grads: Record<string, Tensor> = {};
     for (const { name, module, local } of this.namedParams) grads[name] = module.grads[local]!;
     return { loss: addL2(dataLoss, this.reg, this.params, grads, this.weightNames), grads };
+  }
+
+  /** The loss head with options.labelSmoothing in place of its own (the head itself when none is given). */
+  private withSmoothing(fn: string, options: TrainingLossOptions): LossHead {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ConvnetError(fn, `expected options { labelSmoothing? }, got ${show(options)}`);
+    assertKnownOptions(fn, options, ['labelSmoothing']);
+    const epsilon = options.labelSmoothing;
+    if (epsilon === undefined) return this.lossHead;
+    if (typeof epsilon !== 'number' || !(epsilon >= 0 && epsilon < 1)) throw new ConvnetError(fn, `expected options.labelSmoothing to be a number in [0, 1), got ${show(epsilon)}`);
+    const head = this.lossHead;
+    if (isRegression(head)) throw new ConvnetError(fn, `expected labelSmoothing only for a softmax or pixelSoftmax loss head (it smooths class targets), got the ${head.kind} head`);
+    // ε = 0 leaves a plain head plain: the same numbers as without the option.
+    const { labelSmoothing: _own, ...rest } = head;
+    return epsilon === 0 ? rest : { ...rest, labelSmoothing: epsilon };
   }
 
   /** The target tensor of an mse / l1 head: (N, …outputShape), the model's dtype. */

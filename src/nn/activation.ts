@@ -50,6 +50,10 @@ export class ReLU extends Module {
     return reluBackward(dout, this.cacheOf(this.cache));
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   outputShape(inputShape: readonly number[]): number[] {
     return [...inputShape];
   }
@@ -92,6 +96,10 @@ export class LeakyReLU extends Module {
     return leakyReluBackward(dout, this.cacheOf(this.cache));
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   outputShape(inputShape: readonly number[]): number[] {
     return [...inputShape];
   }
@@ -127,6 +135,10 @@ export class Tanh extends Module {
     return tanhBackward(dout, this.cacheOf(this.cache));
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   outputShape(inputShape: readonly number[]): number[] {
     return [...inputShape];
   }
@@ -160,6 +172,10 @@ export class Sigmoid extends Module {
 
   backward(dout: Tensor): Tensor {
     return sigmoidBackward(dout, this.cacheOf(this.cache));
+  }
+
+  override releaseForward(): void {
+    this.cache = undefined;
   }
 
   outputShape(inputShape: readonly number[]): number[] {
@@ -206,6 +222,10 @@ export class GELU extends Module {
     return geluBackward(dout, this.cacheOf(this.cache));
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   outputShape(inputShape: readonly number[]): number[] {
     return [...inputShape];
   }
@@ -246,6 +266,10 @@ export class ELU extends Module {
 
   backward(dout: Tensor): Tensor {
     return eluBackward(dout, this.cacheOf(this.cache));
+  }
+
+  override releaseForward(): void {
+    this.cache = undefined;
   }
 
   outputShape(inputShape: readonly number[]): number[] {

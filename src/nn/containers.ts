@@ -122,6 +122,12 @@ export class Sequential extends Module {
     return activation;
   }
 
+  override releaseForward(): void {
+    this.ran = undefined;
+    for (const step of this.plan) if (step.kind !== 'module') step.cache = undefined;
+    super.releaseForward();
+  }
+
   backward(dout: Tensor): Tensor {
     const plan = this.cacheOf(this.ran);
     let upstream = dout;
@@ -217,6 +223,11 @@ export class Residual extends Module {
     const skip = this.projection === null ? x : this.projection.forward(x, mode);
     this.ran = true;
     return add(main, skip);
+  }
+
+  override releaseForward(): void {
+    this.ran = false;
+    super.releaseForward();
   }
 
   backward(dout: Tensor): Tensor {

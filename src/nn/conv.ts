@@ -108,6 +108,10 @@ export class Conv2d extends Module {
     this.grads.bias = db;
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   outputShape(inputShape: readonly number[]): number[] {
     const fn = 'Conv2d';
     if (inputShape.length !== 3 || inputShape[0] !== this.inChannels) {

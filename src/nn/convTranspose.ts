@@ -116,6 +116,10 @@ export class ConvTranspose2d extends Module {
     return dx;
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   outputShape(inputShape: readonly number[]): number[] {
     const fn = 'ConvTranspose2d';
     if (inputShape.length !== 3 || inputShape[0] !== this.inChannels) {

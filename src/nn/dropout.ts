@@ -48,6 +48,10 @@ export class Dropout extends Module {
     return dropoutBackward(dout, this.cacheOf(this.cache));
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   outputShape(inputShape: readonly number[]): number[] {
     return [...inputShape];
   }

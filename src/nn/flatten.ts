@@ -32,6 +32,10 @@ export class Flatten extends Module {
     return flattenBackward(dout, this.cacheOf(this.cache));
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   outputShape(inputShape: readonly number[]): number[] {
     return [sizeOf(inputShape)];
   }

@@ -56,6 +56,10 @@ export class Linear extends Module {
     return dx;
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   outputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length < 1 || sizeOf(inputShape) !== this.inFeatures) {
       throw new ConvnetError('Linear', `expected input of ${this.inFeatures} features (inFeatures), got ${showShape(inputShape)}`);

@@ -133,6 +133,16 @@ export abstract class Module {
   }
 
   /**
+   * Forgets what the last forward kept for its backward (a container: its children's too), so
+   * that a backward now throws as before any forward. A model's inference forward
+   * (Network.forward in test mode) ends with it: a model used only for predictions holds no
+   * activations between calls.
+   */
+  releaseForward(): void {
+    for (const child of this.children()) child.releaseForward();
+  }
+
+  /**
    * Checks a forward's mode (in every module, whether or not it reads it: a mode such as 'eval'
    * must not pass where the module ignores it and fail where it does not). Forwards clear their
    * cache before it, so that a backward after a rejected forward throws rather than

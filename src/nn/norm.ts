@@ -59,6 +59,10 @@ abstract class BatchNormBase extends Module {
     return { mode, eps: this.eps, momentum: this.momentum, runningMean: this.buffers.runningMean!, runningVar: this.buffers.runningVar! };
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   forward(x: Tensor, mode: Mode): Tensor {
     this.cache = undefined;
     this.checkMode(mode);
@@ -162,6 +166,10 @@ export class LayerNorm extends Module {
     return dx;
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   outputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 1 || inputShape[0] !== this.features) {
       throw new ConvnetError(this.type, `expected input of shape (${this.features}) (features), got ${showShape(inputShape)}`);
@@ -220,6 +228,10 @@ export class GroupNorm extends Module {
     this.grads.gamma = dgamma;
     this.grads.beta = dbeta;
     return dx;
+  }
+
+  override releaseForward(): void {
+    this.cache = undefined;
   }
 
   outputShape(inputShape: readonly number[]): number[] {

@@ -110,6 +110,10 @@ export class MaxPool2d extends Pool2d {
     return this.kernelSize.every((k) => k === 2) && this.stride.every((s) => s === 2) && this.pad.every((p) => p === 0) && this.dilation.every((d) => d === 1) && !this.ceilMode;
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   forward(x: Tensor, mode: Mode): Tensor {
     this.cache = undefined;
     this.checkMode(mode);
@@ -150,6 +154,10 @@ export class AvgPool2d extends Pool2d {
     return `${this.windowLabel()}${this.pad.some((p) => p !== 0) && !this.countIncludePad ? ', padding not counted' : ''}`;
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   forward(x: Tensor, mode: Mode): Tensor {
     this.cache = undefined;
     this.checkMode(mode);
@@ -180,6 +188,10 @@ export class GlobalAvgPool extends Module {
 
   get label(): string {
     return 'GlobalAvgPool';
+  }
+
+  override releaseForward(): void {
+    this.cache = undefined;
   }
 
   forward(x: Tensor, mode: Mode): Tensor {
@@ -216,6 +228,10 @@ export class GlobalMaxPool extends Module {
 
   get label(): string {
     return 'GlobalMaxPool';
+  }
+
+  override releaseForward(): void {
+    this.cache = undefined;
   }
 
   forward(x: Tensor, mode: Mode): Tensor {

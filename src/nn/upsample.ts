@@ -55,6 +55,10 @@ export class Upsample extends Module {
     return `Upsample ${this.mode} ${how}${this.alignCorners ? ', align corners' : ''}`;
   }
 
+  override releaseForward(): void {
+    this.cache = undefined;
+  }
+
   forward(x: Tensor, mode: Mode): Tensor {
     this.cache = undefined;
     this.checkMode(mode);

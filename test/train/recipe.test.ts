@@ -12,7 +12,7 @@ import { rng } from '../../src/rng.js';
 import { tensor, zeros, type Tensor } from '../../src/tensor.js';
 import { composeAugmentations, randomAffine, randomShift } from '../../src/train/augment.js';
 import { decodeCheckpoint } from '../../src/train/checkpoint.js';
-import { decayedParamNames, smoothedLoss } from '../../src/train/regularise.js';
+import { decayedParamNames } from '../../src/train/regularise.js';
 import { Solver, type SolverOptions, type TrainingData } from '../../src/train/solver.js';
 import { assertClose, assertThrowsConvnet } from '../helpers.js';
 
@@ -125,7 +125,7 @@ describe('label smoothing', () => {
   test('the loss and the gradient of a Network are those of softmaxCrossEntropyLoss with smoothing (plus L2)', () => {
     const spec = 'conv(2,3)-relu-pool-fc(4)';
     const net = new ConvNet({ spec, inputDim: [1, 6, 6], numClasses: 4, dtype: 'float64', seed: 2, reg: 0.3 });
-    const smoothed = smoothedLoss(net, X, y, 0.2);
+    const smoothed = net.loss(X, y, { labelSmoothing: 0.2 });
     // The same scores through the layers, then the smoothed loss: the data term must match.
     const scores = net.forward(X, { mode: 'train' });
     const reference = softmaxCrossEntropyLoss(scores, y, { labelSmoothing: 0.2 });
@@ -133,7 +133,7 @@ describe('label smoothing', () => {
     for (const name of ['W1', 'W2']) for (const w of net.params[name]!.data) l2 += 0.5 * 0.3 * w * w;
     assertClose([smoothed.loss], [reference.loss + l2], 1e-12, 'loss');
     // ε = 0 is the network's own loss, gradients included.
-    const plain = smoothedLoss(net, X, y, 0);
+    const plain = net.loss(X, y, { labelSmoothing: 0 });
     const own = net.loss(X, y);
     assertClose([plain.loss], [own.loss], 1e-12, 'ε = 0 loss');
     for (const name of Object.keys(own.grads)) assertClose(plain.grads[name]!.data, own.grads[name]!.data, 1e-12, `ε = 0 d${name}`);
@@ -141,15 +141,15 @@ describe('label smoothing', () => {
 
   test('the gradient is the numerical gradient of the smoothed loss', () => {
     const net = new ConvNet({ spec: 'conv(2,3)-relu-pool-fc(4)', inputDim: [1, 6, 6], numClasses: 4, dtype: 'float64', seed: 4 });
-    const { grads } = smoothedLoss(net, X, y, 0.3);
+    const { grads } = net.loss(X, y, { labelSmoothing: 0.3 });
     const W = net.params.W2!;
     const h = 1e-6;
     for (const i of [0, 5, 17]) {
       const keep = W.data[i]!;
       W.data[i] = keep + h;
-      const plus = smoothedLoss(net, X, y, 0.3).loss;
+      const plus = net.loss(X, y, { labelSmoothing: 0.3 }).loss;
       W.data[i] = keep - h;
-      const minus = smoothedLoss(net, X, y, 0.3).loss;
+      const minus = net.loss(X, y, { labelSmoothing: 0.3 }).loss;
       W.data[i] = keep;
       assertClose([grads.W2!.data[i]!], [(plus - minus) / (2 * h)], 1e-7, `dW2[${i}]`);
     }
@@ -159,7 +159,9 @@ describe('label smoothing', () => {
     assertThrowsConvnet(() => new Solver(new Still(), still, { labelSmoothing: 0.1 }), /Solver/, /labelSmoothing > 0 to train a Network/);
     assertThrowsConvnet(() => new Solver(new Still(), still, { labelSmoothing: 1 }), /labelSmoothing to be a number in \[0, 1\), got 1/);
     const net = new ConvNet({ spec: 'conv(2,3)-relu-pool-fc(4)', inputDim: [1, 6, 6], numClasses: 4, dtype: 'float64', seed: 2 });
-    assertThrowsConvnet(() => smoothedLoss(net, X, new Int32Array([0, 1, 2, 4]), 0.1), /Solver\.train/, /labels in \[0, 4\), got y\[3\] = 4/);
+    assertThrowsConvnet(() => net.loss(X, new Int32Array([0, 1, 2, 4]), { labelSmoothing: 0.1 }), /ConvNet\.loss/, /y\[3\] = 4/);
+    assertThrowsConvnet(() => net.loss(X, y, { labelSmoothing: 1 }), /ConvNet\.loss/, /labelSmoothing to be a number in \[0, 1\), got 1/);
+    assertThrowsConvnet(() => net.loss(X, y, { labelSmothing: 0.1 } as never), /ConvNet\.loss/, /labelSmothing/);
   });
 });
 
