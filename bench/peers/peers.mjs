@@ -20,6 +20,9 @@
  * shapes on their own random values.)
  *
  * Fairness notes
+ * - convnet's forward row is the library's inference path, ThreeLayerConvNet's
+ *   model.forward(X, { mode: 'test' }); its training row is the layer functions (convFast,
+ *   poolFast, affineFast) with a plain SGD loop, as `npm run bench` times them.
  * - Layouts are converted outside the timed region: tfjs is NHWC with filters (HH, WW, C, F);
  *   ConvNetJS takes one image at a time as a Vol (x, y, depth), so its batch is a loop.
  * - tfjs gets explicit padding arrays ([[0, 0], [p, p], [p, p], [0, 0]]).
@@ -33,10 +36,11 @@
  *   and re-lays-out as it likes (Conv+Relu, NCHWc blocked layouts), with native SIMD (AVX-512 on
  *   a CPU that has it) against WebAssembly's 128-bit SIMD. Sessions are made and checked outside
  *   the timed region; a timed run is session.run on an input tensor made once, output included.
- * - PyTorch is Debian's build (python3-torch 1.13): convolutions through MKL-DNN (oneDNN 2.6),
- *   matrix products through the system's libblas (BLAS_INFO=generic; the reference BLAS unless
- *   an optimised one is installed as the alternative), no MKL. Forward rows run under
- *   torch.inference_mode(); times are taken in Python (time.perf_counter) around the calls.
+ * - PyTorch is Debian's build (python3-torch 1.13; its kernels report "CPU capability usage:
+ *   AVX2"): convolutions through MKL-DNN (oneDNN 2.6), matrix products (the fc layers) through
+ *   the system's libblas.so.3 (BLAS_INFO=generic, no MKL), which is netlib's reference BLAS
+ *   unless an optimised one (OpenBLAS, BLIS) is installed as that alternative. Forward rows run
+ *   under torch.inference_mode(); times are taken in Python (time.perf_counter) around the calls.
  * - Slow systems are timed on a smaller batch and scaled linearly to 50; the table says which.
  * - tfjs results are read back (dataSync) inside the timed region, as convnet's are plain arrays.
  *

@@ -12,7 +12,7 @@ mode) and its training step (forward, cross-entropy, backward, SGD update, lr 1e
 batch 50, float32. Each forward is checked against convnet's output first
 (max |torch − convnet| / max |convnet|) and timed only when that is below the manifest's
 tolerance (else its time is null); times are the median of `reps` runs after one warm-up.
-Parts of the manifest may be null or absent when peers.mjs runs only some rows (PEERS_ROWS).
+Its pool and threeLayer entries are null when peers.mjs runs only some rows (PEERS_ROWS).
 Prints one JSON object on stdout.
 """
 
