@@ -88,7 +88,7 @@ describe('npm run results, end to end', () => {
     const expected = `| ${ROWS[0]!.label} | \`npx convnet train --epochs 1 --num-train 200 --threads 1\` | ${formatAccuracy(summarize(metrics.map((m) => m.testAcc)))} | ${formatTime(summarize(metrics.map((m) => m.wallTimeSeconds)))} | ${formatRate(summarize(metrics.map((m) => m.imagesPerSecond)))} | 0, 1 | wasm (relaxed-simd), 1 thread |`;
     assert.match(table, /\(2 seeds at once\) \|\n/);
     assert.ok(table.includes(expected), `${table}\nexpected a line starting ${expected}`);
-    assert.match(table, /\| candidate recipe for 99% .* \| `npx convnet train --model .*` \| not re-run in this table/);
+    assert.match(table, /\| recipe for 99%: .* \| `npx convnet train --model .*` \| not re-run in this table/);
     assert.ok(run.stdout.includes(table.trim().split('\n').at(-1)!), 'the table is printed too');
     const json = JSON.parse(readFileSync(join(dir, 'table.json'), 'utf8'));
     assert.deepEqual(Object.keys(json), ['default']);
