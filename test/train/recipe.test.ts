@@ -3,7 +3,6 @@
 // checkpoint together with the random affine augmentation.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { loadShippedMnist } from '../../src/data/shipped.js';
 import { softmaxCrossEntropyLoss } from '../../src/layers/loss.js';
 import type { LossAndGrads, TrainableModel } from '../../src/models/model.js';
 import type { Network } from '../../src/models/network.js';
@@ -15,6 +14,7 @@ import { decodeCheckpoint } from '../../src/train/checkpoint.js';
 import { decayedParamNames } from '../../src/train/regularise.js';
 import { Solver, type SolverOptions, type TrainingData } from '../../src/train/solver.js';
 import { assertClose, assertThrowsConvnet } from '../helpers.js';
+import { smallMnist } from './smallMnist.js';
 
 /** A model whose gradients are all zero: only the schedule and weight decay move its parameters. */
 class Still implements TrainableModel {
@@ -166,13 +166,7 @@ describe('label smoothing', () => {
 });
 
 describe('the recipe options resume exactly', () => {
-  const mnist = loadShippedMnist({ dtype: 'float32', seed: 0 });
-  const data: TrainingData = {
-    XTrain: { shape: [200, 1, 28, 28], data: mnist.XTrain.data.slice(0, 200 * 784), dtype: 'float32' },
-    yTrain: mnist.yTrain.slice(0, 200),
-    XVal: { shape: [100, 1, 28, 28], data: mnist.XVal.data.slice(0, 100 * 784), dtype: 'float32' },
-    yVal: mnist.yVal.slice(0, 100),
-  };
+  const data: TrainingData = smallMnist();
   const makeModel = (): Network => new ConvNet({ spec: 'conv(4,3)-bn-relu-pool-fc(16)-relu-dropout(0.7)-fc(10)', inputDim: [1, 28, 28], seed: 3 });
   const options = (extra: SolverOptions): SolverOptions => ({
     updateRule: 'adam',

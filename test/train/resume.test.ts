@@ -5,19 +5,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConvNet } from '../../src/models/spec.js';
 import type { Network } from '../../src/models/network.js';
-import { loadShippedMnist } from '../../src/data/shipped.js';
 import { randomShift } from '../../src/train/augment.js';
 import { Solver, type SolverOptions, type TrainingData } from '../../src/train/solver.js';
+import { smallMnist } from './smallMnist.js';
 import { assertThrowsConvnet } from '../helpers.js';
 import type { UpdateRuleName } from '../../src/train/optim.js';
 
-const mnist = loadShippedMnist({ dtype: 'float32', seed: 0 });
-const data: TrainingData = {
-  XTrain: { shape: [200, 1, 28, 28], data: mnist.XTrain.data.slice(0, 200 * 784), dtype: 'float32' },
-  yTrain: mnist.yTrain.slice(0, 200),
-  XVal: { shape: [100, 1, 28, 28], data: mnist.XVal.data.slice(0, 100 * 784), dtype: 'float32' },
-  yVal: mnist.yVal.slice(0, 100),
-};
+const data: TrainingData = smallMnist();
 
 const makeModel = (): Network => new ConvNet({ spec: 'conv(4,3)-bn-relu-pool-fc(16)-relu-dropout(0.7)-fc(10)', inputDim: [1, 28, 28], seed: 3 });
 
