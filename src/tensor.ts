@@ -46,6 +46,16 @@ export function assertAllocatable(fn: string, length: number, what: string): voi
 }
 
 /**
+ * Where an Arena may take its float32 arrays from instead of `new Float32Array`: a kernel
+ * backend's own memory (KernelCapabilities.resident32), so that its kernels use them in place.
+ * allocate may return undefined (no room, or no such memory here); contents are arbitrary.
+ */
+export interface Float32Heap {
+  allocate(length: number): Float32Array | undefined;
+  free(array: Float32Array): void;
+}
+
+/**
  * Arrays reused by calls that allocate the same sequence of sizes: a model's inference forward
  * (Network.forward in test mode) runs inside one, so that after its first call at a batch size
  * it allocates nothing but the output it returns. Inside `arena.run(...)`, allocate,
@@ -58,12 +68,24 @@ export function assertAllocatable(fn: string, length: number, what: string): voi
  */
 export class Arena {
   private readonly slots: (Float32Array | Float64Array | Int32Array)[] = [];
+  /** Slots whose array came from `heap` (freed to it when dropped). */
+  private readonly fromHeap = new Set<Float32Array | Float64Array | Int32Array>();
+  private heap: Float32Heap | undefined;
   private next = 0;
   /** Arrays this arena has created (it stops rising once the sizes repeat). */
   created = 0;
 
+  /** heapOf: the heap to take float32 arrays from, asked at the start of each run (none: ordinary arrays). */
+  constructor(private readonly heapOf?: () => Float32Heap | undefined) {}
+
   /** Runs `body` with this arena serving the allocations (not re-entrant: nested runs share it). */
   run<T>(body: () => T): T {
+    const heap = this.heapOf?.();
+    if (heap !== this.heap) {
+      // The backend changed: make the arrays again where its kernels want them.
+      this.clear();
+      this.heap = heap;
+    }
     const previous = activeArena;
     activeArena = this;
     this.next = 0;
@@ -79,10 +101,23 @@ export class Arena {
     return this.slots.reduce((sum, a) => sum + a.byteLength, 0);
   }
 
+  /** Bytes of the arena's arrays that live in a backend's memory (the heap). */
+  get heapBytes(): number {
+    let sum = 0;
+    for (const a of this.fromHeap) sum += a.byteLength;
+    return sum;
+  }
+
   /** Drops every array (the next run creates them again). */
   clear(): void {
+    for (const slot of this.slots) this.drop(slot);
     this.slots.length = 0;
     this.next = 0;
+  }
+
+  private drop(slot: Float32Array | Float64Array | Int32Array | undefined): void {
+    if (slot === undefined || !this.fromHeap.delete(slot)) return;
+    this.heap?.free(slot as Float32Array);
   }
 
   take<A extends Float32Array | Float64Array | Int32Array>(kind: new (length: number) => A, length: number, zero: boolean): A {
@@ -93,7 +128,15 @@ export class Arena {
       array = (slot.length === length ? slot : slot.subarray(0, length)) as A;
       if (zero) array.fill(0);
     } else {
-      array = new kind(length); // zero-filled
+      this.drop(slot);
+      const fromHeap = (kind as unknown) === Float32Array ? this.heap?.allocate(length) : undefined;
+      if (fromHeap !== undefined) {
+        array = fromHeap as unknown as A;
+        this.fromHeap.add(array);
+        if (zero) array.fill(0);
+      } else {
+        array = new kind(length); // zero-filled
+      }
       this.slots[at] = array;
       this.created++;
     }

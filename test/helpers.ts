@@ -1,5 +1,8 @@
 /** Small helpers shared by the tests. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { relError } from '../src/gradcheck.js';
 import type { GradCheckReport } from '../src/gradcheck.js';
 import { ConvnetError } from '../src/errors.js';
@@ -60,4 +63,23 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   for (let i = 0; i < actual.length; i++) {
     assert.ok(Math.abs(actual[i]! - expected[i]!) <= tol, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (tol ${tol})`);
   }
+}
+
+const temporaries: string[] = [];
+let cleanupRegistered = false;
+
+/**
+ * A new empty directory under the OS's temporary folder, removed when the test process exits
+ * (each test file runs in its own process), so that test runs leave nothing behind.
+ */
+export function temporaryDirectory(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporaries.push(dir);
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
+    process.once('exit', () => {
+      for (const path of temporaries) rmSync(path, { recursive: true, force: true });
+    });
+  }
+  return dir;
 }

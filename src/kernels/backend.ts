@@ -52,8 +52,11 @@ const missingFunctions = (table: object, names: readonly string[]): string[] =>
 function capabilitiesProblem(capabilities: unknown): string | undefined {
   if (capabilities === undefined) return undefined;
   if (capabilities === null || typeof capabilities !== 'object') return `capabilities ${show(capabilities)}`;
-  const { batchConv32, scratch32 } = capabilities as KernelCapabilities;
+  const { batchConv32, scratch32, resident32 } = capabilities as KernelCapabilities;
   if (scratch32 !== undefined && typeof scratch32 !== 'function') return 'capabilities.scratch32 that is not a function';
+  if (resident32 !== undefined && (resident32 === null || typeof resident32.allocate !== 'function' || typeof resident32.free !== 'function')) {
+    return 'capabilities.resident32 that is not { allocate, free }';
+  }
   if (batchConv32 === undefined) return undefined;
   if (batchConv32 === null || typeof batchConv32 !== 'object') return `capabilities.batchConv32 ${show(batchConv32)}`;
   const missing = missingFunctions(batchConv32, BATCH_CONV_METHODS);

@@ -10,6 +10,8 @@
  * Matrices are row-major: element (i, j) of a matrix at `offset` with leading dimension `ld`
  * is `data[offset + i·ld + j]`.
  */
+import type { Float32Heap } from '../tensor.js';
+
 export type FloatArray = Float32Array | Float64Array;
 
 /**
@@ -255,6 +257,13 @@ export interface KernelCapabilities {
    * is valid until the next request.
    */
   scratch32?(length: number): Float32Array | undefined;
+
+  /**
+   * Float32 arrays that live in this backend's own memory until freed, so that its kernels
+   * read and write them in place (no copy in or out of WebAssembly memory): a model's inference
+   * arena takes its arrays from here (tensor.ts Arena).
+   */
+  readonly resident32?: Float32Heap;
 }
 
 /**

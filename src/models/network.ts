@@ -11,6 +11,7 @@
  * the Conv2d's weight.
  */
 import { ConvnetError, show } from '../errors.js';
+import { getKernels } from '../kernels/index.js';
 import { l1Loss, mseLoss, softmaxCrossEntropyLoss, softmaxLoss } from '../layers/loss.js';
 import { Residual, Sequential } from '../nn/containers.js';
 import { Dropout } from '../nn/dropout.js';
@@ -84,7 +85,7 @@ export class Network implements Model {
   /** The head's class weights as a tensor of the model's dtype (softmax heads with weights). */
   private readonly classWeights: Tensor | undefined;
   /** The intermediate arrays of inference forwards, reused call after call. */
-  private readonly inference = new Arena();
+  private readonly inference = new Arena(() => getKernels().capabilities?.resident32);
 
   constructor(options: NetworkOptions) {
     const name = options?.name ?? 'Network';
@@ -169,9 +170,13 @@ export class Network implements Model {
     this.inference.clear();
   }
 
-  /** Arrays made by inference forwards so far, and the bytes they hold (they stop growing once the batch sizes repeat). */
-  get inferenceMemory(): { arrays: number; bytes: number } {
-    return { arrays: this.inference.created, bytes: this.inference.bytes };
+  /**
+   * Arrays made by inference forwards so far, and the bytes they hold (they stop growing once
+   * the batch sizes repeat); residentBytes of them live in the kernel backend's own memory
+   * (WebAssembly), where its kernels use them without copies.
+   */
+  get inferenceMemory(): { arrays: number; bytes: number; residentBytes: number } {
+    return { arrays: this.inference.created, bytes: this.inference.bytes, residentBytes: this.inference.heapBytes };
   }
 
   loss(X: Tensor): Tensor;

@@ -2,8 +2,8 @@
 // and the runner end to end on a tiny row.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { temporaryDirectory } from '../helpers.js';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -77,7 +77,7 @@ describe('results aggregation', () => {
 
 describe('npm run results, end to end', () => {
   test('--rows default --seeds 2 --jobs 2 on a tiny run: the table is the mean ± sd of the two metrics.json files', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'convnet-results-test-'));
+    const dir = temporaryDirectory('convnet-results-test-');
     const out = join(dir, 'table.md');
     const work = join(dir, 'runs');
     const run = spawnSync(process.execPath, [script, '--rows', 'default', '--seeds', '2', '--jobs', '2', '--extra', '--epochs 1 --num-train 200 --threads 1', '--out', out, '--work', work], { encoding: 'utf8', timeout: 300_000 });
@@ -101,7 +101,7 @@ describe('npm run results, end to end', () => {
   });
 
   test('--dry-run prints one command per seed and runs nothing', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'convnet-results-test-'));
+    const dir = temporaryDirectory('convnet-results-test-');
     const run = spawnSync(process.execPath, [script, '--rows', '99,default', '--seeds', '2', '--dry-run', '--out', join(dir, 't.md')], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     const lines = run.stdout.trim().split('\n');

@@ -1,8 +1,8 @@
 // End-to-end tests of the `convnet` command, run as a user would (node dist/cli/main.js).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { temporaryDirectory } from '../helpers.js';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ function convnet(...args: string[]): { status: number | null; stdout: string; st
 
 describe('convnet train on a small CIFAR-10 archive in the official format', () => {
   test('trains end to end and writes the model, a checkpoint, metrics.json and both PNGs', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'convnet-cli-'));
+    const dir = temporaryDirectory('convnet-cli-');
     const { archivePath } = writeCifar10Archive(dir, { perBatch: 40, testCount: 40, seed: 1 });
     const out = join(dir, 'out');
     const run = convnet('train', '--dataset', 'cifar10', '--data', archivePath, '--model', 'conv(8,3)-relu-pool-fc(10)', '--epochs', '2', '--batch-size', '20', '--lr', '0.001', '--out', out, '--backend', 'js', '--threads', '1');

@@ -1,8 +1,8 @@
 // Image files → model inputs: every PNG colour type and JPEG decoded to the same pixels, the
 // channel rules, bilinear resizing on pixel centres, centre cropping, preprocessing, bad files.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { temporaryDirectory } from '../helpers.js';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
@@ -73,7 +73,7 @@ describe('decodeImage: every PNG colour type gives the same RGBA pixels', () => 
     assert.equal(sniffImage(pngBytes(3, 2, grey, 0)), 'png');
     assert.equal(sniffImage(jpeg.encode({ width: 3, height: 2, data: Buffer.from(expected) }, 100).data), 'jpeg');
     assert.equal(sniffImage(Buffer.from('hello world')), null);
-    const dir = mkdtempSync(join(tmpdir(), 'convnet-image-'));
+    const dir = temporaryDirectory('convnet-image-');
     writeFileSync(join(dir, 'really-a-png.jpg'), pngBytes(3, 2, grey, 0));
     assert.equal(readImage(join(dir, 'really-a-png.jpg')).format, 'png');
   });
@@ -157,7 +157,7 @@ describe('imageToInput', () => {
 });
 
 describe('bad image files are ConvnetErrors that name the file', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'convnet-image-'));
+  const dir = temporaryDirectory('convnet-image-');
   const cases: Array<[string, Buffer | null, RegExp]> = [
     ['a text file', Buffer.from('not an image\n'), /notes\.txt: expected a PNG or JPEG image, got a text file/],
     ['an empty file', Buffer.alloc(0), /empty\.png: expected a PNG or JPEG image, got an empty file/],

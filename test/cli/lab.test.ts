@@ -2,9 +2,9 @@
 // the headers that make the page cross-origin isolated (src/cli/lab.ts).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { temporaryDirectory } from '../helpers.js';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,7 @@ describe('convnet lab: the server', () => {
   // tmp/site/  the lab's folder: index.html, main.js, data/x.idx, a link to ../secret.txt
   // tmp/secret.txt and tmp/site-other/secret.txt  outside it
   // tmp/fashion/  the four Fashion-MNIST files
-  const tmp = mkdtempSync(join(tmpdir(), 'convnet-lab-server-'));
+  const tmp = temporaryDirectory('convnet-lab-server-');
   const site = join(tmp, 'site');
   let isolated: LabServer;
   let plain: LabServer;

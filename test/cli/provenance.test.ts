@@ -1,8 +1,9 @@
 // metrics.json's provenance: the git commit read from the checkout's files (plain, worktree,
 // packed refs, detached HEAD; 'unknown' outside a checkout), and the machine and kernels.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { temporaryDirectory } from '../helpers.js';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gitCommit, provenance } from '../../src/cli/provenance.js';
@@ -12,7 +13,7 @@ const A = 'a'.repeat(40);
 const B = '0123456789abcdef0123456789abcdef01234567';
 
 function folder(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'convnet-provenance-'));
+  const dir = temporaryDirectory('convnet-provenance-');
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(join(dir, path, '..'), { recursive: true });
     writeFileSync(join(dir, path), text);

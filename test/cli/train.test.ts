@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { temporaryDirectory } from '../helpers.js';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ import type { Json } from '../../src/nn/module.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const bin = join(root, 'dist', 'cli', 'main.js');
-const work = mkdtempSync(join(tmpdir(), 'convnet-train-'));
+const work = temporaryDirectory('convnet-train-');
 
 /** A small, quick run on the shipped digits: 8 iterations per epoch, one thread (same bits every time). */
 const RUN = ['--num-train', '200', '--batch-size', '25', '--model', 'conv(2,3)-relu-pool-fc(10)', '--no-progress', '--threads', '1', '--seed', '3'];

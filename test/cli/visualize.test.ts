@@ -1,8 +1,8 @@
 // `convnet visualize …`, `convnet plot` and `convnet evaluate --out`, run as a user would.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { temporaryDirectory } from '../helpers.js';
 import { dirname, join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,7 @@ function pngSize(path: string): [number, number] {
 }
 
 describe('convnet visualize, plot and evaluate --out', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'convnet-viz-'));
+  const dir = temporaryDirectory('convnet-viz-');
   const out = join(dir, 'pictures');
   let fx: TrainedFixture;
   let digit: string;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { rng } from '../../src/rng.js';
-import { Arena, allocate, allocateIndices, allocateUninitialized, type Tensor } from '../../src/tensor.js';
+import { Arena, allocate, allocateIndices, allocateUninitialized, type Float32Heap, type Tensor } from '../../src/tensor.js';
 import { ConvNet } from '../../src/models/spec.js';
 import { ThreeLayerConvNet } from '../../src/models/threeLayerConvNet.js';
 import { getBackend, setBackend } from '../../src/kernels/index.js';
@@ -48,6 +48,54 @@ describe('Arena', () => {
     assert.equal(other!.length, 4);
     arena.clear();
     assert.equal(arena.bytes, 0);
+  });
+
+  test('takes its float32 arrays from a heap when it has one (zeroed where allocate zeroes), frees them to it, and follows a change of heap', () => {
+    // A heap that hands out NaN-filled arrays (arbitrary contents) and records what it has out.
+    const heapMade = (name: string) => {
+      const out = new Set<Float32Array>();
+      const heap: Float32Heap & { out: Set<Float32Array>; name: string } = {
+        name,
+        out,
+        allocate: (length) => {
+          const a = new Float32Array(length).fill(NaN);
+          out.add(a);
+          return a;
+        },
+        free: (a) => assert.ok(out.delete(a), `${name} frees only its own arrays`),
+      };
+      return heap;
+    };
+    const first = heapMade('first');
+    const second = heapMade('second');
+    let current: Float32Heap | undefined = first;
+    const arena = new Arena(() => current);
+    const [zeroed, raw, wide, indices] = arena.run(() => [allocate('float32', 6), allocateUninitialized('float32', 4), allocate('float64', 3), allocateIndices(2)]);
+    assert.ok(first.out.has(zeroed as Float32Array) && first.out.has(raw as Float32Array), 'float32 arrays come from the heap');
+    assert.equal(first.out.size, 2, 'float64 and index arrays do not');
+    assert.deepEqual(Array.from(zeroed!), new Array(6).fill(0), 'allocate zeroes a heap array');
+    assert.ok(Number.isNaN(raw![0]), 'allocateUninitialized does not');
+    assert.equal(wide!.length, 3);
+    assert.equal(indices!.length, 2);
+    assert.equal(arena.heapBytes, 40);
+    // A larger request at a place frees the old array to the heap.
+    arena.run(() => [allocate('float32', 10), allocateUninitialized('float32', 4)]);
+    assert.ok(!first.out.has(zeroed as Float32Array));
+    assert.equal(first.out.size, 2);
+    // The heap changed (another backend): the next run frees everything and starts again.
+    current = second;
+    arena.run(() => allocate('float32', 5));
+    assert.equal(first.out.size, 0, 'all returned to the first heap');
+    assert.equal(second.out.size, 1);
+    // No heap (or one that has no room): ordinary arrays.
+    current = undefined;
+    const plain = arena.run(() => allocate('float32', 5));
+    assert.equal(second.out.size, 0);
+    assert.ok(plain instanceof Float32Array);
+    assert.equal(arena.heapBytes, 0);
+    current = { allocate: () => undefined, free: () => assert.fail('nothing to free') };
+    assert.equal(arena.run(() => allocate('float32', 3)).length, 3);
+    arena.clear();
   });
 
   test('a run that throws leaves no arena active', () => {
@@ -121,6 +169,20 @@ describe('inference forward on the WebAssembly kernels (fused conv-relu-pool ste
           const made = model.inferenceMemory.arrays;
           assert.deepEqual(Array.from(model.forward(X).data), reference);
           assert.equal(model.inferenceMemory.arrays, made);
+          // On the WebAssembly kernels (shared memory, as in Node) the float32 intermediates live
+          // in its memory, where the kernels use them without copies.
+          const { residentBytes, bytes } = model.inferenceMemory;
+          if (backend === 'wasm') assert.ok(residentBytes > 0 && residentBytes <= bytes, `${residentBytes} of ${bytes} bytes resident`);
+          else assert.equal(residentBytes, 0);
+          // Switching the backend moves them: the same scores from the other backend's arrays.
+          setBackend(backend === 'wasm' ? 'js' : 'wasm');
+          model.forward(X);
+          assert.equal(model.inferenceMemory.residentBytes > 0, backend === 'js');
+          setBackend(backend);
+          assert.deepEqual(Array.from(model.forward(X).data), reference);
+          assert.equal(model.inferenceMemory.residentBytes > 0, backend === 'wasm');
+          model.releaseInference();
+          assert.equal(model.inferenceMemory.residentBytes, 0);
         }
       } finally {
         setBackend(previous);

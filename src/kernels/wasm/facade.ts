@@ -80,6 +80,10 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
     },
     capabilities: Object.freeze({
       scratch32: (length: number) => runtime().mem.scratch32(length),
+      resident32: Object.freeze({
+        allocate: (length: number) => runtime().mem.resident32(length),
+        free: (array: Float32Array) => runtime().mem.freeResident(array),
+      }),
       batchConv32: Object.freeze({
         convForward(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void {
           convForward(runtime(), x, w, b, g, out);

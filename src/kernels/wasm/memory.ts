@@ -9,6 +9,8 @@
  *   work               the GEMM's packing buffers (WORK_BYTES, ~1.1 MiB), one per thread
  *   scratch            the float32 workspace the fast layers borrow (workspace.ts): it lives
  *                      here so that im2col writes the columns and the GEMM reads them in place
+ *   resident blocks    float32 arrays that stay here across calls (resident32: a model's
+ *                      inference arena), interleaved with the scratch as each grows
  *   staging            per call: copies of the operands that live in JavaScript arrays
  *
  * An operand that is already a view of this memory (the scratch columns) is used in place;
@@ -43,6 +45,12 @@ export class LinearMemory {
   private scratchView: Float32Array | undefined;
   private stagingBase: number;
   private top: number;
+  /** The end of the highest resident block (or extra GEMM buffer) ever placed; 0 before the first. */
+  private heapTop = 0;
+  /** Resident blocks in use: byte address → bytes. */
+  private readonly blocks = new Map<number, number>();
+  /** Space for resident blocks: freed blocks and scratch areas left behind, by address. */
+  private readonly free: { at: number; bytes: number }[] = [];
 
   /** `scratchBase`: the first byte after the GEMM buffers. */
   constructor(
@@ -63,9 +71,95 @@ export class LinearMemory {
    * scratch handed out so far is forgotten.
    */
   moveScratch(scratchBase: number): void {
+    if (this.heapTop !== 0) throw new Error('LinearMemory.moveScratch: resident blocks already sit above the scratch (use reserve)');
     this.scratchBase = scratchBase;
     this.releaseScratch();
+  }
+
+  /** Whether any resident block (or reserved area) has been placed: then the scratch cannot move down. */
+  get hasResidentBlocks(): boolean {
+    return this.heapTop !== 0;
+  }
+
+  /** Staging starts above both the scratch and every resident block. */
+  private raiseStaging(): void {
+    this.stagingBase = align(Math.max(this.scratchBase + this.scratchBytesNow, this.heapTop));
     this.ensure(this.stagingBase);
+  }
+
+  /**
+   * `bytes` (a multiple of 64) of memory that stays put until freed: a free area if one is big
+   * enough (the smallest such), else new space at the bottom of staging (between calls only).
+   */
+  private place(bytes: number): number {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      if (this.free[i]!.bytes >= bytes && (best < 0 || this.free[i]!.bytes < this.free[best]!.bytes)) best = i;
+    }
+    if (best >= 0) {
+      const area = this.free[best]!;
+      const at = area.at;
+      if (area.bytes === bytes) this.free.splice(best, 1);
+      else {
+        area.at += bytes;
+        area.bytes -= bytes;
+      }
+      return at;
+    }
+    const at = this.stagingBase;
+    this.heapTop = at + bytes;
+    this.raiseStaging();
+    return at;
+  }
+
+  /** Gives [at, at + bytes) back to the free areas, merged with its neighbours. */
+  private release(at: number, bytes: number): void {
+    this.free.push({ at, bytes });
+    this.free.sort((p, q) => p.at - q.at);
+    for (let i = this.free.length - 1; i > 0; i--) {
+      const before = this.free[i - 1]!;
+      const area = this.free[i]!;
+      if (before.at + before.bytes === area.at) {
+        before.bytes += area.bytes;
+        this.free.splice(i, 1);
+      }
+    }
+  }
+
+  /** A byte address of `bytes` that stays reserved for good (extra threads' GEMM buffers). */
+  reserve(bytes: number): number {
+    return this.place(align(bytes));
+  }
+
+  /**
+   * A float32 view of `length` values that lives in this memory until freeResident (shared
+   * memory only, else undefined: an unshared memory's views die when it grows). The kernels
+   * use it in place, with no copy in or out. Its contents are arbitrary.
+   */
+  resident32(length: number): Float32Array | undefined {
+    if (!this.shared) return undefined;
+    const bytes = align(Math.max(1, length) * 4);
+    const at = this.place(bytes);
+    this.blocks.set(at, bytes);
+    const view = new Float32Array(this.memory.buffer, at, length);
+    this.buffers.add(view.buffer);
+    return view;
+  }
+
+  /** Frees a view resident32 gave (anything else is ignored). */
+  freeResident(view: Float32Array): void {
+    if (!this.owns(view)) return;
+    const bytes = this.blocks.get(view.byteOffset);
+    if (bytes === undefined) return;
+    this.blocks.delete(view.byteOffset);
+    this.release(view.byteOffset, bytes);
+  }
+
+  /** Bytes of the resident blocks in use. */
+  residentBytes(): number {
+    let sum = 0;
+    for (const bytes of this.blocks.values()) sum += bytes;
+    return sum;
   }
 
   /** Grows the memory to hold `end` bytes. */
@@ -170,10 +264,16 @@ export class LinearMemory {
     if (!this.shared) return undefined;
     const bytes = length * 4;
     if (this.scratchView === undefined || this.scratchBytesNow < bytes) {
-      // Grow in place (the previous view is no longer in use), by at least half again.
-      this.scratchBytesNow = align(Math.max(bytes, Math.ceil(this.scratchBytesNow * 1.5)));
-      this.stagingBase = align(this.scratchBase + this.scratchBytesNow);
-      this.ensure(this.stagingBase);
+      // Grow by at least half again; the previous view is no longer in use. In place, unless
+      // resident blocks sit above the scratch: then it moves above them, and its old space
+      // joins the free areas.
+      const grown = align(Math.max(bytes, Math.ceil(this.scratchBytesNow * 1.5)));
+      if (this.heapTop > this.scratchBase) {
+        if (this.scratchBytesNow > 0) this.release(this.scratchBase, this.scratchBytesNow);
+        this.scratchBase = align(this.heapTop);
+      }
+      this.scratchBytesNow = grown;
+      this.raiseStaging();
       this.scratchView = new Float32Array(this.memory.buffer, this.scratchBase, this.scratchBytesNow / 4);
       this.buffers.add(this.scratchView.buffer);
     }
@@ -185,9 +285,14 @@ export class LinearMemory {
   }
 
   releaseScratch(): void {
+    if (this.heapTop > this.scratchBase) {
+      // Resident blocks sit above: the scratch's space joins the free areas, and the next one starts above them.
+      if (this.scratchBytesNow > 0) this.release(this.scratchBase, this.scratchBytesNow);
+      this.scratchBase = align(this.heapTop);
+    }
     this.scratchView = undefined;
     this.scratchBytesNow = 0;
-    this.stagingBase = this.scratchBase;
+    this.raiseStaging();
   }
 
   /** Bytes of linear memory (it never shrinks). */

@@ -40,9 +40,11 @@ export class Runtime {
   readonly relaxed: boolean;
   readonly exports: KernelExports;
   readonly mem: LinearMemory;
-  /** The calling thread's GEMM scratch (byte address); worker w's is w + 1 strides above. */
+  /** The calling thread's GEMM scratch (byte address). */
   readonly work: number;
   private readonly workStride: number;
+  /** Worker slot w's GEMM scratch (byte address). */
+  private readonly workerWork: number[] = [];
   private readonly pool: ThreadPool | undefined;
   /** GEMM scratch areas reserved: the calling thread's and one per worker slot. */
   private slots = 1;
@@ -83,10 +85,17 @@ export class Runtime {
   setThreads(threads: number): void {
     const n = this.pool === undefined ? 1 : Math.max(1, Math.min(MAX_THREADS, threads));
     if (n > this.slots) {
+      if (!this.mem.hasResidentBlocks) {
+        // The buffers side by side above the calling thread's, the scratch moved above them.
+        this.mem.moveScratch(align(this.work + n * this.workStride));
+        for (let slot = this.slots - 1; slot < n - 1; slot++) this.workerWork[slot] = this.work + (slot + 1) * this.workStride;
+      } else {
+        // Resident blocks sit where they would go: reserve the new ones elsewhere in the memory.
+        for (let slot = this.slots - 1; slot < n - 1; slot++) this.workerWork[slot] = this.mem.reserve(this.workStride);
+      }
       this.slots = n;
-      this.mem.moveScratch(align(this.work + n * this.workStride));
     }
-    this.pool?.resize(n, (slot) => this.work + (slot + 1) * this.workStride);
+    this.pool?.resize(n, (slot) => this.workerWork[slot]!);
     this.threads = n;
   }
 

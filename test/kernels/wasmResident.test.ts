@@ -1,0 +1,132 @@
+/**
+ * Resident float32 arrays in WebAssembly memory (KernelCapabilities.resident32, memory.ts): they
+ * keep their values while the scratch grows, staging is used and other blocks come and go; the
+ * kernels use them in place; freed space is reused; threads added after them get GEMM buffers
+ * clear of them; an unshared memory offers none.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { getThreads, jsKernels, setThreads } from '../../src/kernels/index.js';
+import type { Float32Heap } from '../../src/tensor.js';
+import { createWasmKernels, type WasmKernelInstance } from '../../src/kernels/wasm/index.js';
+
+/** A pattern that differs per block and per position (small integers: sums stay exact in float32). */
+const pattern = (seed: number, i: number): number => ((i * 7 + seed * 13) % 11) - 5;
+
+function filled(heap: Float32Heap, length: number, seed: number): Float32Array {
+  const view = heap.allocate(length);
+  assert.ok(view !== undefined, 'shared memory gives resident blocks');
+  for (let i = 0; i < length; i++) view[i] = pattern(seed, i);
+  return view;
+}
+
+function assertIntact(view: Float32Array, seed: number, what: string): void {
+  for (let i = 0; i < view.length; i++) {
+    if (view[i] !== pattern(seed, i)) assert.fail(`${what}: value ${i} is ${view[i]}, expected ${pattern(seed, i)}`);
+  }
+}
+
+const span = (a: Float32Array): [number, number] => [a.byteOffset, a.byteOffset + a.byteLength];
+function assertDisjoint(views: Float32Array[]): void {
+  const spans = views.map(span).sort((p, q) => p[0] - q[0]);
+  for (let i = 1; i < spans.length; i++) assert.ok(spans[i - 1]![1] <= spans[i]![0], `blocks overlap: ${JSON.stringify(spans)}`);
+}
+
+/** c (m, n) = a (m, k) · b (k, n) through a kernel table; c is overwritten. */
+function gemm(kernels: { gemm: typeof jsKernels.gemm }, a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number): void {
+  kernels.gemm({ transA: false, transB: false, m, n, k, a, aOffset: 0, lda: k, b, bOffset: 0, ldb: n, c, cOffset: 0, ldc: n, accumulate: false });
+}
+
+async function ready(kernels: WasmKernelInstance, workers: number): Promise<void> {
+  const start = Date.now();
+  while (kernels.workersReady() < workers) {
+    if (Date.now() - start > 10_000) throw new Error(`only ${kernels.workersReady()} of ${workers} workers started in 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('resident float32 blocks in WebAssembly memory', () => {
+  it('keep their values through scratch growth, staging and other blocks; the kernels use them in place; freed space is reused', () => {
+    const kernels = createWasmKernels({ threads: 1 });
+    try {
+      const heap = kernels.capabilities!.resident32!;
+      const scratch = kernels.capabilities!.scratch32!;
+      const a = filled(heap, 1000, 1);
+      assert.ok(a.buffer instanceof SharedArrayBuffer);
+      scratch(500)!.fill(99);
+      const b = filled(heap, 3000, 2);
+      // The scratch must grow past b: it moves above it rather than over it.
+      const bigScratch = scratch(200_000)!;
+      bigScratch.fill(-99);
+      assertDisjoint([a, b, bigScratch]);
+      assertIntact(a, 1, 'a after the scratch grew');
+      assertIntact(b, 2, 'b after the scratch grew');
+
+      // A GEMM on ordinary arrays (staged: large copies into the memory) leaves the blocks alone.
+      const [m, n, k] = [64, 96, 80];
+      const x = Float32Array.from({ length: m * k }, (_, i) => pattern(3, i));
+      const y = Float32Array.from({ length: k * n }, (_, i) => pattern(4, i));
+      const staged = new Float32Array(m * n);
+      gemm(kernels, x, y, staged, m, n, k);
+      assertIntact(a, 1, 'a after a staged GEMM');
+      assertIntact(b, 2, 'b after a staged GEMM');
+
+      // The same GEMM on resident operands and output: in place, the same numbers.
+      const xr = filled(heap, m * k, 3);
+      const yr = filled(heap, k * n, 4);
+      const cr = heap.allocate(m * n)!;
+      gemm(kernels, xr, yr, cr, m, n, k);
+      assert.deepEqual(Array.from(cr), Array.from(staged));
+      const reference = new Float32Array(m * n);
+      gemm(jsKernels, x, y, reference, m, n, k);
+      assert.deepEqual(Array.from(cr), Array.from(reference), 'small integers: exact in any order');
+      assertDisjoint([a, b, xr, yr, cr, scratch(200_000)!]);
+
+      // Freed space is reused (the smallest free area that fits), and merged with its neighbours.
+      const where = a.byteOffset;
+      heap.free(a);
+      const c = filled(heap, 900, 5);
+      assert.equal(c.byteOffset, where, 'the freed block is reused');
+      heap.free(c);
+      heap.free(b);
+      const d = filled(heap, 3500, 6); // fits only in a's and b's space merged (or the old scratch's)
+      assertDisjoint([d, xr, yr, cr]);
+      assert.ok(d.byteOffset < xr.byteOffset, 'placed in freed space below the later blocks');
+      assertIntact(xr, 3, 'xr after frees and reuse');
+      heap.free(new Float32Array(4)); // not one of its blocks: ignored
+    } finally {
+      kernels.terminate();
+    }
+  });
+
+  it('threads added after resident blocks get GEMM buffers clear of them; results do not depend on the thread count', async () => {
+    const previous = getThreads();
+    setThreads(1);
+    const kernels = createWasmKernels(); // follows setThreads
+    try {
+      const heap = kernels.capabilities!.resident32!;
+      const [m, n, k] = [200, 150, 120]; // 3.6 M multiply-adds: split over the threads
+      const x = filled(heap, m * k, 7);
+      const y = filled(heap, k * n, 8);
+      const one = heap.allocate(m * n)!;
+      gemm(kernels, x, y, one, m, n, k);
+      setThreads(3);
+      await ready(kernels, 2);
+      const three = heap.allocate(m * n)!;
+      const before = kernels.chunkCounts().workers;
+      gemm(kernels, x, y, three, m, n, k);
+      assert.ok(kernels.chunkCounts().workers > before, 'the workers ran chunks');
+      assert.deepEqual(Array.from(three), Array.from(one));
+      assertIntact(x, 7, 'x after the workers ran in their new GEMM buffers');
+      assertIntact(y, 8, 'y after the workers ran in their new GEMM buffers');
+    } finally {
+      setThreads(previous);
+      kernels.terminate();
+    }
+  });
+
+  it('an unshared memory has none (its views would die when it grows): callers use ordinary arrays', () => {
+    const kernels = createWasmKernels({ shared: false, threads: 1 });
+    assert.equal(kernels.capabilities!.resident32!.allocate(10), undefined);
+  });
+});
