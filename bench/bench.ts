@@ -40,6 +40,8 @@ import { maxPoolBackward, maxPoolForward } from '../src/layers/poolFast.js';
 import { rng } from '../src/rng.js';
 import { randn, reshape, type DType, type Tensor } from '../src/tensor.js';
 import { ThreeLayerConvNet } from '../src/models/threeLayerConvNet.js';
+import { ConvNet } from '../src/models/spec.js';
+import type { Network } from '../src/models/network.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { decodeModel, encodeModel } from '../src/io/model.js';
 
@@ -259,17 +261,32 @@ async function startWorkers(): Promise<void> {
 
 /**
  * The same network and step through the model (ThreeLayerConvNet.loss, whose conv → relu →
- * pool sandwich is one kernel call each way), float32.
+ * pool sandwich is one kernel call each way), float32; with `reuse`, as the Solver calls it
+ * (loss(X, y, { reuseArrays: true }): the same arrays step after step, in WebAssembly memory).
  */
-function benchModelStep(backend: Backend, threads = 1): { ms: number; imagesPerSecond: number } {
+function benchModelStep(backend: Backend, threads = 1, reuse = false): { ms: number; imagesPerSecond: number } {
   use(backend, threads);
   const N = 50;
   const model = new ThreeLayerConvNet({ inputDim: [3, 32, 32], dtype: 'float32', seed: 5 });
-  const x = randomTensor([N, 3, 32, 32], 'float32');
+  return timeSgdSteps(model, randomTensor([N, 3, 32, 32], 'float32'), reuse);
+}
+
+/** The residual net of the README's Fashion-MNIST row, batch 100, 1×28×28 (its conv layers are small: overheads show). */
+const RESIDUAL_SPEC = 'conv(32,3)-bn-relu-pool-res(conv(32,3)-bn-relu-conv(32,3)-bn)-relu-pool-res(conv(64,3)-bn-relu-conv(64,3)-bn)-relu-fc(10)';
+
+function benchResidualStep(backend: Backend, threads: number, reuse: boolean): { ms: number; imagesPerSecond: number } {
+  use(backend, threads);
+  const model = new ConvNet({ spec: RESIDUAL_SPEC, inputDim: [1, 28, 28], numClasses: 10, dtype: 'float32', seed: 5 });
+  return timeSgdSteps(model, randomTensor([100, 1, 28, 28], 'float32'), reuse);
+}
+
+/** Median time of loss(X, y) + an in-place SGD update of every parameter. */
+function timeSgdSteps(model: Network, x: Tensor, reuse: boolean): { ms: number; imagesPerSecond: number } {
+  const N = x.shape[0]!;
   const y = Array.from({ length: N }, () => generator.int(10));
   const lr = 1e-3;
   const step = (): void => {
-    const { grads } = model.loss(x, y);
+    const { grads } = reuse ? model.loss(x, y, { reuseArrays: true }) : model.loss(x, y);
     for (const name of Object.keys(model.params)) {
       const p = model.params[name]!.data;
       const d = grads[name]!.data;
@@ -571,6 +588,19 @@ function benchTrainingSection(): void {
     const { ms, imagesPerSecond } = benchModelStep(backend, threads);
     const label = threads > 1 ? `${backend}×${threads}` : backend;
     console.log(`| the same as ThreeLayerConvNet.loss + SGD (fused conv → relu → pool)       | ${label.padEnd(7)} | float32 | ${pad(ms.toFixed(0), 7)} | ${pad(imagesPerSecond.toFixed(0), 8)} |`);
+  }
+  // Fresh arrays against reused ones (what the Solver does), one after the other in the same run.
+  const rows: [string, () => { ms: number; imagesPerSecond: number }][] = [];
+  for (const threads of [1, THREADS]) {
+    const label = threads > 1 ? `wasm×${threads}` : 'wasm';
+    rows.push([`| ThreeLayerConvNet.loss + SGD, fresh arrays every step                     | ${label.padEnd(7)}`, () => benchModelStep('wasm', threads, false)]);
+    rows.push([`| ThreeLayerConvNet.loss + SGD, reuseArrays (as the Solver trains)         | ${label.padEnd(7)}`, () => benchModelStep('wasm', threads, true)]);
+    rows.push([`| residual net (Fashion-MNIST row), batch 100, 1×28×28, fresh arrays      | ${label.padEnd(7)}`, () => benchResidualStep('wasm', threads, false)]);
+    rows.push([`| residual net (Fashion-MNIST row), batch 100, 1×28×28, reuseArrays       | ${label.padEnd(7)}`, () => benchResidualStep('wasm', threads, true)]);
+  }
+  for (const [label, run] of rows) {
+    const { ms, imagesPerSecond } = run();
+    console.log(`${label} | float32 | ${pad(ms.toFixed(0), 7)} | ${pad(imagesPerSecond.toFixed(0), 8)} |`);
   }
   const ips = targets.imagesPerSecond;
   console.log(`\ntraining step (float32): wasm/js ${(ips.wasm / ips.js).toFixed(1)}×, ${THREADS} threads / 1 ${(ips.threads / ips.wasm).toFixed(2)}×`);

@@ -61,6 +61,15 @@ export type LossTarget = Int32Array | number[] | Tensor;
 export interface TrainingLossOptions {
   /** Smoothed class targets, (1 − ε)·onehot + ε/C, in place of the loss head's own smoothing. */
   labelSmoothing?: number;
+  /**
+   * Take every array of the call (activations, caches, the gradients returned) from the
+   * model's training arena, reusing those of the previous such call: after the first call at a
+   * batch size nothing new is allocated, and on the WebAssembly kernels the arrays live in its
+   * memory (no copies in or out). The gradients returned are then valid until the next call
+   * with reuseArrays (like PyTorch's .grad buffers): the Solver consumes them before its next
+   * step. Default false (every call's arrays are its own).
+   */
+  reuseArrays?: boolean;
 }
 
 /** A model's architecture as plain JSON: `kind` names the class; buildModel reads it. */

@@ -86,6 +86,8 @@ export class Network implements Model {
   private readonly classWeights: Tensor | undefined;
   /** The intermediate arrays of inference forwards, reused call after call. */
   private readonly inference = new Arena(() => getKernels().capabilities?.resident32);
+  /** The arrays of training calls that ask to reuse them (loss(X, y, { reuseArrays: true })). */
+  private readonly training = new Arena(() => getKernels().capabilities?.resident32);
 
   constructor(options: NetworkOptions) {
     const name = options?.name ?? 'Network';
@@ -190,9 +192,27 @@ export class Network implements Model {
     const fn = `${this.name}.loss`;
     checkBatch(fn, X, this.inputShape, this.dtype);
     if (y === undefined) return this.infer(X);
+    const head = this.withSmoothing(fn, options);
+    if (options.reuseArrays !== true) return this.trainingLoss(fn, X, y, head);
+    // Every array of the call from the training arena: the same arrays step after step, in the
+    // kernel backend's own memory where it has one (no copies in and out of WebAssembly).
+    return this.training.run(() => this.trainingLoss(fn, X, y, head));
+  }
+
+  /** Arrays made by loss(X, y, { reuseArrays: true }) so far, their bytes, and those in the kernel backend's memory. */
+  get trainingMemory(): { arrays: number; bytes: number; residentBytes: number } {
+    return { arrays: this.training.created, bytes: this.training.bytes, residentBytes: this.training.heapBytes };
+  }
+
+  /** Frees the arrays that loss(X, y, { reuseArrays: true }) reuses (made again by its next call). */
+  releaseTraining(): void {
+    this.training.clear();
+  }
+
+  /** The training forward, loss and backward (X checked; y checked here). */
+  private trainingLoss(fn: string, X: Tensor, y: LossTarget, head: LossHead): LossAndGrads {
     // Before the forward: bad targets are the caller's error, named after this method, and must not move batch norm's running statistics.
     const N = X.shape[0]!;
-    const head = this.withSmoothing(fn, options);
     let dataLoss: number;
     let dout: Tensor;
     if (isRegression(head)) {
@@ -225,8 +245,9 @@ export class Network implements Model {
 
   /** The loss head with options.labelSmoothing in place of its own (the head itself when none is given). */
   private withSmoothing(fn: string, options: TrainingLossOptions): LossHead {
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ConvnetError(fn, `expected options { labelSmoothing? }, got ${show(options)}`);
-    assertKnownOptions(fn, options, ['labelSmoothing']);
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ConvnetError(fn, `expected options { labelSmoothing?, reuseArrays? }, got ${show(options)}`);
+    assertKnownOptions(fn, options, ['labelSmoothing', 'reuseArrays']);
+    if (options.reuseArrays !== undefined && typeof options.reuseArrays !== 'boolean') throw new ConvnetError(fn, `expected options.reuseArrays to be true or false, got ${show(options.reuseArrays)}`);
     const epsilon = options.labelSmoothing;
     if (epsilon === undefined) return this.lossHead;
     if (typeof epsilon !== 'number' || !(epsilon >= 0 && epsilon < 1)) throw new ConvnetError(fn, `expected options.labelSmoothing to be a number in [0, 1), got ${show(epsilon)}`);

@@ -29,6 +29,12 @@ export function decayedParamNames(model: TrainableModel): string[] {
   return Object.entries(model.params).filter(([, p]) => p.shape.length >= 2).map(([name]) => name);
 }
 
+/** Whether model.loss takes TrainingLossOptions (a Network: a model with a loss head). */
+export function takesLossOptions(model: TrainableModel): model is SmoothableModel {
+  const head = (model as Partial<SmoothableModel>).lossHead;
+  return head !== undefined && head !== null && typeof head === 'object';
+}
+
 /** Throws unless `model` can train with label smoothing: a Network with a softmax or pixelSoftmax head of no smoothing of its own. */
 export function assertSmoothable(fn: string, model: TrainableModel): asserts model is SmoothableModel {
   const head = (model as Partial<SmoothableModel>).lossHead;

@@ -34,7 +34,7 @@ import { allocate, clone, sizeOf, zerosLike, type Tensor } from '../tensor.js';
 import { assertObject, assertTensor, integer } from '../validate.js';
 import type { LossAndGrads, TrainableModel } from '../models/model.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
-import { assertSmoothable, decayedParamNames, type SmoothableModel } from './regularise.js';
+import { assertSmoothable, decayedParamNames, takesLossOptions } from './regularise.js';
 import { getUpdateRule, type OptimConfig, type UpdateRule, type UpdateRuleName } from './optim.js';
 
 /**
@@ -674,7 +674,10 @@ export class Solver<D extends SolverData = TrainingData> {
     const targets = this.trainTargets;
     const y = targets === 'inputs' ? batch : targets instanceof Int32Array ? gatherLabels(targets, indices) : gather(targets, indices);
     // assertSmoothable checked, in the constructor, that a model trained with smoothing takes it.
-    const out: LossAndGrads = this.labelSmoothing > 0 ? (this.model as SmoothableModel).loss(batch, y, { labelSmoothing: this.labelSmoothing }) : this.model.loss(batch, y);
+    // A Network reuses its arrays step after step (the grads are consumed below, before the next step).
+    const out: LossAndGrads = takesLossOptions(this.model)
+      ? this.model.loss(batch, y, { reuseArrays: true, ...(this.labelSmoothing > 0 ? { labelSmoothing: this.labelSmoothing } : {}) })
+      : this.model.loss(batch, y);
     if (out === null || typeof out !== 'object' || out.grads === null || typeof out.grads !== 'object') {
       throw new ConvnetError(fn, `expected model.loss(X, y) to return { loss, grads }, got ${show(out === null || typeof out !== 'object' ? out : Object.keys(out))}`);
     }
