@@ -58,13 +58,14 @@ export interface Float32Heap {
 /**
  * Arrays reused by calls that allocate the same sequence of sizes: a model's inference forward
  * (Network.forward in test mode) runs inside one, so that after its first call at a batch size
- * it allocates nothing but the output it returns. Inside `arena.run(...)`, allocate,
+ * it allocates nothing but the output it returns; so does a training call with reuseArrays.
+ * Inside `arena.run(...)`, allocate,
  * allocateUninitialized and allocateIndices hand out the array of the same place in the
  * sequence as last time (a view of its first `length` values when a later call is smaller),
  * and create one only when there is none big enough. Why not a free list: the sequence of an
  * inference forward is the same on every call, so matching by position needs no bookkeeping
- * of lifetimes; what the run returns must not be one of these arrays (it is overwritten by the
- * next run): the caller copies it out.
+ * of lifetimes; what the run returns is overwritten by the next run: inference copies its
+ * output out, and a training call's gradients are valid until its next call.
  */
 export class Arena {
   private readonly slots: (Float32Array | Float64Array | Int32Array)[] = [];

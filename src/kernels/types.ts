@@ -260,8 +260,8 @@ export interface KernelCapabilities {
 
   /**
    * Float32 arrays that live in this backend's own memory until freed, so that its kernels
-   * read and write them in place (no copy in or out of WebAssembly memory): a model's inference
-   * arena takes its arrays from here (tensor.ts Arena).
+   * read and write them in place (no copy in or out of WebAssembly memory): a model's arenas
+   * (inference, and training with reuseArrays) take their arrays from here (tensor.ts Arena).
    */
   readonly resident32?: Float32Heap;
 }

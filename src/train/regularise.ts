@@ -37,10 +37,10 @@ export function takesLossOptions(model: TrainableModel): model is SmoothableMode
 
 /** Throws unless `model` can train with label smoothing: a Network with a softmax or pixelSoftmax head of no smoothing of its own. */
 export function assertSmoothable(fn: string, model: TrainableModel): asserts model is SmoothableModel {
-  const head = (model as Partial<SmoothableModel>).lossHead;
-  if (head === undefined || head === null || typeof head !== 'object') {
+  if (!takesLossOptions(model)) {
     throw new ConvnetError(fn, `expected labelSmoothing > 0 to train a Network (a model with a lossHead), got a model with keys [${Object.keys(model).slice(0, 8).join(', ')}]`);
   }
+  const head = model.lossHead;
   if (head.kind !== 'softmax' && head.kind !== 'pixelSoftmax') {
     throw new ConvnetError(fn, `expected labelSmoothing > 0 to train a model with a softmax or pixelSoftmax loss head (it smooths class targets), got the ${show(head.kind)} head`);
   }

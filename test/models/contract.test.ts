@@ -3,18 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { evalNumericalGradientArray, relErrorDetail } from '../../src/gradcheck.js';
 import { buildModel } from '../../src/models/build.js';
-import { rng } from '../../src/rng.js';
 import { clone, zeros } from '../../src/tensor.js';
 import { assertThrowsConvnet, randomTensor } from '../helpers.js';
-import { MODEL_KINDS, residualNet } from './kinds.js';
+import { MODEL_KINDS, randomLabels as labels, residualNet } from './kinds.js';
 import { ThreeLayerConvNet } from '../../src/models/threeLayerConvNet.js';
 import { ConvNet } from '../../src/models/spec.js';
 import { Solver } from '../../src/train/solver.js';
-
-function labels(n: number, classes: number, seed: number): Int32Array {
-  const r = rng(seed);
-  return Int32Array.from({ length: n }, () => r.int(classes));
-}
 
 describe('buildModel(model.config) with the same parameters gives bit-identical scores', () => {
   for (const kind of MODEL_KINDS) {

@@ -3,23 +3,12 @@
 // the first call at a batch size but the output returned.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { rng } from '../../src/rng.js';
-import { Arena, allocate, allocateIndices, allocateUninitialized, type Float32Heap, type Tensor } from '../../src/tensor.js';
+import { Arena, allocate, allocateIndices, allocateUninitialized, type Float32Heap } from '../../src/tensor.js';
 import { ConvNet } from '../../src/models/spec.js';
 import { ThreeLayerConvNet } from '../../src/models/threeLayerConvNet.js';
 import { getBackend, setBackend } from '../../src/kernels/index.js';
 import { assertThrowsConvnet, randomTensor } from '../helpers.js';
-import { MODEL_KINDS } from './kinds.js';
-
-function labels(n: number, classes: number, seed: number): Int32Array {
-  const r = rng(seed);
-  return Int32Array.from({ length: n }, () => r.int(classes));
-}
-
-const rows = (X: Tensor, from: number, count: number): Tensor => {
-  const D = X.data.length / X.shape[0]!;
-  return { shape: [count, ...X.shape.slice(1)], data: X.data.slice(from * D, (from + count) * D), dtype: X.dtype };
-};
+import { MODEL_KINDS, randomLabels as labels, sampleRows as rows } from './kinds.js';
 
 describe('Arena', () => {
   test('hands out the same arrays in the same order on the next run; zeroes what allocate zeroes', () => {

@@ -6,11 +6,23 @@ import { Linear } from '../../src/nn/linear.js';
 import { BatchNorm2d } from '../../src/nn/norm.js';
 import { GlobalAvgPool } from '../../src/nn/pool.js';
 import { rng } from '../../src/rng.js';
-import type { DType } from '../../src/tensor.js';
+import type { DType, Tensor } from '../../src/tensor.js';
 import { FullyConnectedNet } from '../../src/models/fullyConnectedNet.js';
 import { Network } from '../../src/models/network.js';
 import { ConvNet } from '../../src/models/spec.js';
 import { ThreeLayerConvNet } from '../../src/models/threeLayerConvNet.js';
+
+/** n seeded random class labels in [0, classes). */
+export function randomLabels(n: number, classes: number, seed: number): Int32Array {
+  const r = rng(seed);
+  return Int32Array.from({ length: n }, () => r.int(classes));
+}
+
+/** Samples [from, from + count) of a batch X (a copy). */
+export function sampleRows(X: Tensor, from: number, count: number): Tensor {
+  const D = X.data.length / X.shape[0]!;
+  return { shape: [count, ...X.shape.slice(1)], data: X.data.slice(from * D, (from + count) * D), dtype: X.dtype };
+}
 
 export interface ModelKind {
   label: string;

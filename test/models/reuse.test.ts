@@ -16,17 +16,7 @@ import { ReLU, Sigmoid } from '../../src/nn/activation.js';
 import { rng } from '../../src/rng.js';
 import type { DType, Tensor } from '../../src/tensor.js';
 import { assertThrowsConvnet, randomTensor } from '../helpers.js';
-import { MODEL_KINDS } from './kinds.js';
-
-function labels(n: number, classes: number, seed: number): Int32Array {
-  const r = rng(seed);
-  return Int32Array.from({ length: n }, () => r.int(classes));
-}
-
-const rows = (X: Tensor, from: number, count: number): Tensor => {
-  const D = X.data.length / X.shape[0]!;
-  return { shape: [count, ...X.shape.slice(1)], data: X.data.slice(from * D, (from + count) * D), dtype: X.dtype };
-};
+import { MODEL_KINDS, randomLabels as labels, sampleRows as rows } from './kinds.js';
 
 /** A small conv autoencoder: conv down, transposed conv up, sigmoid, MSE. */
 function autoencoder(dtype: DType): Network {

@@ -10,7 +10,7 @@
  *   scratch            the float32 workspace the fast layers borrow (workspace.ts): it lives
  *                      here so that im2col writes the columns and the GEMM reads them in place
  *   resident blocks    float32 arrays that stay here across calls (resident32: a model's
- *                      inference arena), interleaved with the scratch as each grows
+ *                      arenas), interleaved with the scratch as each grows
  *   staging            per call: copies of the operands that live in JavaScript arrays
  *
  * An operand that is already a view of this memory (the scratch columns) is used in place;
@@ -153,13 +153,6 @@ export class LinearMemory {
     if (bytes === undefined) return;
     this.blocks.delete(view.byteOffset);
     this.release(view.byteOffset, bytes);
-  }
-
-  /** Bytes of the resident blocks in use. */
-  residentBytes(): number {
-    let sum = 0;
-    for (const bytes of this.blocks.values()) sum += bytes;
-    return sum;
   }
 
   /** Grows the memory to hold `end` bytes. */
