@@ -9,6 +9,11 @@
  *   npm run results -- --table                   rewrite the table from results.json, running nothing
  *   npm run results -- --extra '--epochs 1'      append flags to every command (quick checks)
  *   npm run results -- --jobs 2 --extra '--threads 1'   two seeds at once, one thread each
+ *   npm run results -- --work runs/              keep the runs in runs/; run again to resume
+ *
+ * With --work, a run that finished there before (its metrics.json written by the same
+ * command, at the same convnet commit) is kept rather than run again, so an interrupted
+ * `npm run results` resumes where it stopped.
  *
  * Results accumulate in bench/results.json (beside --out, default bench/results.md): a run of some rows
  * replaces those rows and keeps the others, and the table is written from all of them, with
@@ -16,10 +21,11 @@
  * are listed with their command and "not re-run in this table".
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gitCommit } from '../src/cli/provenance.js';
 
 /** One row of the results table: `convnet train` with these flags. */
 export interface ResultRow {
@@ -88,6 +94,8 @@ export interface RowResult {
   load: [number, number];
   /** Seeds run at once (1: one after another). */
   jobs?: number;
+  /** Seeds whose finished run in --work was kept rather than run again (their load and jobs were another invocation's). */
+  kept?: number[];
   runs: RunMetrics[];
 }
 
@@ -154,7 +162,7 @@ export function markdownTable(rows: readonly ResultRow[], results: Readonly<Reco
     const runs = result.runs;
     const kernels = [...new Set(runs.map((r) => `${r.backend}${r.variant ? ` (${r.variant})` : ''}, ${r.threads} thread${r.threads === 1 ? '' : 's'}`))].join('; ');
     lines.push(
-      `| ${row.label} | \`${result.command}\` | ${formatAccuracy(summarize(runs.map((r) => r.testAcc)))} | ${formatTime(summarize(runs.map((r) => r.wallTimeSeconds)))} | ${formatRate(summarize(runs.map((r) => r.imagesPerSecond)))} | ${runs.map((r) => r.seed).join(', ')} | ${kernels} | ${result.load.map((l) => l.toFixed(1)).join(' → ')}${(result.jobs ?? 1) > 1 ? ` (${result.jobs} seeds at once)` : ''} |`,
+      `| ${row.label} | \`${result.command}\` | ${formatAccuracy(summarize(runs.map((r) => r.testAcc)))} | ${formatTime(summarize(runs.map((r) => r.wallTimeSeconds)))} | ${formatRate(summarize(runs.map((r) => r.imagesPerSecond)))} | ${runs.map((r) => r.seed).join(', ')} | ${kernels} | ${result.load.map((l) => l.toFixed(1)).join(' → ')}${(result.jobs ?? 1) > 1 ? ` (${result.jobs} seeds at once)` : ''}${result.kept === undefined ? '' : ` (seed${result.kept.length === 1 ? '' : 's'} ${result.kept.join(', ')} from an earlier, interrupted invocation)`} |`,
     );
   }
   return lines.join('\n') + '\n';
@@ -167,6 +175,28 @@ export function selectRows(rows: readonly ResultRow[], filter: string | undefine
   const unknown = ids.filter((id) => !rows.some((r) => r.id === id));
   if (unknown.length > 0) throw new Error(`--rows: unknown row ${unknown.join(', ')}; the rows are ${rows.map((r) => r.id).join(', ')}`);
   return rows.filter((r) => ids.includes(r.id));
+}
+
+/**
+ * The run results started in `outDir` with `argv` if it finished there at convnet `commit`:
+ * results writes `<outDir>.command.json` (the argv) before it starts a run and deletes the
+ * folder's metrics.json, which `convnet train` writes (atomically) only when the run ends. So
+ * a metrics.json with a matching command file and commit is a finished run of this very
+ * command and code; anything else (no file, another command or commit, a run cut short) is
+ * undefined, and the run is made again.
+ */
+export function finishedRun(outDir: string, argv: readonly string[], commit: string): RunMetrics | undefined {
+  const metricsPath = join(outDir, 'metrics.json');
+  const commandPath = `${outDir}.command.json`;
+  if (commit === 'unknown' || !existsSync(metricsPath) || !existsSync(commandPath)) return undefined;
+  try {
+    const recorded = (JSON.parse(readFileSync(commandPath, 'utf8')) as { argv?: unknown }).argv;
+    if (!Array.isArray(recorded) || recorded.length !== argv.length || recorded.some((a, i) => a !== argv[i])) return undefined;
+    const metrics = readRunMetrics(metricsPath);
+    return metrics.commit === commit ? metrics : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads what `convnet train` wrote to metrics.json. */
@@ -213,6 +243,8 @@ export async function runResults(options: ResultsOptions, rows: readonly ResultR
   const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
   const work = options.work ?? mkdtempSync(join(tmpdir(), 'convnet-results-'));
   const jsonPath = resolve(options.out.replace(/\.md$/, '') + '.json');
+  // The commit of the convnet that runs (the one `convnet train` records in metrics.json).
+  const commit = gitCommit(dirname(bin));
   const measured: Record<string, RowResult> = {};
   for (const row of options.table ? [] : selected) {
     const why = row.unavailable?.();
@@ -229,19 +261,31 @@ export async function runResults(options: ResultsOptions, rows: readonly ResultR
       continue;
     }
     const runs: RunMetrics[] = new Array(seeds.length);
+    const kept: number[] = [];
     const queue = [...seeds];
     const worker = async (): Promise<void> => {
       for (let seed = queue.shift(); seed !== undefined; seed = queue.shift()) {
+        const outDir = join(work, `${row.id}-seed${seed}`);
+        const earlier = finishedRun(outDir, full(seed), commit);
+        if (earlier !== undefined) {
+          options.log(`  ${row.id}, seed ${seed}: kept the run that finished in ${outDir} (same command, convnet ${commit.slice(0, 10)}): test acc ${earlier.testAcc.toFixed(4)}`);
+          runs[seed] = earlier;
+          kept.push(seed);
+          continue;
+        }
         options.log(`${row.id}, seed ${seed}: ${commandLine([...args, '--seed', String(seed)])}`);
+        mkdirSync(work, { recursive: true });
+        rmSync(join(outDir, 'metrics.json'), { force: true });
+        writeFileSync(`${outDir}.command.json`, JSON.stringify({ argv: full(seed) }) + '\n');
         const run = await runProcess(bin, full(seed));
         if (run.status !== 0) throw new Error(`${row.id}, seed ${seed}: convnet train exited with ${run.status ?? run.signal}: ${run.stderr.trim()}`);
-        const metrics = readRunMetrics(join(work, `${row.id}-seed${seed}`, 'metrics.json'));
+        const metrics = readRunMetrics(join(outDir, 'metrics.json'));
         options.log(`  ${row.id}, seed ${seed}: test acc ${metrics.testAcc.toFixed(4)}, ${metrics.wallTimeSeconds.toFixed(1)} s, ${Math.round(metrics.imagesPerSecond)} images/s (load ${loadavg()[0]!.toFixed(1)})`);
         runs[seed] = metrics;
       }
     };
     await Promise.all(Array.from({ length: Math.min(options.jobs, seeds.length) }, worker));
-    measured[row.id] = { id: row.id, command: commandLine(args), date: new Date().toISOString(), load: [load0, loadavg()[0]!], jobs: options.jobs, runs };
+    measured[row.id] = { id: row.id, command: commandLine(args), date: new Date().toISOString(), load: [load0, loadavg()[0]!], jobs: options.jobs, runs, ...(kept.length > 0 ? { kept: kept.sort((a, b) => a - b) } : {}) };
   }
   if (options.dryRun) return '';
   // Read now, not at the start: another `npm run results` of other rows may have written meanwhile.

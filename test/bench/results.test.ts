@@ -1,8 +1,8 @@
 // `npm run results`: the aggregation (mean, sample standard deviation, formatting, the table)
 // and the runner end to end on a tiny row.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { temporaryDirectory } from '../helpers.js';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -98,6 +98,46 @@ describe('npm run results, end to end', () => {
     assert.equal(again.status, 0, again.stderr);
     assert.equal(readFileSync(out, 'utf8'), table);
     assert.ok(!existsSync(join(dir, 'none', 'default-seed0')));
+  });
+
+  test('with --work, a finished run of the same command and commit is kept; a missing, cut short or different one is run (again)', () => {
+    const dir = temporaryDirectory('convnet-results-test-');
+    const out = join(dir, 'table.md');
+    const work = join(dir, 'runs');
+    const tiny = '--epochs 1 --num-train 100 --threads 1';
+    const results = (extra: string): SpawnSyncReturns<string> =>
+      spawnSync(process.execPath, [script, '--rows', 'default', '--seeds', '2', '--extra', extra, '--out', out, '--work', work], { encoding: 'utf8', timeout: 300_000 });
+    const metricsOf = (seed: number): string => readFileSync(join(work, `default-seed${seed}`, 'metrics.json'), 'utf8');
+    const first = results(tiny);
+    assert.equal(first.status, 0, first.stderr);
+    const [m0, m1] = [metricsOf(0), metricsOf(1)];
+    // Everything finished: nothing is trained again, the files stay as they were.
+    const again = results(tiny);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(again.stdout.match(/kept the run that finished in/g)?.length, 2, again.stdout);
+    assert.deepEqual([metricsOf(0), metricsOf(1)], [m0, m1]);
+    assert.match(readFileSync(out, 'utf8'), /\(seeds 0, 1 from an earlier, interrupted invocation\) \|\n/);
+    // Seed 1 cut short (no metrics.json): only it runs again, to the same numbers (same seed).
+    rmSync(join(work, 'default-seed1', 'metrics.json'));
+    const resumed = results(tiny);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stdout, /default, seed 0: kept the run/);
+    assert.doesNotMatch(resumed.stdout, /default, seed 1: kept/);
+    assert.match(resumed.stdout, /default, seed 1: npx convnet train --epochs 1 --num-train 100 --threads 1 --seed 1\n/);
+    assert.equal(JSON.parse(metricsOf(1)).testAcc, JSON.parse(m1).testAcc);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'table.json'), 'utf8')).default.kept.join(), '0');
+    // Another command (other flags): both run again.
+    const other = results('--epochs 1 --num-train 60 --threads 1');
+    assert.equal(other.status, 0, other.stderr);
+    assert.doesNotMatch(other.stdout, /kept/);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'table.json'), 'utf8')).default.kept, undefined);
+    // A run at another commit is not this code's: it is run again.
+    const edited = JSON.parse(metricsOf(0));
+    writeFileSync(join(work, 'default-seed0', 'metrics.json'), JSON.stringify({ ...edited, commit: '0'.repeat(40) }));
+    const otherCommit = results('--epochs 1 --num-train 60 --threads 1');
+    assert.equal(otherCommit.status, 0, otherCommit.stderr);
+    assert.match(otherCommit.stdout, /default, seed 0: npx convnet train/);
+    assert.match(otherCommit.stdout, /default, seed 1: kept the run/);
   });
 
   test('--dry-run prints one command per seed and runs nothing', () => {
