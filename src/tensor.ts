@@ -48,11 +48,13 @@ export function assertAllocatable(fn: string, length: number, what: string): voi
 /**
  * Where an Arena may take its float32 arrays from instead of `new Float32Array`: a kernel
  * backend's own memory (KernelCapabilities.resident32), so that its kernels use them in place.
+ * Its index arrays (a max pool's argmax) come from here too, as Int32Array views of a block.
  * allocate may return undefined (no room, or no such memory here); contents are arbitrary.
  */
 export interface Float32Heap {
   allocate(length: number): Float32Array | undefined;
-  free(array: Float32Array): void;
+  /** Frees an array allocate gave, or an Int32Array view of one (the same block). */
+  free(array: Float32Array | Int32Array): void;
 }
 
 /**
@@ -118,7 +120,7 @@ export class Arena {
 
   private drop(slot: Float32Array | Float64Array | Int32Array | undefined): void {
     if (slot === undefined || !this.fromHeap.delete(slot)) return;
-    this.heap?.free(slot as Float32Array);
+    this.heap?.free(slot as Float32Array | Int32Array);
   }
 
   take<A extends Float32Array | Float64Array | Int32Array>(kind: new (length: number) => A, length: number, zero: boolean): A {
@@ -130,9 +132,10 @@ export class Arena {
       if (zero) array.fill(0);
     } else {
       this.drop(slot);
-      const fromHeap = (kind as unknown) === Float32Array ? this.heap?.allocate(length) : undefined;
-      if (fromHeap !== undefined) {
-        array = fromHeap as unknown as A;
+      // Float32 arrays, and index arrays (a max pool's argmax) as Int32 views of a float32 block.
+      const block = (kind as unknown) === Float32Array || (kind as unknown) === Int32Array ? this.heap?.allocate(length) : undefined;
+      if (block !== undefined) {
+        array = ((kind as unknown) === Int32Array ? new Int32Array(block.buffer, block.byteOffset, length) : block) as A;
         this.fromHeap.add(array);
         if (zero) array.fill(0);
       } else {

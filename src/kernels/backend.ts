@@ -32,6 +32,7 @@ const REQUIRED: Record<KernelMethod, true> = {
   sumCols: true,
   reluForward: true,
   reluBackward: true,
+  add: true,
   channelMoments: true,
   channelSums: true,
   channelAffine: true,

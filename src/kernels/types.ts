@@ -194,6 +194,9 @@ export interface Kernels {
   /** dx[i] = dout[i] where x[i] > 0, else 0, for i < n. */
   reluBackward(x: FloatArray, xOffset: number, dout: FloatArray, doutOffset: number, n: number, dx: FloatArray, dxOffset: number): void;
 
+  /** out[i] = a[i] + b[i] for i < n (a residual block's join, and its backward's). */
+  add(a: FloatArray, aOffset: number, b: FloatArray, bOffset: number, n: number, out: FloatArray, outOffset: number): void;
+
   /**
    * Batch norm's statistics: for channels c in [c0, c1) of x viewed as (N, C, S) (element
    * (n, c, s) at (n·C + c)·S + s), mean[c] and the biased variance[c] over its N·S values, in
@@ -261,7 +264,8 @@ export interface KernelCapabilities {
   /**
    * Float32 arrays that live in this backend's own memory until freed, so that its kernels
    * read and write them in place (no copy in or out of WebAssembly memory): a model's arenas
-   * (inference, and training with reuseArrays) take their arrays from here (tensor.ts Arena).
+   * (inference, and training with reuseArrays) take their arrays from here (tensor.ts Arena),
+   * index arrays as Int32Array views of a block (which the kernels also use in place).
    */
   readonly resident32?: Float32Heap;
 }

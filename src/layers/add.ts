@@ -4,6 +4,7 @@
  * joining container passes dout to both branches.
  */
 import { ConvnetError, show } from '../errors.js';
+import { getKernels } from '../kernels/index.js';
 import { allocateUninitialized, type Tensor } from '../tensor.js';
 import { assertSameDtype, assertTensor } from '../validate.js';
 
@@ -17,6 +18,6 @@ export function add(a: Tensor, b: Tensor): Tensor {
   }
   const dtype = assertSameDtype(fn, { a, b });
   const out = allocateUninitialized(dtype, a.data.length); // every value written
-  for (let i = 0; i < out.length; i++) out[i] = a.data[i]! + b.data[i]!;
+  getKernels().add(a.data, 0, b.data, 0, out.length, out, 0);
   return { shape: [...a.shape], data: out, dtype };
 }

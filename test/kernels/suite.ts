@@ -529,6 +529,23 @@ function elementwiseSuite(kernels: Kernels): void {
           assert.deepEqual(Array.from(dx), Array.from(want), `reluBackward n=${n}`);
         }
       });
+      it(`${dtype} add is a + b rounded to ${dtype} (NaN, ±0, ±∞, odd lengths, offsets; out may be a or b)`, () => {
+        const gen = rng(43);
+        for (const n of [0, 1, 3, 4, 7, 64, 1001]) {
+          const a = randomArray(gen, dtype, n + 2);
+          const b = randomArray(gen, dtype, n + 1);
+          const specials = [Number.NaN, 0, -0, Infinity, -Infinity, 3.4e38];
+          for (let s = 0; s < Math.min(n, 12); s++) (s % 2 === 0 ? a : b)[1 + gen.int(n)] = specials[s % specials.length]!;
+          const out = makeArray(dtype, n + 3).fill(7);
+          kernels.add(a, 2, b, 1, n, out, 3);
+          const expected = makeArray(dtype, n + 3).fill(7);
+          for (let i = 0; i < n; i++) expected[3 + i] = a[2 + i]! + b[1 + i]!;
+          assert.deepEqual(Array.from(out), Array.from(expected), `add n=${n}`);
+          // In place (a residual's gradient may be summed into one of its operands).
+          kernels.add(a, 2, b, 1, n, a, 2);
+          assert.deepEqual(Array.from(a.subarray(2)), Array.from(expected.subarray(3)), `add in place n=${n}`);
+        }
+      });
     }
   });
 }

@@ -9,6 +9,8 @@ import { describe, it } from 'node:test';
 import { getThreads, jsKernels, setThreads } from '../../src/kernels/index.js';
 import type { Float32Heap } from '../../src/tensor.js';
 import { createWasmKernels, type WasmKernelInstance } from '../../src/kernels/wasm/index.js';
+import { convGeometry } from '../../src/layers/conv.js';
+import { convBatchGeometry } from '../../src/layers/geometry.js';
 
 /** A pattern that differs per block and per position (small integers: sums stay exact in float32). */
 const pattern = (seed: number, i: number): number => ((i * 7 + seed * 13) % 11) - 5;
@@ -124,6 +126,93 @@ describe('resident float32 blocks in WebAssembly memory', () => {
       assertIntact(y, 8, 'y after the workers ran in their new GEMM buffers');
     } finally {
       setThreads(previous);
+      kernels.terminate();
+    }
+  });
+
+  it("a fused conv → relu → 2×2 pool reads and writes resident pooled outputs, argmax (Int32 views) and gradients in place: the same bits as ordinary arrays", async () => {
+    // N 2: the forward splits each image's positions; N 8: it splits by images.
+    for (const threads of [1, 2]) {
+      for (const N of [2, 8]) {
+        const kernels = createWasmKernels({ threads });
+        try {
+          await ready(kernels, threads - 1);
+          const [C, H, W, F] = [3, 10, 12, 4];
+          const g = convGeometry('test', { shape: [N, C, H, W], data: new Float32Array(N * C * H * W), dtype: 'float32' }, { shape: [F, C, 3, 3], data: new Float32Array(F * C * 9), dtype: 'float32' }, { shape: [F], data: new Float32Array(F), dtype: 'float32' }, { pad: 1 });
+          const geometry = convBatchGeometry(g, 64);
+          const x = Float32Array.from({ length: N * C * H * W }, (_, i) => Math.sin(i * 0.7));
+          const w = Float32Array.from({ length: F * C * 9 }, (_, i) => Math.cos(i * 1.3) * 0.5);
+          const b = Float32Array.from({ length: F }, (_, i) => 0.1 * i - 0.15);
+          const [ph, pw] = [H / 2, W / 2];
+          const size = N * F * ph * pw;
+          const dpooled = Float32Array.from({ length: size }, (_, i) => Math.sin(i * 0.31));
+          const heap = kernels.capabilities!.resident32!;
+          const batch = kernels.capabilities!.batchConv32!;
+          const run = (resident: boolean): Float32Array[] => {
+            const pooled = resident ? heap.allocate(size)! : new Float32Array(size);
+            const argmaxBlock = heap.allocate(size)!;
+            const argmax = resident ? new Int32Array(argmaxBlock.buffer, argmaxBlock.byteOffset, size) : new Int32Array(size);
+            const dp = resident ? heap.allocate(size)! : new Float32Array(size);
+            dp.set(dpooled);
+            batch.convReluPoolForward(x, w, b, geometry, pooled, argmax, ph, pw);
+            const [dx, dw, db] = [new Float32Array(x.length), new Float32Array(w.length), new Float32Array(F)];
+            batch.convReluPoolBackward(x, w, geometry, dp, pooled, argmax, ph, pw, dx, dw, db);
+            return [Float32Array.from(pooled), new Float32Array(Int32Array.from(argmax)), dx, dw, db];
+          };
+          const ordinary = run(false);
+          const resident = run(true);
+          assert.ok(ordinary[0]!.some((v) => v > 0) && ordinary[2]!.some((v) => v !== 0), 'a case with work in it');
+          ['pooled', 'argmax', 'dx', 'dw', 'db'].forEach((name, i) => assert.deepEqual(resident[i], ordinary[i], `${threads} thread(s), N ${N}: ${name}`));
+        } finally {
+          kernels.terminate();
+        }
+      }
+    }
+  });
+
+  it('a 2×2 max pool writes a resident output and argmax (an Int32 view, at an offset) in place: the same as ordinary arrays', () => {
+    const kernels = createWasmKernels({ threads: 1 });
+    try {
+      const heap = kernels.capabilities!.resident32!;
+      const [planes, height, width] = [6, 8, 10];
+      const g = { height, width, outHeight: 4, outWidth: 5, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0, dilationH: 1, dilationW: 1 };
+      const x = Float32Array.from({ length: planes * height * width }, (_, i) => Math.sin(i * 1.7));
+      const size = planes * 20;
+      const out = new Float32Array(size + 3);
+      const argmax = new Int32Array(size + 3);
+      kernels.maxPoolForward(x, 0, planes, g, out, 3, argmax, 3);
+      const residentOut = heap.allocate(size + 3)!.fill(NaN);
+      const block = heap.allocate(size + 3)!;
+      const residentArgmax = new Int32Array(block.buffer, block.byteOffset, size + 3).fill(-1);
+      kernels.maxPoolForward(x, 0, planes, g, residentOut, 3, residentArgmax, 3);
+      assert.deepEqual(Array.from(residentOut.subarray(3)), Array.from(out.subarray(3)));
+      assert.deepEqual(Array.from(residentArgmax.subarray(3)), Array.from(argmax.subarray(3)));
+      assert.deepEqual(Array.from(residentArgmax.subarray(0, 3)), [-1, -1, -1], 'nothing written before the offset');
+    } finally {
+      kernels.terminate();
+    }
+  });
+
+  it('add runs in WebAssembly on resident operands (in place too): the same bits as the JavaScript kernel', () => {
+    const kernels = createWasmKernels({ threads: 1 });
+    try {
+      const heap = kernels.capabilities!.resident32!;
+      for (const n of [1, 3, 4, 7, 1001]) {
+        const a = heap.allocate(n + 2)!;
+        const b = heap.allocate(n + 1)!;
+        a.forEach((_, i) => (a[i] = Math.sin(i * 2.1) * 10 ** ((i % 7) - 3)));
+        b.forEach((_, i) => (b[i] = Math.cos(i * 0.9) * 10 ** ((i % 5) - 2)));
+        [Number.NaN, -0, Infinity, -Infinity, 3.4e38].forEach((v, i) => i < n && (a[2 + i] = v));
+        if (n > 1) b[1 + n - 1] = 3.4e38; // overflows to ∞ with a's 3.4e38 where they meet
+        const want = new Float32Array(n + 3).fill(7);
+        jsKernels.add(Float32Array.from(a), 2, Float32Array.from(b), 1, n, want, 3);
+        const out = heap.allocate(n + 3)!.fill(7);
+        kernels.add(a, 2, b, 1, n, out, 3);
+        assert.deepEqual(Array.from(out), Array.from(want), `n=${n}`);
+        kernels.add(a, 2, b, 1, n, a, 2);
+        assert.deepEqual(Array.from(a.subarray(2)), Array.from(want.subarray(3)), `in place, n=${n}`);
+      }
+    } finally {
       kernels.terminate();
     }
   });

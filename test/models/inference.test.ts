@@ -39,19 +39,21 @@ describe('Arena', () => {
     assert.equal(arena.bytes, 0);
   });
 
-  test('takes its float32 arrays from a heap when it has one (zeroed where allocate zeroes), frees them to it, and follows a change of heap', () => {
-    // A heap that hands out NaN-filled arrays (arbitrary contents) and records what it has out.
+  test('takes its float32 and index arrays from a heap when it has one (zeroed where allocate zeroes), frees them to it, and follows a change of heap', () => {
+    // A heap that hands out NaN-filled arrays (arbitrary contents) and records what it has out,
+    // by buffer: an index array is an Int32Array view of one of its blocks.
     const heapMade = (name: string) => {
-      const out = new Set<Float32Array>();
-      const heap: Float32Heap & { out: Set<Float32Array>; name: string } = {
+      const out = new Set<ArrayBufferLike>();
+      const heap: Float32Heap & { out: Set<ArrayBufferLike>; name: string; has: (a: { buffer: ArrayBufferLike }) => boolean } = {
         name,
         out,
+        has: (a) => out.has(a.buffer),
         allocate: (length) => {
           const a = new Float32Array(length).fill(NaN);
-          out.add(a);
+          out.add(a.buffer);
           return a;
         },
-        free: (a) => assert.ok(out.delete(a), `${name} frees only its own arrays`),
+        free: (a) => assert.ok(out.delete(a.buffer), `${name} frees only its own arrays`),
       };
       return heap;
     };
@@ -60,17 +62,18 @@ describe('Arena', () => {
     let current: Float32Heap | undefined = first;
     const arena = new Arena(() => current);
     const [zeroed, raw, wide, indices] = arena.run(() => [allocate('float32', 6), allocateUninitialized('float32', 4), allocate('float64', 3), allocateIndices(2)]);
-    assert.ok(first.out.has(zeroed as Float32Array) && first.out.has(raw as Float32Array), 'float32 arrays come from the heap');
-    assert.equal(first.out.size, 2, 'float64 and index arrays do not');
+    assert.ok(first.has(zeroed!) && first.has(raw!), 'float32 arrays come from the heap');
+    assert.ok(indices instanceof Int32Array && first.has(indices), 'index arrays are Int32 views of heap blocks');
+    assert.equal(first.out.size, 3, 'float64 arrays do not');
     assert.deepEqual(Array.from(zeroed!), new Array(6).fill(0), 'allocate zeroes a heap array');
     assert.ok(Number.isNaN(raw![0]), 'allocateUninitialized does not');
+    assert.deepEqual(Array.from(indices), [0, 0], 'allocateIndices zeroes');
     assert.equal(wide!.length, 3);
-    assert.equal(indices!.length, 2);
-    assert.equal(arena.heapBytes, 40);
-    // A larger request at a place frees the old array to the heap.
-    arena.run(() => [allocate('float32', 10), allocateUninitialized('float32', 4)]);
-    assert.ok(!first.out.has(zeroed as Float32Array));
-    assert.equal(first.out.size, 2);
+    assert.equal(arena.heapBytes, 48);
+    // A larger request at a place frees the old array to the heap (an index array's view too).
+    arena.run(() => [allocate('float32', 10), allocateUninitialized('float32', 4), allocate('float64', 3), allocateIndices(5)]);
+    assert.ok(!first.has(zeroed!) && !first.has(indices));
+    assert.equal(first.out.size, 3);
     // The heap changed (another backend): the next run frees everything and starts again.
     current = second;
     arena.run(() => allocate('float32', 5));

@@ -1,7 +1,7 @@
 /**
  * Row and column broadcasts and reductions over (rows, cols) matrices with contiguous rows:
  * biases in (fillRows for conv's per-channel bias, fillCols for affine's per-output bias) and
- * bias gradients out (sumRows, sumCols); ReLU forward and backward.
+ * bias gradients out (sumRows, sumCols); ReLU forward and backward; element-wise sums.
  */
 import type { FloatArray } from '../types.js';
 
@@ -38,6 +38,11 @@ export function reluForward(x: FloatArray, xOffset: number, n: number, out: Floa
 
 export function reluBackward(x: FloatArray, xOffset: number, dout: FloatArray, doutOffset: number, n: number, dx: FloatArray, dxOffset: number): void {
   for (let i = 0; i < n; i++) dx[dxOffset + i] = x[xOffset + i]! > 0 ? dout[doutOffset + i]! : 0;
+}
+
+/** Float32: the sum of two float32 values in float64 rounds to the float32 sum (no double-rounding error). */
+export function add(a: FloatArray, aOffset: number, b: FloatArray, bOffset: number, n: number, out: FloatArray, outOffset: number): void {
+  for (let i = 0; i < n; i++) out[outOffset + i] = a[aOffset + i]! + b[bOffset + i]!;
 }
 
 export function adamStep(

@@ -3,7 +3,7 @@
  * backend is available.
  */
 import type { Kernels } from '../types.js';
-import { adamStep, fillCols, fillRows, reluBackward, reluForward, sumCols, sumRows } from './elementwise.js';
+import { adamStep, add, fillCols, fillRows, reluBackward, reluForward, sumCols, sumRows } from './elementwise.js';
 import { gemm } from './gemm.js';
 import { col2im, im2col } from './im2col.js';
 import { channelAffine, channelMoments, channelSums } from './norm.js';
@@ -24,6 +24,7 @@ export const jsKernels: Kernels = Object.freeze({
   sumCols,
   reluForward,
   reluBackward,
+  add,
   channelMoments,
   channelSums,
   channelAffine,

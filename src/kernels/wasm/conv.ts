@@ -82,8 +82,11 @@ export function convForward(rt: Runtime, x: Float32Array, w: Float32Array, b: Fl
   const bAt = rt.mem.vectorIn(b, 0, g.filters);
   const direct = out !== null && fused === undefined && rt.mem.owns(out);
   const outAt = direct ? out.byteOffset : rt.mem.stage(outSize);
-  const pooledAt = fused === undefined ? 0 : rt.mem.stage(g.batch * pooledImage);
-  const argmaxAt = fused === undefined ? 0 : rt.mem.stage(g.batch * pooledImage);
+  // A fused pool writes its output and argmax in place where they live in this memory (an arena's).
+  const pooledDirect = fused !== undefined && rt.mem.owns(fused.out);
+  const argmaxDirect = fused !== undefined && rt.mem.owns(fused.argmax);
+  const pooledAt = fused === undefined ? 0 : pooledDirect ? fused.out.byteOffset : rt.mem.stage(g.batch * pooledImage);
+  const argmaxAt = fused === undefined ? 0 : argmaxDirect ? fused.argmax.byteOffset : rt.mem.stage(g.batch * pooledImage);
   const desc = describe(rt, g, {
     x: xIn.at, w: wAt, b: bAt, out: outAt, dx: 0, dw: 0, db: 0, cols: 0, colsStride: 0, blocks: 0,
     pool: fused === undefined ? undefined : { out: pooledAt, argmax: argmaxAt, height: fused.height, width: fused.width, dout: 0 },
@@ -96,8 +99,8 @@ export function convForward(rt: Runtime, x: Float32Array, w: Float32Array, b: Fl
   /** Copies images [first, first + count) of the results out. */
   const copyImagesOut = (first: number, count: number): void => {
     if (fused !== undefined) {
-      rt.mem.copyOut(pooledAt + first * pooledImage * 4, count * pooledImage, fused.out, first * pooledImage);
-      fused.argmax.set(rt.mem.i32.subarray((argmaxAt >> 2) + first * pooledImage, (argmaxAt >> 2) + (first + count) * pooledImage), first * pooledImage);
+      if (!pooledDirect) rt.mem.copyOut(pooledAt + first * pooledImage * 4, count * pooledImage, fused.out, first * pooledImage);
+      if (!argmaxDirect) fused.argmax.set(rt.mem.i32.subarray((argmaxAt >> 2) + first * pooledImage, (argmaxAt >> 2) + (first + count) * pooledImage), first * pooledImage);
     } else if (!direct) {
       rt.mem.copyOut(outAt + first * outImage * 4, count * outImage, out!, first * outImage);
     }
@@ -159,15 +162,19 @@ export function convBackward(
   // dout is built in place from the pool's gradient (dout is null then).
   const doutIn = rt.mem.imagesIn(fused === undefined ? dout : null, doutImage, g.batch, reluOut !== undefined);
   const reluIn = reluOut === undefined ? undefined : rt.mem.imagesIn(reluOut, doutImage, g.batch);
-  // A fused pool's gradient, output and argmax (a quarter of dout's size each).
+  // A fused pool's gradient, output and argmax (a quarter of dout's size each): read in place
+  // where they live in this memory, else copied in. The kernel only reads them.
   const pooledImage = fused === undefined ? 0 : g.filters * fused.height * fused.width;
-  const [poolDoutAt, poolOutAt, argmaxAt] = fused === undefined ? [0, 0, 0] : [rt.mem.stage(g.batch * pooledImage), rt.mem.stage(g.batch * pooledImage), rt.mem.stage(g.batch * pooledImage)];
+  const inPlace = (array: Float32Array | Int32Array): number | undefined => (fused !== undefined && rt.mem.owns(array) ? array.byteOffset : undefined);
+  const [poolDoutDirect, poolOutDirect, argmaxDirect] = fused === undefined ? [undefined, undefined, undefined] : [inPlace(fused.dout), inPlace(fused.out), inPlace(fused.argmax)];
+  const [poolDoutAt, poolOutAt, argmaxAt] =
+    fused === undefined ? [0, 0, 0] : [poolDoutDirect ?? rt.mem.stage(g.batch * pooledImage), poolOutDirect ?? rt.mem.stage(g.batch * pooledImage), argmaxDirect ?? rt.mem.stage(g.batch * pooledImage)];
   const pooledIn = (first: number, count: number): void => {
     if (fused === undefined) return;
     const [from, n] = [first * pooledImage, count * pooledImage];
-    rt.mem.copyIn(fused.dout, from, n, poolDoutAt + from * 4);
-    rt.mem.copyIn(fused.out, from, n, poolOutAt + from * 4);
-    rt.mem.i32.set(fused.argmax.subarray(from, from + n), (argmaxAt >> 2) + from);
+    if (poolDoutDirect === undefined) rt.mem.copyIn(fused.dout, from, n, poolDoutAt + from * 4);
+    if (poolOutDirect === undefined) rt.mem.copyIn(fused.out, from, n, poolOutAt + from * 4);
+    if (argmaxDirect === undefined) rt.mem.i32.set(fused.argmax.subarray(from, from + n), (argmaxAt >> 2) + from);
   };
   const imagesIn = (first: number, count: number): void => {
     xIn.copy(first, count);

@@ -23,6 +23,7 @@ export interface KernelExports {
   maxPool2x2(x: number, planes: number, height: number, width: number, outHeight: number, outWidth: number, out: number, argmax: number): void;
   sumRows(src: number, rows: number, cols: number, sums: number): void;
   reluBackward(x: number, dout: number, n: number, dx: number): void;
+  add(a: number, b: number, n: number, out: number): void;
   convForward(desc: number, first: number, count: number, p0: number, pn: number, slot: number, work: number): void;
   paddedSize(desc: number, channels: number): number;
   convBackward(desc: number, block: number, slot: number, work: number): void;

@@ -52,6 +52,13 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
       if (isFloat32(dx)) runtime().reluBackward(x, xOffset, dout, doutOffset, n, dx, dxOffset);
       else jsKernels.reluBackward(x, xOffset, dout, doutOffset, n, dx, dxOffset);
     },
+    add(a: FloatArray, aOffset: number, b: FloatArray, bOffset: number, n: number, out: FloatArray, outOffset: number): void {
+      // Only where the operands live in WebAssembly memory (an arena's): copying them in and
+      // out would cost more than the JavaScript loop.
+      const rt = isFloat32(out) && isFloat32(a) && isFloat32(b) ? runtime() : undefined;
+      if (rt !== undefined && rt.mem.owns(out) && rt.mem.owns(a) && rt.mem.owns(b)) rt.add(a, aOffset, b, bOffset, n, out, outOffset);
+      else jsKernels.add(a, aOffset, b, bOffset, n, out, outOffset);
+    },
     channelMoments(x: FloatArray, n: number, c: number, s: number, c0: number, c1: number, mean: Float64Array, variance: Float64Array): void {
       if (isFloat32(x)) runtime().channelMoments(x, n, c, s, c0, c1, mean, variance);
       else jsKernels.channelMoments(x, n, c, s, c0, c1, mean, variance);
@@ -82,7 +89,7 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
       scratch32: (length: number) => runtime().mem.scratch32(length),
       resident32: Object.freeze({
         allocate: (length: number) => runtime().mem.resident32(length),
-        free: (array: Float32Array) => runtime().mem.freeResident(array),
+        free: (array: Float32Array | Int32Array) => runtime().mem.freeResident(array),
       }),
       batchConv32: Object.freeze({
         convForward(x: Float32Array, w: Float32Array, b: Float32Array, g: ConvBatchGeometry, out: Float32Array): void {

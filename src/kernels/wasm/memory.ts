@@ -147,7 +147,7 @@ export class LinearMemory {
   }
 
   /** Frees a view resident32 gave (anything else is ignored). */
-  freeResident(view: Float32Array): void {
+  freeResident(view: Float32Array | Int32Array): void {
     if (!this.owns(view)) return;
     const bytes = this.blocks.get(view.byteOffset);
     if (bytes === undefined) return;
@@ -172,7 +172,7 @@ export class LinearMemory {
   }
 
   /** Whether `array` is a view of this memory (then its data is used in place). */
-  owns(array: FloatArray): boolean {
+  owns(array: FloatArray | Int32Array): boolean {
     return this.buffers.has(array.buffer);
   }
 

@@ -303,7 +303,8 @@ export class Runtime {
     const xAt = this.mem.vectorIn(x, xOffset, planes * g.height * g.width);
     const direct = this.mem.owns(out);
     const outAt = direct ? out.byteOffset + outOffset * 4 : this.mem.stage(outSize);
-    const argmaxAt = this.mem.stage(outSize);
+    const argmaxDirect = this.mem.owns(argmax);
+    const argmaxAt = argmaxDirect ? argmax.byteOffset + argmaxOffset * 4 : this.mem.stage(outSize);
     const args = [xAt, planes, g.height, g.width, g.outHeight, g.outWidth, outAt, argmaxAt] as const;
     const pool = outSize >= this.parallelValues && planes >= 2 ? this.parallel() : undefined;
     if (pool === undefined) {
@@ -313,7 +314,7 @@ export class Runtime {
       pool.run(this.work, MAXPOOL, Math.ceil(planes / step), step, 0, args);
     }
     if (!direct) this.mem.copyOut(outAt, outSize, out, outOffset);
-    argmax.set(this.mem.i32.subarray(argmaxAt >> 2, (argmaxAt >> 2) + outSize), argmaxOffset);
+    if (!argmaxDirect) argmax.set(this.mem.i32.subarray(argmaxAt >> 2, (argmaxAt >> 2) + outSize), argmaxOffset);
   }
 
   sumRows(src: FloatArray, srcOffset: number, rows: number, cols: number, sums: FloatArray, sumsOffset: number): void {
@@ -345,5 +346,16 @@ export class Runtime {
     const dxAt = direct ? dx.byteOffset + dxOffset * 4 : this.mem.stage(n);
     this.exports.reluBackward(xAt, doutAt, n, dxAt);
     if (!direct) this.mem.copyOut(dxAt, n, dx, dxOffset);
+  }
+
+  add(a: FloatArray, aOffset: number, b: FloatArray, bOffset: number, n: number, out: FloatArray, outOffset: number): void {
+    if (n <= 0) return;
+    this.mem.reset();
+    const aAt = this.mem.vectorIn(a, aOffset, n);
+    const bAt = this.mem.vectorIn(b, bOffset, n);
+    const direct = this.mem.owns(out);
+    const outAt = direct ? out.byteOffset + outOffset * 4 : this.mem.stage(n);
+    this.exports.add(aAt, bAt, n, outAt);
+    if (!direct) this.mem.copyOut(outAt, n, out, outOffset);
   }
 }

@@ -873,6 +873,16 @@ export function reluBackward(x: usize, dout: usize, n: i32, dx: usize): void {
   for (; i < n; i++) store<f32>(dx + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) > 0 ? load<f32>(dout + (<usize>i << 2)) : 0);
 }
 
+/** out[i] = a[i] + b[i]. */
+export function add(a: usize, b: usize, n: i32, out: usize): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const at = <usize>i << 2;
+    v128.store(out + at, f32x4.add(v128.load(a + at), v128.load(b + at)));
+  }
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), load<f32>(a + (<usize>i << 2)) + load<f32>(b + (<usize>i << 2)));
+}
+
 /**
  * sums[r] += Σ_c src[r, c] over a (rows, cols) float32 matrix with contiguous rows, each row
  * summed in float64 (as the JavaScript kernel does), four partial sums at a time.
