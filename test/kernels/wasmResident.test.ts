@@ -193,6 +193,37 @@ describe('resident float32 blocks in WebAssembly memory', () => {
     }
   });
 
+  it('max pool backward runs in WebAssembly on resident operands, adding into dx (overlapping windows too): the same bits as the JavaScript kernel', () => {
+    const kernels = createWasmKernels({ threads: 1 });
+    try {
+      const heap = kernels.capabilities!.resident32!;
+      const planes = 5;
+      const windows = [
+        { height: 9, width: 7, outHeight: 5, outWidth: 4, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1, dilationH: 1, dilationW: 1 },
+        { height: 8, width: 6, outHeight: 4, outWidth: 3, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0, dilationH: 1, dilationW: 1 },
+      ];
+      for (const g of windows) {
+        const [inSize, outSize] = [planes * g.height * g.width, planes * g.outHeight * g.outWidth];
+        const x = Float32Array.from({ length: inSize }, (_, i) => Math.sin(i * 0.37) * 3);
+        const argmax = new Int32Array(outSize + 2);
+        jsKernels.maxPoolForward(x, 0, planes, g, new Float32Array(outSize + 2), 2, argmax, 2);
+        const dout = Float32Array.from({ length: outSize + 1 }, (_, i) => Math.cos(i * 1.1) * 10 ** ((i % 5) - 2));
+        const dx0 = Float32Array.from({ length: inSize + 3 }, (_, i) => (i % 3) - 1);
+        const want = Float32Array.from(dx0);
+        jsKernels.maxPoolBackward(dout, 1, argmax, 2, planes, g, want, 3);
+        const [rDout, rDx, block] = [heap.allocate(outSize + 1)!, heap.allocate(inSize + 3)!, heap.allocate(outSize + 2)!];
+        const rArgmax = new Int32Array(block.buffer, block.byteOffset, outSize + 2);
+        rDout.set(dout);
+        rDx.set(dx0);
+        rArgmax.set(argmax);
+        kernels.maxPoolBackward(rDout, 1, rArgmax, 2, planes, g, rDx, 3);
+        assert.deepEqual(Array.from(rDx), Array.from(want), `${g.kernelH}×${g.kernelW} stride ${g.strideH}`);
+      }
+    } finally {
+      kernels.terminate();
+    }
+  });
+
   it('add runs in WebAssembly on resident operands (in place too): the same bits as the JavaScript kernel', () => {
     const kernels = createWasmKernels({ threads: 1 });
     try {

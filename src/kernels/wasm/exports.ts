@@ -24,6 +24,7 @@ export interface KernelExports {
   sumRows(src: number, rows: number, cols: number, sums: number): void;
   reluBackward(x: number, dout: number, n: number, dx: number): void;
   add(a: number, b: number, n: number, out: number): void;
+  maxPoolBackward(dout: number, argmax: number, planes: number, windows: number, planeSize: number, dx: number): void;
   convForward(desc: number, first: number, count: number, p0: number, pn: number, slot: number, work: number): void;
   paddedSize(desc: number, channels: number): number;
   convBackward(desc: number, block: number, slot: number, work: number): void;

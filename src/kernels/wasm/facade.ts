@@ -34,7 +34,12 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
       if (isFloat32(out) && isPlain2x2(g)) runtime().maxPool2x2(x, xOffset, planes, g, out, outOffset, argmax, argmaxOffset);
       else jsKernels.maxPoolForward(x, xOffset, planes, g, out, outOffset, argmax, argmaxOffset);
     },
-    maxPoolBackward: jsKernels.maxPoolBackward,
+    maxPoolBackward(dout: FloatArray, doutOffset: number, argmax: Int32Array, argmaxOffset: number, planes: number, g: PoolWindow, dx: FloatArray, dxOffset: number): void {
+      // In WebAssembly only where every operand lives there (an arena's): a scatter costs less than copying dx in and out.
+      const rt = isFloat32(dx) && isFloat32(dout) ? runtime() : undefined;
+      if (rt !== undefined && rt.mem.owns(dx) && rt.mem.owns(dout) && rt.mem.owns(argmax)) rt.maxPoolBackwardInPlace(dout as Float32Array, doutOffset, argmax, argmaxOffset, planes, g, dx as Float32Array, dxOffset);
+      else jsKernels.maxPoolBackward(dout, doutOffset, argmax, argmaxOffset, planes, g, dx, dxOffset);
+    },
     avgPoolForward: jsKernels.avgPoolForward,
     avgPoolBackward: jsKernels.avgPoolBackward,
     fillRows: jsKernels.fillRows,

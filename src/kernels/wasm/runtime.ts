@@ -348,6 +348,12 @@ export class Runtime {
     if (!direct) this.mem.copyOut(dxAt, n, dx, dxOffset);
   }
 
+  /** Max pooling's backward on operands that all live in this memory (the facade checks). */
+  maxPoolBackwardInPlace(dout: Float32Array, doutOffset: number, argmax: Int32Array, argmaxOffset: number, planes: number, g: PoolWindow, dx: Float32Array, dxOffset: number): void {
+    if (planes <= 0) return;
+    this.exports.maxPoolBackward(dout.byteOffset + doutOffset * 4, argmax.byteOffset + argmaxOffset * 4, planes, g.outHeight * g.outWidth, g.height * g.width, dx.byteOffset + dxOffset * 4);
+  }
+
   add(a: FloatArray, aOffset: number, b: FloatArray, bOffset: number, n: number, out: FloatArray, outOffset: number): void {
     if (n <= 0) return;
     this.mem.reset();

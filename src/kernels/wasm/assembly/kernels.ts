@@ -1109,6 +1109,22 @@ function scan2x2(p: usize, width: i32): i32 {
 }
 
 /**
+ * Max pooling's backward for any window: dx[plane, argmax] += dout over `planes` planes of
+ * `windows` outputs and `planeSize` inputs, in order (the JavaScript kernel's sums, bit for bit).
+ */
+export function maxPoolBackward(dout: usize, argmax: usize, planes: i32, windows: i32, planeSize: i32, dx: usize): void {
+  for (let plane = 0; plane < planes; plane++) {
+    const base = dx + (<usize>(plane * planeSize) << 2);
+    const first = <usize>(plane * windows) << 2;
+    for (let o = 0; o < windows; o++) {
+      const at = first + (<usize>o << 2);
+      const cell = base + (<usize>load<i32>(argmax + at) << 2);
+      store<f32>(cell, load<f32>(cell) + load<f32>(dout + at));
+    }
+  }
+}
+
+/**
  * Max pooling with 2×2 windows at stride 2 that lie inside the input, over `planes` planes of
  * (height, width): out gets each window's first maximum in scan order (a NaN wins), argmax its
  * offset row·width + col in the plane. Four windows at a time: deinterleave two rows of eight
