@@ -15,6 +15,17 @@ import { Runtime, type WasmKernelOptions } from './runtime.js';
 
 const isFloat32 = (array: FloatArray): array is Float32Array => array instanceof Float32Array;
 
+/**
+ * The runtime when every float array is float32 and every array lives in its memory (an
+ * arena's), else undefined: for kernels whose work is less than copying their operands in and
+ * out, which then run in JavaScript.
+ */
+function residentIn(runtime: () => Runtime, floats: FloatArray[], indices: Int32Array[] = []): Runtime | undefined {
+  if (!floats.every(isFloat32)) return undefined;
+  const rt = runtime();
+  return floats.every((a) => rt.mem.owns(a)) && indices.every((a) => rt.mem.owns(a)) ? rt : undefined;
+}
+
 function kernelsOf(runtime: () => Runtime, name: string): Kernels {
   return Object.freeze({
     name,
@@ -35,9 +46,9 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
       else jsKernels.maxPoolForward(x, xOffset, planes, g, out, outOffset, argmax, argmaxOffset);
     },
     maxPoolBackward(dout: FloatArray, doutOffset: number, argmax: Int32Array, argmaxOffset: number, planes: number, g: PoolWindow, dx: FloatArray, dxOffset: number): void {
-      // In WebAssembly only where every operand lives there (an arena's): a scatter costs less than copying dx in and out.
-      const rt = isFloat32(dx) && isFloat32(dout) ? runtime() : undefined;
-      if (rt !== undefined && rt.mem.owns(dx) && rt.mem.owns(dout) && rt.mem.owns(argmax)) rt.maxPoolBackwardInPlace(dout as Float32Array, doutOffset, argmax, argmaxOffset, planes, g, dx as Float32Array, dxOffset);
+      // A scatter: cheaper in JavaScript than copying dx in and out, so in WebAssembly only on resident operands.
+      const rt = residentIn(runtime, [dout, dx], [argmax]);
+      if (rt !== undefined) rt.maxPoolBackwardInPlace(dout as Float32Array, doutOffset, argmax, argmaxOffset, planes, g, dx as Float32Array, dxOffset);
       else jsKernels.maxPoolBackward(dout, doutOffset, argmax, argmaxOffset, planes, g, dx, dxOffset);
     },
     avgPoolForward: jsKernels.avgPoolForward,
@@ -58,10 +69,9 @@ function kernelsOf(runtime: () => Runtime, name: string): Kernels {
       else jsKernels.reluBackward(x, xOffset, dout, doutOffset, n, dx, dxOffset);
     },
     add(a: FloatArray, aOffset: number, b: FloatArray, bOffset: number, n: number, out: FloatArray, outOffset: number): void {
-      // Only where the operands live in WebAssembly memory (an arena's): copying them in and
-      // out would cost more than the JavaScript loop.
-      const rt = isFloat32(out) && isFloat32(a) && isFloat32(b) ? runtime() : undefined;
-      if (rt !== undefined && rt.mem.owns(out) && rt.mem.owns(a) && rt.mem.owns(b)) rt.add(a, aOffset, b, bOffset, n, out, outOffset);
+      // Copying the operands in and out would cost more than the JavaScript loop.
+      const rt = residentIn(runtime, [a, b, out]);
+      if (rt !== undefined) rt.addInPlace(a as Float32Array, aOffset, b as Float32Array, bOffset, n, out as Float32Array, outOffset);
       else jsKernels.add(a, aOffset, b, bOffset, n, out, outOffset);
     },
     channelMoments(x: FloatArray, n: number, c: number, s: number, c0: number, c1: number, mean: Float64Array, variance: Float64Array): void {

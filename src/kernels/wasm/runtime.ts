@@ -354,14 +354,9 @@ export class Runtime {
     this.exports.maxPoolBackward(dout.byteOffset + doutOffset * 4, argmax.byteOffset + argmaxOffset * 4, planes, g.outHeight * g.outWidth, g.height * g.width, dx.byteOffset + dxOffset * 4);
   }
 
-  add(a: FloatArray, aOffset: number, b: FloatArray, bOffset: number, n: number, out: FloatArray, outOffset: number): void {
+  /** out = a + b on operands that all live in this memory (the facade checks). */
+  addInPlace(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, n: number, out: Float32Array, outOffset: number): void {
     if (n <= 0) return;
-    this.mem.reset();
-    const aAt = this.mem.vectorIn(a, aOffset, n);
-    const bAt = this.mem.vectorIn(b, bOffset, n);
-    const direct = this.mem.owns(out);
-    const outAt = direct ? out.byteOffset + outOffset * 4 : this.mem.stage(n);
-    this.exports.add(aAt, bAt, n, outAt);
-    if (!direct) this.mem.copyOut(outAt, n, out, outOffset);
+    this.exports.add(a.byteOffset + aOffset * 4, b.byteOffset + bOffset * 4, n, out.byteOffset + outOffset * 4);
   }
 }
