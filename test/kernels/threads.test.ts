@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { getThreads, setKernels, setThreads, type Kernels } from '../../src/kernels/index.js';
 import { createWasmKernels, type WasmKernelInstance } from '../../src/kernels/wasm/index.js';
+import { balancedStep, CHUNKS_PER_THREAD } from '../../src/kernels/wasm/runtime.js';
 import { convBackward, convForward, setConvColumnLimit } from '../../src/layers/convFast.js';
 import { affineBackward, affineForward } from '../../src/layers/affineFast.js';
 import type { ConvParam } from '../../src/layers/conv.js';
@@ -131,6 +132,33 @@ describe('threads', () => {
     assert.notDeepEqual(oneRecipe.losses, one.losses, 'the recipe changes the run');
     assert.deepEqual(threeRecipe.losses, oneRecipe.losses);
     assert.deepEqual(threeRecipe.params, oneRecipe.params);
+  });
+
+  it('a GEMM split gives each thread as even a share of panels as chunks claimed in turn allow', () => {
+    /** Units on the busiest thread when chunks of `step` units go, in order, to the thread free first. */
+    const span = (units: number, threads: number, step: number): number => {
+      const loads = new Array<number>(threads).fill(0);
+      for (let first = 0; first < units; first += step) {
+        const idle = loads.indexOf(Math.min(...loads));
+        loads[idle]! += Math.min(step, units - first);
+      }
+      return Math.max(...loads);
+    };
+    // The affine layer of the three-layer net: 100 columns are 13 panels of 8.
+    assert.equal(balancedStep(13, 2), 7);
+    assert.equal(span(13, 2, 7), 7);
+    assert.equal(span(13, 2, Math.ceil(13 / 4)), 8); // the former rule: 4 + 4 + 4 + 1
+    assert.equal(balancedStep(128, 2), 32); // evenly divisible: four chunks, as before
+    for (let threads = 2; threads <= 4; threads++) {
+      for (let units = 1; units <= 200; units++) {
+        const step = balancedStep(units, threads);
+        const chunks = Math.ceil(units / step);
+        assert.ok(chunks >= Math.min(units, threads) && chunks <= CHUNKS_PER_THREAD * threads, `${units} units, ${threads} threads: ${chunks} chunks`);
+        const formerStep = Math.ceil(units / Math.min(units, CHUNKS_PER_THREAD * threads));
+        assert.ok(span(units, threads, step) <= span(units, threads, formerStep), `${units} units, ${threads} threads`);
+        assert.ok(span(units, threads, step) <= Math.ceil(units / threads) + Math.ceil(units / (CHUNKS_PER_THREAD * threads)), `${units} units, ${threads} threads`);
+      }
+    }
   });
 
   it('setThreads takes 1 to 64 and getThreads reports it', () => {

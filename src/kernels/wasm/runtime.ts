@@ -23,6 +23,34 @@ const PARALLEL_VALUES = 1 << 15;
 /** Chunks per thread: enough to even out threads that run at different speeds. */
 export const CHUNKS_PER_THREAD = 2;
 
+/**
+ * Units (micro-tile panels) per chunk when `units` are split over `threads` threads that claim
+ * chunks as they finish: the step whose chunks finish soonest, counted in units, among those
+ * giving between `threads` and CHUNKS_PER_THREAD·threads chunks; on a tie, more chunks (slack
+ * for a thread that runs slower). 13 panels on 2 threads: 7 + 6 (7 units on each thread), not
+ * 4 + 4 + 4 + 1 (8 on the busier one); 128 panels: 4 × 32, as before.
+ */
+export function balancedStep(units: number, threads: number): number {
+  let best = units;
+  let bestSpan = Infinity;
+  for (let chunks = Math.min(units, threads); chunks <= Math.min(units, CHUNKS_PER_THREAD * threads); chunks++) {
+    const step = Math.ceil(units / chunks);
+    // Chunks in order, each to the thread that is free first.
+    const loads = new Array<number>(threads).fill(0);
+    for (let first = 0; first < units; first += step) {
+      let idle = 0;
+      for (let t = 1; t < threads; t++) if (loads[t]! < loads[idle]!) idle = t;
+      loads[idle]! += Math.min(step, units - first);
+    }
+    const span = Math.max(...loads);
+    if (span <= bestSpan) {
+      bestSpan = span;
+      best = step;
+    }
+  }
+  return best;
+}
+
 export interface WasmKernelOptions {
   /** Use a shared memory (default: whenever SharedArrayBuffer exists). Threads need it. */
   shared?: boolean;
@@ -131,7 +159,7 @@ export class Runtime {
     const byColumns = m <= n;
     const unit = byColumns ? this.exports.NR.value : this.exports.MR.value;
     const units = Math.ceil((byColumns ? n : m) / unit);
-    const step = Math.ceil(units / Math.min(units, CHUNKS_PER_THREAD * this.threads)) * unit;
+    const step = balancedStep(units, this.threads) * unit;
     const total = Math.ceil((byColumns ? n : m) / step);
     pool.run(this.work, GEMM, total, step, byColumns ? 1 : 0, [transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate]);
   }
