@@ -2,7 +2,8 @@
  * `npm run bench`: the fast layers on the issue's shapes, this machine, on each kernel backend
  * (js: pure TypeScript, one thread; wasm: WebAssembly SIMD for float32 — float64 runs the js
  * kernels — on one thread and on BENCH_THREADS threads, default the number of cores, at least
- * 2), with the ratios measured in the same run.
+ * 2), with the ratios measured in the same run. The conv section also times, on one thread,
+ * the plain-SIMD build and the relaxed build with the GEMM register tile the loader did not pick.
  *
  * Every figure is the median of BENCH_REPS timed runs (default 7) after two warm-up runs.
  * Conv flops: forward = 2·N·F·(C/groups)·HH·WW·Ho·Wo, forward+backward = 3× that.
@@ -26,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { loadImageFolder, loadShippedMnist } from '../src/data/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getBackend, getThreads, jsKernels, setBackend, setKernels, setThreads, wasmKernels, wasmVariant, wasmWorkersReady, type Backend } from '../src/kernels/index.js';
+import { getBackend, getThreads, jsKernels, setBackend, setKernels, setThreads, wasmKernels, wasmTile, wasmVariant, wasmWorkersReady, type Backend } from '../src/kernels/index.js';
 import { createWasmKernels } from '../src/kernels/wasm/index.js';
 import { reluBackward, reluForward } from '../src/layers/activations.js';
 import { affineBackward, affineForward } from '../src/layers/affineFast.js';
@@ -95,6 +96,13 @@ const CONV_CASES: ConvCase[] = [
  */
 setBackend('wasm'); // loads the module, so that wasmVariant() answers
 const plainSimd = wasmVariant() === 'relaxed-simd' ? createWasmKernels({ relaxed: false, threads: 1 }) : undefined;
+/**
+ * The relaxed build with the GEMM tile the loader did not pick (5×8 and 4×8, or 4×8 alone), on
+ * one thread: what the load-time probe's choice is worth on each conv shape.
+ */
+const chosenTile = wasmTile();
+const otherTile = wasmVariant() === 'relaxed-simd' ? createWasmKernels({ relaxed: true, tile: chosenTile?.tile === 'wide' ? 'narrow' : 'wide', threads: 1 }) : undefined;
+const tileName = (wide: boolean): string => (wide ? '5×8+4×8' : '4×8');
 setBackend('auto');
 
 /** The float32 figures the targets are about, filled in as the benchmarks run. */
@@ -119,10 +127,13 @@ interface ConvTiming {
   flops: number;
 }
 
-function benchConvCase(c: ConvCase, dtype: DType, backend: Backend | 'wasm-simd', threads = 1): ConvTiming {
+function benchConvCase(c: ConvCase, dtype: DType, backend: Backend | 'wasm-simd' | 'wasm-other-tile', threads = 1): ConvTiming {
   if (backend === 'wasm-simd') {
     use('wasm');
     setKernels(plainSimd!);
+  } else if (backend === 'wasm-other-tile') {
+    use('wasm');
+    setKernels(otherTile!);
   } else {
     use(backend, threads);
   }
@@ -175,6 +186,11 @@ function benchConv(dtype: DType, withNaive: boolean): string[] {
         const plain = benchConvCase(c, dtype, 'wasm-simd');
         targets.convGflops.plain.push(plain.flops / plain.fwd / 1e6, (3 * plain.flops) / plain.fwdBwd / 1e6);
         rows.push(convRow(c, dtype, 'simd', plain, `plain SIMD (no fused multiply-add), one thread; relaxed/plain: fwd ${(plain.fwd / wasm.fwd).toFixed(2)}×, fwd+bwd ${(plain.fwdBwd / wasm.fwdBwd).toFixed(2)}×`));
+      }
+      if (otherTile !== undefined) {
+        const other = benchConvCase(c, dtype, 'wasm-other-tile');
+        const [chosen, unchosen] = [tileName(!otherTile.wideTile), tileName(otherTile.wideTile)];
+        rows.push(convRow(c, dtype, unchosen, other, `relaxed SIMD with the ${unchosen} GEMM tile, one thread; ${chosen} (the loader's pick) / ${unchosen}: fwd ${(other.fwd / wasm.fwd).toFixed(2)}×, fwd+bwd ${(other.fwdBwd / wasm.fwdBwd).toFixed(2)}×`));
       }
       rows.push(convRow(c, dtype, `wasm×${THREADS}`, threaded, `${THREADS} threads / 1: fwd ${(wasm.fwd / threaded.fwd).toFixed(2)}×, fwd+bwd ${(wasm.fwdBwd / threaded.fwdBwd).toFixed(2)}×`));
     }
@@ -490,7 +506,9 @@ async function main(): Promise<void> {
   const sections = requestedSections();
   await startWorkers();
   console.log(`convnet fast layers, Node ${process.version}, median of ${REPS} runs`);
-  console.log(`backends: js (pure TypeScript) and wasm (WebAssembly SIMD, float32; float64 runs the js kernels) on 1 and ${THREADS} threads (wasm×${THREADS}); default here: ${getBackend()} (${wasmVariant() ?? 'not loaded'}), ${getThreads()} threads\n`);
+  console.log(`backends: js (pure TypeScript) and wasm (WebAssembly SIMD, float32; float64 runs the js kernels) on 1 and ${THREADS} threads (wasm×${THREADS}); default here: ${getBackend()} (${wasmVariant() ?? 'not loaded'}), ${getThreads()} threads`);
+  const probe = chosenTile?.probe;
+  console.log(`GEMM register tile: ${chosenTile === undefined ? 'not loaded' : tileName(chosenTile.tile === 'wide')}${probe === undefined ? '' : ` (the loader's probe, one thread: 5×8 ${probe.wide.toFixed(1)} GFLOP/s, 4×8 ${probe.narrow.toFixed(1)}; wide where over 3% faster)`}\n`);
   if (sections.has('conv')) benchConvSection();
   if (sections.has('convT')) benchConvTransposeSection();
   if (sections.has('pool')) benchPoolSection();

@@ -2,7 +2,7 @@
  * The relaxed-SIMD build of the WebAssembly kernels (fused multiply-add in the GEMM) against
  * the shared kernel suite: here where the engine has relaxed SIMD (on Node 20 the loader turns
  * V8's --experimental-wasm-relaxed-simd on; later Node has it on), else in a child Node run with
- * the flag. wasm.test.ts covers the plain-SIMD build. And the choice of build, with and without
+ * the flag, with the wide GEMM tile (wasmTile.test.ts runs the narrow one). wasm.test.ts covers the plain-SIMD build. And the choice of build, with and without
  * CONVNET_RELAXED_SIMD=0, in child processes.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import { createWasmKernels } from '../../src/kernels/wasm/index.js';
 import { runKernelSuite } from './suite.js';
 
 if (wasmRelaxedSimdSupported()) {
-  runKernelSuite(createWasmKernels({ relaxed: true }), 'wasm (relaxed SIMD)');
+  runKernelSuite(createWasmKernels({ relaxed: true, tile: 'wide' }), 'wasm (relaxed SIMD, 5×8 and 4×8 tiles)');
 } else {
   test('the relaxed-SIMD build passes the kernel suite (child Node with --experimental-wasm-relaxed-simd)', (t) => {
     const flag = '--experimental-wasm-relaxed-simd';

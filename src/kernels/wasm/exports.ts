@@ -40,10 +40,12 @@ export interface KernelExports {
     beta1: number, beta2: number, stepScale: number, rootScale: number, eps: number,
     next: number, m: number, v: number,
   ): number;
+  tileProbe(wide: number, kc: number, reps: number, work: number): void;
   CONV_WORDS: { value: number };
   MR: { value: number };
   NR: { value: number };
   WORK_BYTES: { value: number };
+  WIDE_MR: { value: number };
 }
 
 export interface WasmMemory {

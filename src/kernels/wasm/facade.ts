@@ -11,7 +11,7 @@ import type { ColumnGeometry, ConvBatchGeometry, FloatArray, GemmArgs, Kernels, 
 import { convBackward, convForward } from './conv.js';
 import { compileAhead, wasmSimdSupported } from './load.js';
 import { onThreads } from './pool.js';
-import { Runtime, type WasmKernelOptions } from './runtime.js';
+import { Runtime, type TileProbe, type WasmKernelOptions } from './runtime.js';
 
 const isFloat32 = (array: FloatArray): array is Float32Array => array instanceof Float32Array;
 
@@ -202,6 +202,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernelIn
     ...kernelsOf(() => own, 'wasm'),
     shared: own.shared,
     relaxed: own.relaxed,
+    wideTile: own.wideTile,
     workersReady: () => own.workersReady(),
     chunkCounts: () => own.chunkCounts(),
     terminate: () => own.terminate(),
@@ -212,6 +213,8 @@ export interface WasmKernelInstance extends Kernels {
   readonly shared: boolean;
   /** Whether this instance runs the relaxed-SIMD build. */
   readonly relaxed: boolean;
+  /** Whether its GEMMs use the wide register tile (see WasmKernelOptions.tile). */
+  readonly wideTile: boolean;
   /** Worker threads that have started. */
   workersReady(): number;
   /** Chunks of split calls run by the calling thread and by the workers. */
@@ -223,6 +226,17 @@ export interface WasmKernelInstance extends Kernels {
 /** The build the default instance runs: 'relaxed-simd', 'simd', or undefined before it loads. */
 export function wasmVariant(): 'relaxed-simd' | 'simd' | undefined {
   return defaultRuntime === undefined ? undefined : defaultRuntime.relaxed ? 'relaxed-simd' : 'simd';
+}
+
+/**
+ * The default instance's GEMM register tile: 'wide' (5×8 and 4×8 panels) or 'narrow' (4×8), with
+ * the load-time timing that chose it (GFLOP/s of one thread; absent when it did not run: the
+ * plain build, or a `tile` option); undefined before it loads.
+ */
+export function wasmTile(): { tile: 'wide' | 'narrow'; probe?: TileProbe } | undefined {
+  if (defaultRuntime === undefined) return undefined;
+  const tile = defaultRuntime.wideTile ? 'wide' : 'narrow';
+  return defaultRuntime.tileProbe === undefined ? { tile } : { tile, probe: { ...defaultRuntime.tileProbe } };
 }
 
 /** Worker threads of the default instance that have started (0 before it loads). */

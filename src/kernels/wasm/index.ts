@@ -22,7 +22,7 @@
  * main threads, which refuse to compile a module this size synchronously).
  */
 export { unsharedModuleBytes, wasmRelaxedSimdSupported, wasmSimdSupported } from './load.js';
-export type { WasmKernelOptions } from './runtime.js';
+export type { TileProbe, WasmKernelOptions } from './runtime.js';
 export {
   createWasmKernels,
   loadWasm,
@@ -33,6 +33,7 @@ export {
   wasmLoadError,
   wasmMemoryBytes,
   wasmScratchBytes,
+  wasmTile,
   wasmVariant,
   wasmWorkersReady,
   type WasmKernelInstance,

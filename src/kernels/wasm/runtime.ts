@@ -60,12 +60,63 @@ export interface WasmKernelOptions {
   splitAll?: boolean;
   /** Use the relaxed-SIMD build (fused multiply-add; default: where the engine has it). */
   relaxed?: boolean;
+  /**
+   * The GEMM register tile of the relaxed build: 'wide' (5×8 panels where the rows allow, 4×8
+   * for the rest) or 'narrow' (4×8 only). Default: the faster on this CPU, timed when the
+   * instance loads (tileProbe). Results are the same bits either way; the plain build is narrow.
+   */
+  tile?: 'wide' | 'narrow';
+}
+
+/** GFLOP/s of the two register tiles in the load-time probe. */
+export interface TileProbe {
+  narrow: number;
+  wide: number;
+}
+
+/** Each compiled module's probe: the CPU does not change within a process, so it runs once. */
+const probes = new WeakMap<object, TileProbe>();
+
+/**
+ * Times the relaxed build's two register tiles on the calling thread (the packed panels in
+ * `work` are zero, so no denormals): each in turn until V8 has optimised the probe (its speed
+ * jumps several-fold then: the first calls run the baseline compiler's code), then 16 times
+ * each, keeping each one's fastest. About 10 ms, once per module.
+ */
+function probeTiles(module: object, exports: KernelExports, work: number): TileProbe {
+  const known = probes.get(module);
+  if (known !== undefined) return known;
+  const kc = 256;
+  const reps = 200;
+  const gflops = (wide: number): number => {
+    const rows = wide ? exports.WIDE_MR.value : exports.MR.value;
+    const start = performance.now();
+    exports.tileProbe(wide, kc, reps, work);
+    const ms = performance.now() - start;
+    return (2 * rows * exports.NR.value * kc * reps) / Math.max(ms, 1e-3) / 1e6;
+  };
+  const baseline = gflops(0);
+  for (let round = 0; round < 100; round++) {
+    gflops(1);
+    if (gflops(0) > 2 * baseline) break;
+  }
+  const probe = { narrow: 0, wide: 0 };
+  for (let round = 0; round < 16; round++) {
+    probe.narrow = Math.max(probe.narrow, gflops(0));
+    probe.wide = Math.max(probe.wide, gflops(1));
+  }
+  probes.set(module, probe);
+  return probe;
 }
 
 /** A loaded module with its memory and its bookkeeping. */
 export class Runtime {
   readonly shared: boolean;
   readonly relaxed: boolean;
+  /** Whether GEMMs use the wide tile (every thread's: the first word of its scratch). */
+  readonly wideTile: boolean;
+  /** The load-time timing of the tiles, when it ran (relaxed build, no `tile` option). */
+  readonly tileProbe: TileProbe | undefined;
   readonly exports: KernelExports;
   readonly mem: LinearMemory;
   /** The calling thread's GEMM scratch (byte address). */
@@ -94,13 +145,20 @@ export class Runtime {
       shared = false;
       memory = new wasmApi.Memory({ initial: 1, maximum: MAXIMUM_PAGES, shared });
     }
-    this.relaxed = options.relaxed ?? wasmRelaxedSimdSupported();
+    // Asking wasmRelaxedSimdSupported also turns on Node 20's flag for relaxed SIMD (load.ts).
+    const relaxedHere = options.relaxed !== false && wasmRelaxedSimdSupported();
+    if (options.relaxed === true && !relaxedHere) throw new Error('the relaxed-SIMD build was asked for, but this engine has no relaxed SIMD');
+    this.relaxed = relaxedHere;
     const module = compile(this.relaxed, shared);
     this.shared = shared;
     this.exports = instantiate(module, memory);
     this.work = WORK_BASE;
     this.workStride = align(this.exports.WORK_BYTES.value);
     this.mem = new LinearMemory(memory, shared, align(this.work + this.workStride));
+    // Wide only when clearly faster: its packing and edge panels cost a little more.
+    this.tileProbe = this.relaxed && options.tile === undefined ? probeTiles(module, this.exports, this.work) : undefined;
+    this.wideTile = this.relaxed && (options.tile === undefined ? this.tileProbe!.wide > 1.03 * this.tileProbe!.narrow : options.tile === 'wide');
+    this.mem.i32[this.work >> 2] = +this.wideTile;
     this.parallelMacs = options.splitAll ? 0 : PARALLEL_MACS;
     this.parallelValues = options.splitAll ? 0 : PARALLEL_VALUES;
     this.pool = shared ? new ThreadPool(module, memory, this.exports, new Int32Array(memory.buffer, CONTROL, CONTROL_WORDS), CONTROL) : undefined;
@@ -121,6 +179,7 @@ export class Runtime {
         // Resident blocks sit where they would go: reserve the new ones elsewhere in the memory.
         for (let slot = this.slots - 1; slot < n - 1; slot++) this.workerWork[slot] = this.mem.reserve(this.workStride);
       }
+      for (let slot = this.slots - 1; slot < n - 1; slot++) this.mem.i32[this.workerWork[slot]! >> 2] = +this.wideTile;
       this.slots = n;
     }
     this.pool?.resize(n, (slot) => this.workerWork[slot]!);

@@ -16,21 +16,66 @@
  * The register tile: MR rows of c by NR columns (two f32x4). In plain SIMD each step is a
  * multiply and an add per vector; a 4×8 tile keeps 8 accumulators, the two B vectors, a
  * broadcast A value and a product in 12 of x64's 16 XMM registers (V8 keeps one for itself).
- * Measured on this machine alone: 4×8 ~36 GFLOP/s, 3×8 ~35, 5×8 ~30, 6×8 ~28, 4×12 ~30
+ * Measured on a Zen 5 alone: 4×8 ~36 GFLOP/s, 3×8 ~35, 5×8 ~30, 6×8 ~28, 4×12 ~30
  * (spills), 4×8 unrolled twice ~29. The module is built twice (build.mjs): with relaxed SIMD,
  * the multiply-add is f32x4.relaxed_madd, a fused multiply-add where the CPU has one (4×8:
  * ~42 GFLOP/s); the loader picks that build where the engine validates it.
+ *
+ * The relaxed build also has a wide tile of WIDE_MR = 5 rows (microKernel5): 8 accumulators
+ * are 8 chains of dependent fused multiply-adds, and where an FMA takes 5 cycles and two issue
+ * per cycle (AMD Zen 1) 8 chains fill only 80% of the pipes: the 4×8 tile alone runs at 31.5
+ * GFLOP/s there, the 5×8 at 35.3 (2.5 GHz; 40 is the peak). The runtime turns it on per
+ * thread (the first word of `work`, see tileOf) where it measures it faster; either tile adds
+ * every c value's products in the same order, so the choice never changes a result.
  */
 export const MR: i32 = 4;
 export const NR: i32 = 8;
+/** Rows of the wide tile (relaxed build only). */
+export const WIDE_MR: i32 = 5;
 /** Depth of a k slice: an A micro-panel (4 KiB) and a B micro-panel (8 KiB) stay in L1. */
 export const KC: i32 = 256;
 /** Rows of op(a) packed at once: 128 KiB of packed A, in L2. */
 export const MC: i32 = 128;
 /** Columns of op(b) packed at once: 1 MiB of packed B, in L2. */
 export const NC: i32 = 1024;
-/** Scratch bytes sgemm needs at `work`: packed A, packed B and one edge tile. */
-export const WORK_BYTES: i32 = (MC * KC + KC * NC + MR * NR) * 4;
+/**
+ * Scratch bytes sgemm needs at `work`: a 16-byte header (word 0: use the wide tile), packed A,
+ * packed B and one edge tile.
+ */
+export const WORK_BYTES: i32 = 16 + (MC * KC + KC * NC + WIDE_MR * NR) * 4;
+
+// @ts-ignore: decorator
+@inline function packedAOf(work: usize): usize {
+  return work + 16;
+}
+
+// @ts-ignore: decorator
+@inline function packedBOf(work: usize): usize {
+  return work + 16 + (<usize>(MC * KC) << 2);
+}
+
+// @ts-ignore: decorator
+@inline function tileOf(work: usize): usize {
+  return work + 16 + (<usize>(MC * KC + KC * NC) << 2);
+}
+
+/** Whether this thread's GEMMs use the wide tile: never in the plain build (it would spill). */
+// @ts-ignore: decorator
+@inline function wideOf(work: usize): bool {
+  return ASC_FEATURE_RELAXED_SIMD && load<i32>(work) != 0;
+}
+
+/**
+ * How many of a row block's panels are WIDE_MR rows high (the first ones; the rest are MR
+ * high): as many as leave a multiple of MR rows, so that no panel is cut short where rows
+ * allow (32 = 4 × 5 + 3 × 4, 64 = 12 × 5 + 4, 50 = 10 × 5); where none does (7, 11), the most
+ * that fit, the last MR panel cut short.
+ */
+function widePanels(rows: i32, wide: bool): i32 {
+  if (!wide) return 0;
+  for (let fives = rows / WIDE_MR; fives >= 0; fives--) if ((rows - fives * WIDE_MR) % MR == 0) return fives;
+  return rows / WIDE_MR;
+}
 
 // @ts-ignore: decorator
 @inline function min(a: i32, b: i32): i32 {
@@ -70,9 +115,10 @@ export function sgemm(
     if (!accumulate) for (let i = 0; i < m; i++) memory.fill(c + (<usize>i * ldc << 2), 0, <usize>n << 2);
     return;
   }
-  const packedA = work;
-  const packedB = work + (<usize>(MC * KC) << 2);
-  const tile = packedB + (<usize>(KC * NC) << 2);
+  const packedA = packedAOf(work);
+  const packedB = packedBOf(work);
+  const tile = tileOf(work);
+  const wide = wideOf(work);
   const slices = (k + KC - 1) / KC;
   const kcMax = (k + slices - 1) / slices;
   for (let jc = 0; jc < n; jc += NC) {
@@ -82,38 +128,44 @@ export function sgemm(
       const overwrite = pc == 0 && !accumulate;
       if (transB) packBT(b, ldb, pc, kc, jc, nc, packedB);
       else packBN(b, ldb, pc, kc, jc, nc, packedB);
-      macroBlock(transA, a, lda, m, pc, kc, packedA, packedB, nc, c + (<usize>jc << 2), ldc, overwrite, tile, 0);
+      macroBlock(transA, a, lda, m, pc, kc, packedA, packedB, nc, c + (<usize>jc << 2), ldc, overwrite, tile, 0, wide);
     }
   }
 }
 
 /**
  * c[0..m, 0..nc] (= or +=) op(a)[0..m, pc..pc + kc] · B, where B (kc, nc) is already packed
- * into NR-column panels at packedB: MC row blocks of op(a) packed in turn, then the micro-kernel
- * over every MR×NR tile, edge tiles through the scratch tile. With overwrite and a nonzero
- * `bias` (m floats), c = bias[row] + the product: a conv layer's bias without a pass to fill
- * c first (the same float32 sums as filling c, then accumulating).
+ * into NR-column panels at packedB: MC row blocks of op(a) packed in turn (into panels of
+ * WIDE_MR rows then MR rows with `wide`, see widePanels; of MR rows without), then the
+ * micro-kernel over every panel × NR tile, edge tiles through the scratch tile. With overwrite
+ * and a nonzero `bias` (m floats), c = bias[row] + the product: a conv layer's bias without a
+ * pass to fill c first (the same float32 sums as filling c, then accumulating).
  */
 function macroBlock(
   transA: i32, a: usize, lda: i32, m: i32, pc: i32, kc: i32, packedA: usize, packedB: usize, nc: i32,
-  c: usize, ldc: i32, overwrite: bool, tile: usize, bias: usize,
+  c: usize, ldc: i32, overwrite: bool, tile: usize, bias: usize, wide: bool,
 ): void {
   for (let ic = 0; ic < m; ic += MC) {
     const mc = min(MC, m - ic);
-    if (transA) packAT(a, lda, ic, mc, pc, kc, packedA);
-    else packAN(a, lda, ic, mc, pc, kc, packedA);
+    const fives = widePanels(mc, wide);
+    if (transA) packAT(a, lda, ic, mc, pc, kc, packedA, fives);
+    else packAN(a, lda, ic, mc, pc, kc, packedA, fives);
     for (let jr = 0; jr < nc; jr += NR) {
       const cols = min(NR, nc - jr);
       const pb = packedB + (<usize>(jr * kc) << 2);
-      for (let ir = 0; ir < mc; ir += MR) {
-        const rows = min(MR, mc - ir);
+      for (let ir = 0, panel = 0; ir < mc; panel++) {
+        const height = panel < fives ? WIDE_MR : MR;
+        const rows = min(height, mc - ir);
         const pa = packedA + (<usize>(ir * kc) << 2);
         const cAt = c + (<usize>((ic + ir) * ldc + jr) << 2);
         const biasAt = bias == 0 ? 0 : bias + (<usize>(ic + ir) << 2);
-        if (rows == MR && cols == NR) {
-          microKernel(kc, pa, pb, cAt, <usize>ldc << 2, overwrite, biasAt);
+        ir += height;
+        if (rows == height && cols == NR) {
+          if (ASC_FEATURE_RELAXED_SIMD && height == WIDE_MR) microKernel5(kc, pa, pb, cAt, <usize>ldc << 2, overwrite, biasAt);
+          else microKernel(kc, pa, pb, cAt, <usize>ldc << 2, overwrite, biasAt);
         } else {
-          microKernel(kc, pa, pb, tile, NR << 2, true, 0);
+          if (ASC_FEATURE_RELAXED_SIMD && height == WIDE_MR) microKernel5(kc, pa, pb, tile, NR << 2, true, 0);
+          else microKernel(kc, pa, pb, tile, NR << 2, true, 0);
           for (let r = 0; r < rows; r++) {
             const dst = cAt + (<usize>(r * ldc) << 2);
             const src = tile + (<usize>(r * NR) << 2);
@@ -192,6 +244,82 @@ function macroBlock(
   v128.store(c + 3 * ldc, c31, 16);
 }
 
+/**
+ * The wide tile: c[0..5, 0..8] (= or +=) Σ_p pa[p, 0..5]ᵀ · pb[p, 0..8], as microKernel.
+ * Rows 0-3 of A come as one vector load and four lane shuffles, row 4 as a broadcast load:
+ * with five broadcast loads, V8 issues all loads of a step first and 17 values are live, so
+ * two accumulators spill to the stack (measured: half the speed); this way 15 are, which is
+ * every XMM register V8 allocates. Relaxed build only (the caller checks wideOf).
+ */
+// @ts-ignore: decorator
+@inline function microKernel5(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, overwrite: bool, bias: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    const four = v128.load(pa);
+    let a = v128.shuffle<f32>(four, four, 0, 0, 0, 0);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    a = v128.shuffle<f32>(four, four, 1, 1, 1, 1);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    a = v128.shuffle<f32>(four, four, 2, 2, 2, 2);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
+    a = v128.shuffle<f32>(four, four, 3, 3, 3, 3);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
+    a = v128.load32_splat(pa, 16);
+    c40 = madd(a, b0, c40);
+    c41 = madd(a, b1, c41);
+    pa += 20;
+    pb += 32;
+  }
+  if (overwrite && bias != 0) {
+    let r = v128.load32_splat(bias);
+    c00 = f32x4.add(c00, r);
+    c01 = f32x4.add(c01, r);
+    r = v128.load32_splat(bias, 4);
+    c10 = f32x4.add(c10, r);
+    c11 = f32x4.add(c11, r);
+    r = v128.load32_splat(bias, 8);
+    c20 = f32x4.add(c20, r);
+    c21 = f32x4.add(c21, r);
+    r = v128.load32_splat(bias, 12);
+    c30 = f32x4.add(c30, r);
+    c31 = f32x4.add(c31, r);
+    r = v128.load32_splat(bias, 16);
+    c40 = f32x4.add(c40, r);
+    c41 = f32x4.add(c41, r);
+  } else if (!overwrite) {
+    c00 = f32x4.add(c00, v128.load(c));
+    c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(c + ldc));
+    c11 = f32x4.add(c11, v128.load(c + ldc, 16));
+    c20 = f32x4.add(c20, v128.load(c + 2 * ldc));
+    c21 = f32x4.add(c21, v128.load(c + 2 * ldc, 16));
+    c30 = f32x4.add(c30, v128.load(c + 3 * ldc));
+    c31 = f32x4.add(c31, v128.load(c + 3 * ldc, 16));
+    c40 = f32x4.add(c40, v128.load(c + 4 * ldc));
+    c41 = f32x4.add(c41, v128.load(c + 4 * ldc, 16));
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + ldc, c10);
+  v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20);
+  v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30);
+  v128.store(c + 3 * ldc, c31, 16);
+  v128.store(c + 4 * ldc, c40);
+  v128.store(c + 4 * ldc, c41, 16);
+}
+
 /** Transposes the 4×4 block of rows r0..r3 and stores its columns at dst, dst+16, … (stride bytes apart). */
 // @ts-ignore: decorator
 @inline function transpose4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stride: usize): void {
@@ -205,53 +333,73 @@ function macroBlock(
   v128.store(dst + 3 * stride, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
 }
 
-/** Packs a[ic.., pc..] (a stored (m, k)) into MR-row panels: dst[panel][p][r]; rows past m are zero. */
-function packAN(a: usize, lda: i32, ic: i32, mc: i32, pc: i32, kc: i32, dst: usize): void {
+/**
+ * Packs a[ic.., pc..] (a stored (m, k)) into row panels, the first `fives` WIDE_MR rows high
+ * and the rest MR: dst[panel][p][r]; rows past m are zero.
+ */
+function packAN(a: usize, lda: i32, ic: i32, mc: i32, pc: i32, kc: i32, dst: usize, fives: i32): void {
   const rowBytes = <usize>lda << 2;
-  for (let ir = 0; ir < mc; ir += MR) {
-    const rows = min(MR, mc - ir);
+  for (let ir = 0, panel = 0; ir < mc; panel++) {
+    const height = panel < fives ? WIDE_MR : MR;
+    const rows = min(height, mc - ir);
     const src = a + (<usize>((ic + ir) * lda + pc) << 2);
-    if (rows == MR) {
+    const step = <usize>height << 2; // bytes per p in the panel
+    if (rows == height) {
+      // Rows 0-3 four p at a time (transposed 4×4 blocks); a fifth row one by one.
       let p = 0;
       for (; p + 4 <= kc; p += 4) {
         const s = src + (<usize>p << 2);
-        transpose4(v128.load(s), v128.load(s + rowBytes), v128.load(s + 2 * rowBytes), v128.load(s + 3 * rowBytes), dst + (<usize>p << 4), 16);
+        transpose4(v128.load(s), v128.load(s + rowBytes), v128.load(s + 2 * rowBytes), v128.load(s + 3 * rowBytes), dst + <usize>p * step, step);
       }
       for (; p < kc; p++) {
         const s = src + (<usize>p << 2);
-        const d = dst + (<usize>p << 4);
+        const d = dst + <usize>p * step;
         store<f32>(d, load<f32>(s));
         store<f32>(d, load<f32>(s + rowBytes), 4);
         store<f32>(d, load<f32>(s + 2 * rowBytes), 8);
         store<f32>(d, load<f32>(s + 3 * rowBytes), 12);
       }
+      if (height == WIDE_MR) {
+        const s = src + 4 * rowBytes;
+        for (let p = 0; p < kc; p++) store<f32>(dst + <usize>p * step, load<f32>(s + (<usize>p << 2)), 16);
+      }
     } else {
       for (let p = 0; p < kc; p++) {
-        const d = dst + (<usize>p << 4);
-        for (let r = 0; r < MR; r++) {
+        const d = dst + <usize>p * step;
+        for (let r = 0; r < height; r++) {
           store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(src + <usize>r * rowBytes + (<usize>p << 2)) : 0);
         }
       }
     }
-    dst += <usize>(MR * kc) << 2;
+    dst += <usize>(height * kc) << 2;
+    ir += height;
   }
 }
 
-/** Packs op(a) = aᵀ (a stored (k, m)) into MR-row panels; rows past m are zero. */
-function packAT(a: usize, lda: i32, ic: i32, mc: i32, pc: i32, kc: i32, dst: usize): void {
+/** Packs op(a) = aᵀ (a stored (k, m)) into row panels as packAN; rows past m are zero. */
+function packAT(a: usize, lda: i32, ic: i32, mc: i32, pc: i32, kc: i32, dst: usize, fives: i32): void {
   const rowBytes = <usize>lda << 2;
-  for (let ir = 0; ir < mc; ir += MR) {
-    const rows = min(MR, mc - ir);
+  for (let ir = 0, panel = 0; ir < mc; panel++) {
+    const height = panel < fives ? WIDE_MR : MR;
+    const rows = min(height, mc - ir);
     let src = a + (<usize>(pc * lda + ic + ir) << 2);
-    if (rows == MR) {
-      for (let p = 0; p < kc; p++, src += rowBytes) v128.store(dst + (<usize>p << 4), v128.load(src));
+    const step = <usize>height << 2;
+    if (rows == MR && height == MR) {
+      for (let p = 0; p < kc; p++, src += rowBytes) v128.store(dst + <usize>p * step, v128.load(src));
+    } else if (rows == WIDE_MR) {
+      for (let p = 0; p < kc; p++, src += rowBytes) {
+        const d = dst + <usize>p * step;
+        v128.store(d, v128.load(src));
+        store<f32>(d, load<f32>(src, 16), 16);
+      }
     } else {
       for (let p = 0; p < kc; p++, src += rowBytes) {
-        const d = dst + (<usize>p << 4);
-        for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(src + (<usize>r << 2)) : 0);
+        const d = dst + <usize>p * step;
+        for (let r = 0; r < height; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(src + (<usize>r << 2)) : 0);
       }
     }
-    dst += <usize>(MR * kc) << 2;
+    dst += <usize>(height * kc) << 2;
+    ir += height;
   }
 }
 
@@ -679,9 +827,10 @@ export function convForward(desc: usize, first: i32, count: i32, p0: i32, pn: i3
   const pointwise = word(desc, D_POINTWISE) != 0;
   const x = <usize>word(desc, D_X), weight = <usize>word(desc, D_WEIGHT), bias = <usize>word(desc, D_BIAS), out = <usize>word(desc, D_OUT);
   const xp = <usize>word(desc, D_COLS) + <usize>slot * <usize>word(desc, D_COLS_STRIDE);
-  const packedA = work;
-  const packedB = work + (<usize>(MC * KC) << 2);
-  const tile = packedB + (<usize>(KC * NC) << 2);
+  const packedA = packedAOf(work);
+  const packedB = packedBOf(work);
+  const tile = tileOf(work);
+  const wide = wideOf(work);
   const slices = (k + KC - 1) / KC;
   const kcMax = (k + slices - 1) / slices;
   if (!pointwise) memory.fill(xp, 0, <usize>paddedSize(desc, cg) << 2);
@@ -711,7 +860,7 @@ export function convForward(desc: usize, first: i32, count: i32, p0: i32, pn: i3
           packIm2col(desc, xp, pc, kc, jc, nc, packedB, tile);
           const firstSlice = pc == 0;
           const groupBias = firstSlice ? bias + (<usize>(group * fg) << 2) : 0;
-          macroBlock(0, a, k, fg, pc, kc, packedA, packedB, nc, c + (<usize>jc << 2), positions, firstSlice, tile, groupBias);
+          macroBlock(0, a, k, fg, pc, kc, packedA, packedB, nc, c + (<usize>jc << 2), positions, firstSlice, tile, groupBias, wide);
         }
       }
     }
@@ -1183,5 +1332,17 @@ export function maxPool2x2(x: usize, planes: i32, height: i32, width: i32, outHe
         argmax += 4;
       }
     }
+  }
+}
+
+/**
+ * The loader's timing probe: `reps` runs of one tile over kc steps of the packed panels in this
+ * thread's scratch (whatever they hold: the speed does not depend on the values).
+ */
+export function tileProbe(wide: i32, kc: i32, reps: i32, work: usize): void {
+  const pa = packedAOf(work), pb = packedBOf(work), c = tileOf(work);
+  for (let r = 0; r < reps; r++) {
+    if (ASC_FEATURE_RELAXED_SIMD && wide) microKernel5(kc, pa, pb, c, NR << 2, true, 0);
+    else microKernel(kc, pa, pb, c, NR << 2, true, 0);
   }
 }
