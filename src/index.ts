@@ -185,6 +185,7 @@ export {
   loadWasm,
   wasmAvailable,
   wasmVariant,
+  wasmTile,
   wasmWorkersReady,
   getKernels,
   setKernels,
