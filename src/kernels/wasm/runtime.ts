@@ -16,8 +16,14 @@ import { canShare, compile, wasmRelaxedSimdSupported } from './load.js';
 import { align, CONTROL, LinearMemory, MAXIMUM_PAGES, WORK_BASE } from './memory.js';
 import { MAX_THREADS, ThreadPool } from './pool.js';
 
-/** Below this many multiply-adds a GEMM runs on the calling thread alone (~15 µs of work). */
-const PARALLEL_MACS = 1 << 18;
+/**
+ * Below this many multiply-adds a GEMM runs on the calling thread alone (~40 µs of work):
+ * waking the workers for less costs about what it saves. At 2^18 the transposed conv's
+ * per-image GEMMs (0.4 M multiply-adds) ran slower on two threads than on one (forward 5.5 ms
+ * against 4.3 ms at 2^20, AMD EPYC, 2026-12-02); the spec nets' training and inference steps
+ * were unchanged.
+ */
+const PARALLEL_MACS = 1 << 20;
 /** Below this many column values im2col and col2im run on the calling thread alone. */
 const PARALLEL_VALUES = 1 << 15;
 /** Chunks per thread: enough to even out threads that run at different speeds. */
