@@ -12,7 +12,7 @@ import type { Dataset } from '../data/index.js';
 import type { Preprocessing } from '../io/model.js';
 import type { Network } from '../models/network.js';
 import type { Tensor } from '../tensor.js';
-import { getBackend, getThreads, wasmVariant } from '../kernels/index.js';
+import { getBackend, getThreads, wasmThreadsReady, wasmVariant } from '../kernels/index.js';
 import { describeDataset, isDatasetName, loadNamedDataset, type DatasetName, type FolderDatasetOptions } from './datasets.js';
 import { openModelFile } from './modelFile.js';
 import { writeTestPictures, type TestPictureInput } from './pictures.js';
@@ -176,6 +176,8 @@ export async function runEvaluate(modelPath: string, options: EvaluateOptions, p
   }
   const notes: string[] = [];
   const X = testInputs(dataset, info.preprocessing, notes);
+  // The kernels' start-up (module, tile probe, worker threads) is not the model's speed: before the clock.
+  if (getBackend() === 'wasm') await wasmThreadsReady();
   const started = performance.now();
   const confusion = confusionMatrix(model, X, dataset.yTest);
   const seconds = (performance.now() - started) / 1000;

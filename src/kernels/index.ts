@@ -5,7 +5,7 @@
  */
 export type { ColumnGeometry, ConvBatchGeometry, FloatArray, GemmArgs, Kernels, PoolWindow } from './types.js';
 export { jsKernels } from './js/index.js';
-export { wasmKernels, wasmAvailable, wasmSimdSupported, wasmRelaxedSimdSupported, wasmTile, wasmVariant, wasmWorkersReady, loadWasm } from './wasm/index.js';
+export { wasmKernels, wasmAvailable, wasmSimdSupported, wasmRelaxedSimdSupported, wasmThreadsReady, wasmTile, wasmVariant, wasmWorkersReady, loadWasm } from './wasm/index.js';
 export { getKernels, setKernels, setBackend, getBackend, type Backend } from './backend.js';
 export { workspace, workspaceBytes, releaseWorkspace } from './workspace.js';
 export { setThreads, getThreads } from './wasm/pool.js';

@@ -176,6 +176,16 @@ describe('threads', () => {
     assert.throws(() => setThreads('2' as unknown as number), /setThreads: expected threads to be an integer from 1 to 64, got "2"/);
   });
 
+  it('wasmThreadsReady loads the default instance and resolves once the workers setThreads asked for have started', () => {
+    // A fresh process: no instance, no workers yet; right after setThreads none has started.
+    const script =
+      "const k = await import(process.argv[1]); k.setBackend('wasm'); k.setThreads(3); const before = k.wasmWorkersReady(); const n = await k.wasmThreadsReady(); console.log(before, n, k.wasmWorkersReady()); process.exit(0);";
+    const url = new URL('../../src/kernels/index.js', import.meta.url).href;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script, url], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), '0 2 2');
+  });
+
   it('the default is CONVNET_THREADS, else the number of cores', () => {
     const script = "const k = await import(process.argv[1]); let out; try { out = String(k.getThreads()); } catch (e) { out = 'error: ' + e.message; } console.log(out);";
     const url = new URL('../../src/kernels/index.js', import.meta.url).href;

@@ -33,6 +33,7 @@ export {
   wasmLoadError,
   wasmMemoryBytes,
   wasmScratchBytes,
+  wasmThreadsReady,
   wasmTile,
   wasmVariant,
   wasmWorkersReady,

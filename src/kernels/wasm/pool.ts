@@ -70,19 +70,32 @@ interface WorkerHandle {
   terminate(): unknown;
 }
 
-type NodeWorkerConstructor = new (url: URL, options: { workerData: WorkerInit }) => WorkerHandle & {
+type NodeWorkerConstructor = new (url: URL, options: { workerData: WorkerInit; execArgv: string[] }) => WorkerHandle & {
   unref(): void;
   on(event: string, listener: (...args: unknown[]) => void): void;
 };
 type BrowserWorkerConstructor = new (url: URL, options: { type: 'module' }) => WorkerHandle & { postMessage(message: unknown): void };
 
+/** This process's Node options without --input-type (and its value). */
+function workerExecArgv(node: { execArgv?: string[] } | undefined): string[] {
+  const options = node?.execArgv ?? [];
+  const kept: string[] = [];
+  for (let i = 0; i < options.length; i++) {
+    if (options[i] === '--input-type') i++;
+    else if (!options[i]!.startsWith('--input-type=')) kept.push(options[i]!);
+  }
+  return kept;
+}
+
 function spawn(init: WorkerInit, onError: () => void): WorkerHandle | undefined {
   const url = new URL('./worker.js', import.meta.url);
-  const g = globalThis as { process?: { getBuiltinModule?: (name: string) => unknown }; Worker?: BrowserWorkerConstructor };
+  const g = globalThis as { process?: { getBuiltinModule?: (name: string) => unknown; execArgv?: string[] }; Worker?: BrowserWorkerConstructor };
   const threads = g.process?.getBuiltinModule?.('node:worker_threads') as { Worker: NodeWorkerConstructor } | undefined;
   try {
     if (threads !== undefined) {
-      const worker = new threads.Worker(url, { workerData: init });
+      // A worker inherits Node's options; --input-type (from `node --input-type=module -e ...`)
+      // is valid only with --eval and would stop it at once.
+      const worker = new threads.Worker(url, { workerData: init, execArgv: workerExecArgv(g.process) });
       worker.unref();
       worker.on('error', onError);
       return worker;
@@ -127,9 +140,14 @@ export class ThreadPool {
     private readonly control: number,
   ) {}
 
-  /** Workers that have started (and not failed or been stopped). */
+  /** Workers that have started (and not failed or been stopped; a failure counts one off). */
   ready(): number {
-    return this.stopped ? 0 : Atomics.load(this.ctl, READY) - this.failed;
+    return this.stopped ? 0 : Math.max(0, Atomics.load(this.ctl, READY) - this.failed);
+  }
+
+  /** Workers neither started nor failed yet (0 once each has done one or the other). */
+  pending(): number {
+    return this.stopped ? 0 : Math.max(0, this.workers.length - Atomics.load(this.ctl, READY) - this.failed);
   }
 
   /**

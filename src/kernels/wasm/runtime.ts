@@ -202,6 +202,11 @@ export class Runtime {
     return this.pool === undefined ? 0 : this.pool.ready();
   }
 
+  /** Workers still starting (neither ready nor failed). */
+  workersPending(): number {
+    return this.pool === undefined ? 0 : this.pool.pending();
+  }
+
   /** Stops the workers (tests). */
   terminate(): void {
     this.pool?.terminate();
