@@ -650,7 +650,7 @@ function benchTrainingSection(): void {
   const rows: [string, () => { ms: number; imagesPerSecond: number }][] = [];
   for (const threads of [1, THREADS]) {
     const label = threads > 1 ? `wasm×${threads}` : 'wasm';
-    rows.push([`| the same with reuseArrays (as the Solver trains)                          | ${label.padEnd(7)}`, () => benchModelStep('wasm', threads, true)]);
+    rows.push([`| ThreeLayerConvNet.loss + SGD with reuseArrays (as the Solver trains)      | ${label.padEnd(7)}`, () => benchModelStep('wasm', threads, true)]);
     rows.push([`| residual net (Fashion-MNIST row), batch 100, 1×28×28, fresh arrays      | ${label.padEnd(7)}`, () => benchResidualStep('wasm', threads, false)]);
     rows.push([`| residual net (Fashion-MNIST row), batch 100, 1×28×28, reuseArrays       | ${label.padEnd(7)}`, () => benchResidualStep('wasm', threads, true)]);
   }
