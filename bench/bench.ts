@@ -127,6 +127,24 @@ interface ConvTiming {
   flops: number;
 }
 
+/** A conv case's random operands, its flops, and its forward and forward+backward as calls. */
+function convWork(c: ConvCase, dtype: DType): { flops: number; forward: () => void; both: () => void } {
+  const x = randomTensor(c.x, dtype);
+  const w = randomTensor(c.w, dtype, 0.1);
+  const b = randomTensor([c.w[0]], dtype);
+  const { out } = convForward(x, w, b, c.param);
+  const dout = randomTensor(out.shape, dtype);
+  const [N, F, Ho, Wo] = out.shape as [number, number, number, number];
+  return {
+    flops: 2 * N * F * c.w[1] * c.w[2] * c.w[3] * Ho * Wo,
+    forward: () => void convForward(x, w, b, c.param),
+    both: () => {
+      const r = convForward(x, w, b, c.param);
+      convBackward(dout, r.cache);
+    },
+  };
+}
+
 /**
  * The default wasm build on one thread and `otherTile`, timed in turn (forward, then
  * forward+backward, alternating which goes first): a few percent between them would drown in
@@ -135,18 +153,7 @@ interface ConvTiming {
 function benchTilePair(c: ConvCase, dtype: DType): { chosen: ConvTiming; other: ConvTiming } {
   use('wasm', 1);
   const kernels = [getKernels(), otherTile!];
-  const x = randomTensor(c.x, dtype);
-  const w = randomTensor(c.w, dtype, 0.1);
-  const b = randomTensor([c.w[0]], dtype);
-  const { out } = convForward(x, w, b, c.param);
-  const dout = randomTensor(out.shape, dtype);
-  const [N, F, Ho, Wo] = out.shape as [number, number, number, number];
-  const flops = 2 * N * F * c.w[1] * c.w[2] * c.w[3] * Ho * Wo;
-  const forward = (): void => void convForward(x, w, b, c.param);
-  const both = (): void => {
-    const r = convForward(x, w, b, c.param);
-    convBackward(dout, r.cache);
-  };
+  const { flops, forward, both } = convWork(c, dtype);
   const times = [0, 1].map(() => ({ fwd: [] as number[], fwdBwd: [] as number[] }));
   for (let rep = -2; rep < REPS; rep++) {
     for (const k of rep % 2 === 0 ? [0, 1] : [1, 0]) {
@@ -175,19 +182,8 @@ function benchConvCase(c: ConvCase, dtype: DType, backend: Backend | 'wasm-simd'
   } else {
     use(backend, threads);
   }
-  const x = randomTensor(c.x, dtype);
-  const w = randomTensor(c.w, dtype, 0.1);
-  const b = randomTensor([c.w[0]], dtype);
-  const { out } = convForward(x, w, b, c.param);
-  const dout = randomTensor(out.shape, dtype);
-  const [N, F, Ho, Wo] = out.shape as [number, number, number, number];
-  const flops = 2 * N * F * c.w[1] * c.w[2] * c.w[3] * Ho * Wo;
-  const fwd = time(() => convForward(x, w, b, c.param));
-  const fwdBwd = time(() => {
-    const r = convForward(x, w, b, c.param);
-    convBackward(dout, r.cache);
-  });
-  return { fwd, fwdBwd, flops };
+  const { flops, forward, both } = convWork(c, dtype);
+  return { fwd: time(forward), fwdBwd: time(both), flops };
 }
 
 /** Milliseconds of the naive forward+backward on the full batch (timed on NAIVE_BATCH images). */
@@ -229,7 +225,7 @@ function benchConv(dtype: DType, withNaive: boolean): string[] {
         const pair = benchTilePair(c, dtype);
         const [chosen, unchosen] = [tileName(!otherTile.wideTile), tileName(otherTile.wideTile)];
         const ratio = (key: 'fwd' | 'fwdBwd'): string => (pair.other[key] / pair.chosen[key]).toFixed(2);
-        rows.push(convRow(c, dtype, unchosen, pair.other, `relaxed SIMD with the ${unchosen} GEMM tile, one thread; ${chosen} (the loader's pick) / ${unchosen}, timed in turn: fwd ${ratio('fwd')}×, fwd+bwd ${ratio('fwdBwd')}×`));
+        rows.push(convRow(c, dtype, unchosen, pair.other, `relaxed SIMD with the ${unchosen} GEMM tile, one thread, timed in turn with the loader's pick (${chosen}: fwd ${pair.chosen.fwd.toFixed(1)} ms, fwd+bwd ${pair.chosen.fwdBwd.toFixed(1)} ms); ${chosen} / ${unchosen}: fwd ${ratio('fwd')}×, fwd+bwd ${ratio('fwdBwd')}×`));
       }
       rows.push(convRow(c, dtype, `wasm×${THREADS}`, threaded, `${THREADS} threads / 1: fwd ${(wasm.fwd / threaded.fwd).toFixed(2)}×, fwd+bwd ${(wasm.fwdBwd / threaded.fwdBwd).toFixed(2)}×`));
     }
