@@ -86,14 +86,14 @@ const probes = new WeakMap<object, TileProbe>();
 /**
  * Times the relaxed build's two register tiles on the calling thread (the packed panels in
  * `work` are zero, so no denormals): each in turn until V8 has optimised the probe (its speed
- * jumps several-fold then: the first calls run the baseline compiler's code), then 16 times
- * each, keeping each one's fastest. About 10 ms, once per module.
+ * jumps several-fold then: the first calls run the baseline compiler's code), then 8 calls of
+ * about 0.5 ms each, keeping each one's fastest. About 15 ms, once per module.
  */
 function probeTiles(module: object, exports: KernelExports, work: number): TileProbe {
   const known = probes.get(module);
   if (known !== undefined) return known;
   const kc = 256;
-  const reps = 200;
+  let reps = 200;
   const gflops = (wide: number): number => {
     const rows = wide ? exports.WIDE_MR.value : exports.MR.value;
     const start = performance.now();
@@ -102,12 +102,15 @@ function probeTiles(module: object, exports: KernelExports, work: number): TileP
     return (2 * rows * exports.NR.value * kc * reps) / Math.max(ms, 1e-3) / 1e6;
   };
   const baseline = gflops(0);
-  for (let round = 0; round < 100; round++) {
+  let rate = baseline;
+  for (let round = 0; round < 100 && rate <= 2 * baseline; round++) {
     gflops(1);
-    if (gflops(0) > 2 * baseline) break;
+    rate = gflops(0);
   }
+  // Calls of about 0.5 ms: a browser's clock may tick only every 0.1 ms (5 µs where cross-origin isolated).
+  reps = Math.max(reps, Math.round((rate * 0.5e6) / (2 * exports.MR.value * exports.NR.value * kc)));
   const probe = { narrow: 0, wide: 0 };
-  for (let round = 0; round < 16; round++) {
+  for (let round = 0; round < 8; round++) {
     probe.narrow = Math.max(probe.narrow, gflops(0));
     probe.wide = Math.max(probe.wide, gflops(1));
   }
