@@ -12,6 +12,7 @@ import { createWasmKernels, type WasmKernelInstance } from '../../src/kernels/wa
 import { convGeometry } from '../../src/layers/conv.js';
 import { convBatchGeometry } from '../../src/layers/geometry.js';
 import { rng } from '../../src/rng.js';
+import { Runtime } from '../../src/kernels/wasm/runtime.js';
 import { runKernelSuite } from './suite.js';
 
 async function ready(kernels: WasmKernelInstance, workers: number): Promise<void> {
@@ -132,6 +133,29 @@ describe('the wide and the narrow GEMM tile', () => {
       for (const [label, kernels] of [['wide', wide], ['wide on 2 threads', wide2]] as const) {
         const got = run(kernels);
         names.forEach((name, i) => assert.equal(firstDifference(reference[i]!, got[i]!), -1, `${label}: ${name}, conv ${K}×${K} ${C}→${F} stride ${stride} on (${N}, ${C}, ${H}, ${W})`));
+      }
+    }
+  });
+});
+
+describe('every thread uses the tile the instance chose', () => {
+  it("each worker's scratch carries the flag, placed beside the first one or, once resident blocks exist, elsewhere", () => {
+    for (const tile of ['wide', 'narrow'] as const) {
+      for (const residentFirst of [false, true]) {
+        const runtime = new Runtime({ relaxed: true, tile, threads: 1 });
+        try {
+          // A resident block makes new scratch areas go wherever there is room (LinearMemory.reserve).
+          if (residentFirst) assert.ok(runtime.mem.resident32(100_000) !== undefined);
+          runtime.setThreads(4);
+          runtime.setThreads(8); // seven GEMM scratch areas of ~1.2 MB, in two steps
+          const areas = (runtime as unknown as { workerWork: number[] }).workerWork;
+          assert.equal(areas.length, 7);
+          for (const at of [runtime.work, ...areas]) {
+            assert.equal(runtime.mem.i32[at >> 2], tile === 'wide' ? 1 : 0, `${tile}${residentFirst ? ', resident block first' : ''}: the scratch at ${at}`);
+          }
+        } finally {
+          runtime.terminate();
+        }
       }
     }
   });

@@ -188,6 +188,7 @@ export class Runtime {
         // Resident blocks sit where they would go: reserve the new ones elsewhere in the memory.
         for (let slot = this.slots - 1; slot < n - 1; slot++) this.workerWork[slot] = this.mem.reserve(this.workStride);
       }
+      // Each new worker's tile flag: the first word of its scratch (moveScratch and reserve grew the memory to hold it).
       for (let slot = this.slots - 1; slot < n - 1; slot++) this.mem.i32[this.workerWork[slot]! >> 2] = +this.wideTile;
       this.slots = n;
     }
