@@ -186,6 +186,7 @@ export {
   wasmAvailable,
   wasmVariant,
   wasmTile,
+  wasmThreadsReady,
   wasmWorkersReady,
   getKernels,
   setKernels,
