@@ -17,7 +17,7 @@ import { align, CONTROL, LinearMemory, MAXIMUM_PAGES, WORK_BASE } from './memory
 import { MAX_THREADS, ThreadPool } from './pool.js';
 
 /**
- * Below this many multiply-adds a GEMM runs on the calling thread alone (~40 µs of work):
+ * Below this many multiply-adds a GEMM runs on the calling thread alone (~70 µs of work):
  * waking the workers for less costs about what it saves. At 2^18 the transposed conv's
  * per-image GEMMs (0.4 M multiply-adds) ran slower on two threads than on one (forward 5.5 ms
  * against 4.3 ms at 2^20, AMD EPYC, 2026-12-02); the spec nets' training and inference steps
