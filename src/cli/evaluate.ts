@@ -60,6 +60,8 @@ export interface EvaluateReport {
   /** Seconds the forward passes over the split took (batches of 100, test mode), and so images per second. */
   seconds: number;
   imagesPerSecond: number;
+  /** Seconds spent before them starting the kernels (WebAssembly module, tile probe, worker threads); 0 on js. */
+  kernelStartSeconds: number;
   /** The kernels they ran on, e.g. 'wasm (relaxed-simd), 2 threads'. */
   kernels: string;
   notes: string[];
@@ -177,7 +179,9 @@ export async function runEvaluate(modelPath: string, options: EvaluateOptions, p
   const notes: string[] = [];
   const X = testInputs(dataset, info.preprocessing, notes);
   // The kernels' start-up (module, tile probe, worker threads) is not the model's speed: before the clock.
+  const starting = performance.now();
   if (getBackend() === 'wasm') await wasmThreadsReady();
+  const kernelStartSeconds = (performance.now() - starting) / 1000;
   const started = performance.now();
   const confusion = confusionMatrix(model, X, dataset.yTest);
   const seconds = (performance.now() - started) / 1000;
@@ -197,7 +201,7 @@ export async function runEvaluate(modelPath: string, options: EvaluateOptions, p
   if (recordedTestAcc !== null && recordedTestAcc !== testAcc) {
     notes.push(`${modelPath} records test acc ${recordedTestAcc.toFixed(4)}, measured ${testAcc.toFixed(4)}`);
   }
-  const report: EvaluateReport = { model: modelPath, dataset: name, data: data ?? null, split: 'test', dtype: model.dtype, count, correct, testAcc, classNames, perClass, confusion, recordedTestAcc, seconds, imagesPerSecond, kernels, notes };
+  const report: EvaluateReport = { model: modelPath, dataset: name, data: data ?? null, split: 'test', dtype: model.dtype, count, correct, testAcc, classNames, perClass, confusion, recordedTestAcc, seconds, imagesPerSecond, kernelStartSeconds, kernels, notes };
 
   const pictures = options.out === undefined ? [] : writeEvaluationPictures(options.out, { model, X, y: dataset.yTest, classNames, ...(info.preprocessing === undefined ? {} : { preprocessing: info.preprocessing }), name: `${basename(modelPath)} on ${name}` });
   if (options.json) {
@@ -205,7 +209,7 @@ export async function runEvaluate(modelPath: string, options: EvaluateOptions, p
     return report;
   }
   print(`convnet evaluate: ${modelPath} on ${describeDataset(name, data)}, test split (${count} images), ${model.dtype}`);
-  print(`test acc ${testAcc.toFixed(4)} (${correct}/${count}); ${count.toLocaleString('en')} images in ${seconds.toFixed(2)} s: ${Math.round(imagesPerSecond).toLocaleString('en')} images/s (${kernels}, batches of ${BATCH})`);
+  print(`test acc ${testAcc.toFixed(4)} (${correct}/${count}); ${count.toLocaleString('en')} images in ${seconds.toFixed(2)} s: ${Math.round(imagesPerSecond).toLocaleString('en')} images/s (${kernels}, batches of ${BATCH}; kernels started in ${kernelStartSeconds.toFixed(2)} s before, not counted)`);
   print('');
   const fixed = (v: number | null): string => (v === null ? '-' : v.toFixed(4));
   print(table([['class', 'precision', 'recall', 'support'], ...perClass.map((m) => [m.name, fixed(m.precision), fixed(m.recall), String(m.support)])]));

@@ -175,6 +175,7 @@ describe('convnet evaluate', { concurrency: true }, () => {
       recordedTestAcc: number | null;
       seconds: number;
       imagesPerSecond: number;
+      kernelStartSeconds: number;
       kernels: string;
       notes: string[];
     };
@@ -185,6 +186,7 @@ describe('convnet evaluate', { concurrency: true }, () => {
     assert.equal(report.recordedTestAcc, fx.testAcc);
     assert.deepEqual(report.notes, []);
     assert.ok(report.seconds > 0 && Math.abs(report.imagesPerSecond * report.seconds - 1000) < 1e-6, `${report.seconds} s, ${report.imagesPerSecond} images/s`);
+    assert.ok(report.kernelStartSeconds >= 0 && report.kernelStartSeconds < 10, `kernels started in ${report.kernelStartSeconds} s`);
     assert.match(report.kernels, /^(wasm \([a-z-]+\)|js), \d+ threads?$/);
     assert.equal(report.perClass.reduce((s, m) => s + m.support, 0), 1000);
     assert.equal(report.confusion.flat().reduce((s, v) => s + v, 0), 1000);
@@ -200,7 +202,7 @@ describe('convnet evaluate', { concurrency: true }, () => {
   test('prints accuracy as train does, a per-class table and an aligned confusion matrix', async () => {
     const run = await convnet('evaluate', fx.modelPath, '--dataset', 'mnist');
     assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stdout, new RegExp(`^test acc ${fx.testAcc.toFixed(4).replace('.', '\\.')} \\(\\d+/1000\\); 1,000 images in \\d+\\.\\d\\d s: [\\d,]+ images/s \\((wasm \\([a-z-]+\\)|js), \\d+ threads?, batches of 100\\)$`, 'm'));
+    assert.match(run.stdout, new RegExp(`^test acc ${fx.testAcc.toFixed(4).replace('.', '\\.')} \\(\\d+/1000\\); 1,000 images in \\d+\\.\\d\\d s: [\\d,]+ images/s \\((wasm \\([a-z-]+\\)|js), \\d+ threads?, batches of 100; kernels started in \\d+\\.\\d\\d s before, not counted\\)$`, 'm'));
     assert.match(run.stdout, /^class\s+precision\s+recall\s+support$/m);
     assert.match(run.stdout, /^7\s+\d\.\d{4}\s+\d\.\d{4}\s+\d+$/m);
     const matrix = run.stdout.split('confusion matrix (rows: true class, columns: predicted class)\n')[1]!.trimEnd().split('\n');
