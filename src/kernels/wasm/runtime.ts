@@ -87,11 +87,14 @@ const probes = new WeakMap<object, TileProbe>();
  * Times the relaxed build's two register tiles on the calling thread (the packed panels in
  * `work` are zero, so no denormals): each in turn until V8 has optimised the probe (its speed
  * jumps several-fold then: the first calls run the baseline compiler's code), then 8 calls of
- * about 0.5 ms each, keeping each one's fastest. About 15 ms, once per module.
+ * about 0.5 ms each, keeping each one's fastest. About 15 ms, once per module; never much
+ * more than 0.1 s.
  */
 function probeTiles(module: object, exports: KernelExports, work: number): TileProbe {
   const known = probes.get(module);
   if (known !== undefined) return known;
+  // A slow engine (an interpreter, a baseline compiler that never tiers up) gets a short probe, not a long wait.
+  const deadline = performance.now() + 100;
   const kc = 256;
   let reps = 200;
   const gflops = (wide: number): number => {
@@ -103,14 +106,14 @@ function probeTiles(module: object, exports: KernelExports, work: number): TileP
   };
   const baseline = gflops(0);
   let rate = baseline;
-  for (let round = 0; round < 100 && rate <= 2 * baseline; round++) {
+  for (let round = 0; round < 100 && rate <= 2 * baseline && performance.now() < deadline - 50; round++) {
     gflops(1);
     rate = gflops(0);
   }
   // Calls of about 0.5 ms: a browser's clock may tick only every 0.1 ms (5 µs where cross-origin isolated).
-  reps = Math.max(reps, Math.round((rate * 0.5e6) / (2 * exports.MR.value * exports.NR.value * kc)));
+  reps = Math.min(20_000, Math.max(20, Math.round((rate * 0.5e6) / (2 * exports.MR.value * exports.NR.value * kc))));
   const probe = { narrow: 0, wide: 0 };
-  for (let round = 0; round < 8; round++) {
+  for (let round = 0; round < 8 && (round < 2 || performance.now() < deadline); round++) {
     probe.narrow = Math.max(probe.narrow, gflops(0));
     probe.wide = Math.max(probe.wide, gflops(1));
   }
