@@ -8,6 +8,7 @@ import type { GradCheckReport } from '../src/gradcheck.js';
 import { ConvnetError } from '../src/errors.js';
 import { rng, type Rng } from '../src/rng.js';
 import { randn, type DType, type Tensor } from '../src/tensor.js';
+import type { WasmKernelInstance } from '../src/kernels/wasm/index.js';
 
 /** A seeded standard-normal tensor. */
 export function randomTensor(shape: number[], seed: number, dtype: DType = 'float64', scale = 1): Tensor {
@@ -82,4 +83,13 @@ export function temporaryDirectory(prefix: string): string {
     });
   }
   return dir;
+}
+
+/** Waits (yielding to the event loop) until `kernels` has `workers` worker threads running; fails after 10 s. */
+export async function workersStarted(kernels: WasmKernelInstance, workers: number): Promise<void> {
+  const start = Date.now();
+  while (kernels.workersReady() < workers) {
+    if (Date.now() - start > 10_000) throw new Error(`only ${kernels.workersReady()} of ${workers} workers started in 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { getThreads, setKernels, setThreads, type Kernels } from '../../src/kernels/index.js';
-import { createWasmKernels, type WasmKernelInstance } from '../../src/kernels/wasm/index.js';
+import { createWasmKernels } from '../../src/kernels/wasm/index.js';
 import { balancedStep, CHUNKS_PER_THREAD } from '../../src/kernels/wasm/runtime.js';
 import { convBackward, convForward, setConvColumnLimit } from '../../src/layers/convFast.js';
 import { affineBackward, affineForward } from '../../src/layers/affineFast.js';
@@ -19,18 +19,11 @@ import { runKernelSuite } from './suite.js';
 import { ThreeLayerConvNet } from '../../src/models/threeLayerConvNet.js';
 import { Solver, type SolverOptions } from '../../src/train/solver.js';
 import { composeAugmentations, randomAffine, randomShift } from '../../src/train/augment.js';
+import { workersStarted } from '../helpers.js';
 
-/** Waits (yielding to the event loop) until the instance's workers have started. */
-async function ready(kernels: WasmKernelInstance, workers: number): Promise<void> {
-  const start = Date.now();
-  while (kernels.workersReady() < workers) {
-    if (Date.now() - start > 10_000) throw new Error(`only ${kernels.workersReady()} of ${workers} workers started in 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const split = createWasmKernels({ threads: 3, splitAll: true });
-before(() => ready(split, 2));
+before(() => workersStarted(split, 2));
 after(() => split.terminate());
 runKernelSuite(split, 'wasm, 3 threads, every call split');
 
@@ -43,8 +36,8 @@ describe('threads', () => {
   it('conv and affine results are bit-identical on 1, 2 and 3 threads', async () => {
     const instances = [1, 2, 3].map((threads) => createWasmKernels({ threads, splitAll: true }));
     try {
-      await ready(instances[1]!, 1);
-      await ready(instances[2]!, 2);
+      await workersStarted(instances[1]!, 1);
+      await workersStarted(instances[2]!, 2);
       const cases: { x: number[]; w: number[]; param: ConvParam; chunk?: number }[] = [
         { x: [3, 6, 11, 9], w: [8, 3, 3, 2], param: { stride: [2, 1], pad: [1, 0, 2, 1], dilation: [1, 2], groups: 2 } },
         { x: [2, 5, 12, 12], w: [9, 5, 3, 3], param: { stride: 1, pad: 1 }, chunk: 37 },
@@ -111,7 +104,7 @@ describe('threads', () => {
       const kernels = createWasmKernels({ threads, splitAll: true });
       const previous = setKernels(kernels);
       try {
-        await ready(kernels, threads - 1);
+        await workersStarted(kernels, threads - 1);
         const model = new ThreeLayerConvNet({ inputDim: [2, 12, 12], numFilters: 6, filterSize: 3, hiddenDim: 12, numClasses: 4, dtype: 'float32', seed: 9 });
         const solver = new Solver(model, data, { updateRule: 'adam', optimConfig: { learningRate: 5e-3 }, numEpochs: 2, batchSize: 6, verbose: false, seed: 4, ...extra });
         await solver.train();

@@ -2,8 +2,9 @@
  * The relaxed-SIMD build of the WebAssembly kernels (fused multiply-add in the GEMM) against
  * the shared kernel suite: here where the engine has relaxed SIMD (on Node 20 the loader turns
  * V8's --experimental-wasm-relaxed-simd on; later Node has it on), else in a child Node run with
- * the flag, with the wide GEMM tile (wasmTile.test.ts runs the narrow one). wasm.test.ts covers the plain-SIMD build. And the choice of build, with and without
- * CONVNET_RELAXED_SIMD=0, in child processes.
+ * the flag, with the wide GEMM tile (wasmTile.test.ts runs the narrow one). wasm.test.ts covers
+ * the plain-SIMD build. And the choice of build, with and without CONVNET_RELAXED_SIMD=0, in
+ * child processes.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getThreads, jsKernels, setThreads } from '../../src/kernels/index.js';
 import type { Float32Heap } from '../../src/tensor.js';
-import { createWasmKernels, type WasmKernelInstance } from '../../src/kernels/wasm/index.js';
+import { createWasmKernels } from '../../src/kernels/wasm/index.js';
 import { convGeometry } from '../../src/layers/conv.js';
 import { convBatchGeometry } from '../../src/layers/geometry.js';
+import { workersStarted } from '../helpers.js';
 
 /** A pattern that differs per block and per position (small integers: sums stay exact in float32). */
 const pattern = (seed: number, i: number): number => ((i * 7 + seed * 13) % 11) - 5;
@@ -39,13 +40,6 @@ function gemm(kernels: { gemm: typeof jsKernels.gemm }, a: Float32Array, b: Floa
   kernels.gemm({ transA: false, transB: false, m, n, k, a, aOffset: 0, lda: k, b, bOffset: 0, ldb: n, c, cOffset: 0, ldc: n, accumulate: false });
 }
 
-async function ready(kernels: WasmKernelInstance, workers: number): Promise<void> {
-  const start = Date.now();
-  while (kernels.workersReady() < workers) {
-    if (Date.now() - start > 10_000) throw new Error(`only ${kernels.workersReady()} of ${workers} workers started in 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('resident float32 blocks in WebAssembly memory', () => {
   it('keep their values through scratch growth, staging and other blocks; the kernels use them in place; freed space is reused', () => {
@@ -113,7 +107,7 @@ describe('resident float32 blocks in WebAssembly memory', () => {
       const one = heap.allocate(m * n)!;
       gemm(kernels, x, y, one, m, n, k);
       setThreads(3);
-      await ready(kernels, 2);
+      await workersStarted(kernels, 2);
       const three = heap.allocate(m * n)!;
       const before = kernels.chunkCounts().workers;
       // The calling thread may take every chunk before a worker wakes: repeat until a worker has run some.
@@ -136,7 +130,7 @@ describe('resident float32 blocks in WebAssembly memory', () => {
       for (const N of [2, 8]) {
         const kernels = createWasmKernels({ threads });
         try {
-          await ready(kernels, threads - 1);
+          await workersStarted(kernels, threads - 1);
           const [C, H, W, F] = [3, 10, 12, 4];
           const g = convGeometry('test', { shape: [N, C, H, W], data: new Float32Array(N * C * H * W), dtype: 'float32' }, { shape: [F, C, 3, 3], data: new Float32Array(F * C * 9), dtype: 'float32' }, { shape: [F], data: new Float32Array(F), dtype: 'float32' }, { pad: 1 });
           const geometry = convBatchGeometry(g, 64);

@@ -14,14 +14,8 @@ import { convBatchGeometry } from '../../src/layers/geometry.js';
 import { rng } from '../../src/rng.js';
 import { Runtime } from '../../src/kernels/wasm/runtime.js';
 import { runKernelSuite } from './suite.js';
+import { workersStarted } from '../helpers.js';
 
-async function ready(kernels: WasmKernelInstance, workers: number): Promise<void> {
-  const start = Date.now();
-  while (kernels.workersReady() < workers) {
-    if (Date.now() - start > 10_000) throw new Error(`only ${kernels.workersReady()} of ${workers} workers started in 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** Uniform values in [-1, 1): general floats, so that any change of summation order shows in the bits. */
 function uniform(random: () => number, length: number): Float32Array {
@@ -41,7 +35,7 @@ describe('the wide and the narrow GEMM tile', () => {
   const narrow = createWasmKernels({ relaxed: true, tile: 'narrow', threads: 1 });
   const wide = createWasmKernels({ relaxed: true, tile: 'wide', threads: 1 });
   const wide2 = createWasmKernels({ relaxed: true, tile: 'wide', threads: 2, splitAll: true });
-  before(() => ready(wide2, 1));
+  before(() => workersStarted(wide2, 1));
   after(() => {
     narrow.terminate();
     wide.terminate();

@@ -192,10 +192,10 @@ export async function loadWasm(): Promise<boolean> {
 
 /**
  * Loads the default instance (loadWasm) and waits until the worker threads setThreads asked for
- * have started (or failed to), at most `timeoutMs`; resolves to the workers running. A timed pass starts after
- * it, so that it counts the kernels' work and not their start-up (compiling the module, timing
- * its register tiles, starting the workers: about 0.1 s), during which the first calls would
- * run on the calling thread alone.
+ * have started (or failed to), at most `timeoutMs`; resolves to the workers running. A timed
+ * pass starts after it, so that it counts the kernels' work and not their start-up (compiling
+ * the module, timing its register tiles, starting the workers: about 0.1 s), during which the
+ * first calls would run on the calling thread alone.
  */
 export async function wasmThreadsReady(timeoutMs = 5000): Promise<number> {
   if (!(await loadWasm())) return 0;

@@ -16,7 +16,7 @@
  * The register tile: MR rows of c by NR columns (two f32x4). In plain SIMD each step is a
  * multiply and an add per vector; a 4×8 tile keeps 8 accumulators, the two B vectors, a
  * broadcast A value and a product in 12 of x64's 16 XMM registers (V8 keeps one for itself).
- * Measured on a Zen 5 alone: 4×8 ~36 GFLOP/s, 3×8 ~35, 5×8 ~30, 6×8 ~28, 4×12 ~30
+ * Measured alone on the Intel Xeon (AVX-512) of 2026-11-26: 4×8 ~36 GFLOP/s, 3×8 ~35, 5×8 ~30, 6×8 ~28, 4×12 ~30
  * (spills), 4×8 unrolled twice ~29. The module is built twice (build.mjs): with relaxed SIMD,
  * the multiply-add is f32x4.relaxed_madd, a fused multiply-add where the CPU has one (4×8:
  * ~42 GFLOP/s); the loader picks that build where the engine validates it.
